@@ -1,0 +1,137 @@
+"""`alarmd run`: wire config, database, dialer, scheduler and API; stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from sqlalchemy import Engine
+
+from alarmd import __version__, db
+from alarmd.apitoken import ensure_token
+from alarmd.config import Settings
+from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
+from alarmd.dialers import make_dialer
+from alarmd.errors import ConfigError
+from alarmd.phonebook import Phonebook, PhoneNumber
+
+log = logging.getLogger("alarmd")
+
+STARTUP_TIMEOUT_SECONDS = 15
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # These libraries narrate every job run, migration step and start-up at INFO;
+    # alarmd's own lines say what matters.
+    for noisy in ("apscheduler", "alembic", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def phonebook_of(settings: Settings) -> Phonebook:
+    return Phonebook([
+        PhoneNumber(i, e.name, e.number, e.hidden, e.secret)
+        for i, e in enumerate(settings.twilio.phone_numbers)
+    ])
+
+
+def open_database(settings: Settings) -> Engine:
+    engine = db.make_engine(settings.database)
+    db.upgrade(engine)
+    return engine
+
+
+def run(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT; the exit status."""
+    import uvicorn
+
+    from alarmd.api import create_app
+    from alarmd.scheduler import AlarmScheduler
+    from alarmd.service import AlarmService
+
+    configure_logging()
+    dialer = make_dialer(settings.twilio)
+    reason = settings.twilio.dry_run_reason
+    if reason:
+        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called",
+                    __version__, reason)
+    else:
+        log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
+    _check_listen(settings)
+    engine = open_database(settings)
+    log.info("database %s is at the newest schema", settings.database)
+    token = ensure_token(settings.client)
+
+    service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
+    scheduler = AlarmScheduler(service)
+    scheduler.start()
+
+    app = create_app(service, token, scheduler.is_alive)
+    host, port = settings.client.listen_host, settings.client.listen_port
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+        timeout_graceful_shutdown=2,
+    ))
+    server_thread = threading.Thread(target=server.run, name="api", daemon=True)
+    server_thread.start()
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    if not _wait_started(server, server_thread):
+        log.error("the API could not listen on %s:%s", host, port)
+        scheduler.shutdown()
+        return 1
+    log.info("listening on http://%s:%s", host, port)
+
+    while not stop.wait(1.0):
+        if not server_thread.is_alive():
+            log.error("the API server stopped unexpectedly")
+            break
+
+    server.should_exit = True
+    scheduler.shutdown()
+    if not service.wait_idle(SHUTDOWN_WAIT_SECONDS):
+        # Left claimed/dialling in the database: the restart sees it, nothing is lost silently.
+        log.warning("stopping with a call still in flight; it stays recorded as dialling")
+    server_thread.join(timeout=2)
+    engine.dispose()
+    log.info("stopped")
+    return 0 if stop.is_set() else 1
+
+
+def _wait_started(server: object, thread: threading.Thread) -> bool:
+    for _ in range(STARTUP_TIMEOUT_SECONDS * 50):
+        if getattr(server, "started", False):
+            return True
+        if not thread.is_alive():
+            return False
+        threading.Event().wait(0.02)
+    return False
+
+
+def _check_listen(settings: Settings) -> None:
+    host = settings.client.listen_host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not settings.client.api_token:
+        raise ConfigError(
+            f"alarmd.listen: {host} is not a loopback address; configure an API token "
+            "(alarmd.apiToken, ALARMD_API_TOKEN or the api-token credential) before listening on it."
+        )

@@ -1,0 +1,16 @@
+"""Defaults as named constants."""
+
+DEFAULT_LISTEN_HOST = "127.0.0.1"
+DEFAULT_LISTEN_PORT = 8421
+# NMO's own default for twilio.callingURI: Twilio's hold-music Twimlet.
+DEFAULT_CALLING_URI = "http://twimlets.com/holdmusic?Bucket=com.twilio.music.ambient"
+DEFAULT_GRACE_SECONDS = 600
+DEFAULT_KEEPALIVE_EVERY_DAYS = 29
+DEFAULT_KEEPALIVE_AT = "12:00"
+DEFAULT_KEEPALIVE_RING_SECONDS = 15
+DB_FILENAME = "alarmd.db"
+TOKEN_FILENAME = "api-token"
+# How long shutdown waits for a call in flight before it leaves it recorded as claimed.
+SHUTDOWN_WAIT_SECONDS = 3.5
+# Twilio HTTP request timeout; short, because a wake-up call minutes late has failed.
+TWILIO_TIMEOUT_SECONDS = 10.0

@@ -1,0 +1,45 @@
+"""The dialer interface: place a call, fetch its status. Failures raise DialError."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    to: str  # E.164, already resolved from the phonebook
+    url: str | None = None  # TwiML URL (twilio.callingURI)
+    twiml: str | None = None  # inline TwiML; used instead of url when given
+    ring_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    sid: str | None  # None for the dry-run dialer: nobody was called
+    status: str  # the provider's first status ("queued"), or "dry-run"
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    status: str  # queued | ringing | in-progress | completed | busy | failed | no-answer | canceled
+    duration_seconds: int | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+class Dialer(Protocol):
+    mode: str  # "twilio" or "dry-run"
+
+    def place_call(self, request: CallRequest) -> PlacedCall:
+        """Ask the provider to ring `request.to`. Raises DialError."""
+        ...
+
+    def fetch_call(self, sid: str) -> CallOutcome:
+        """The call's current status. Raises DialError."""
+        ...

@@ -1,0 +1,50 @@
+"""Every error alarmd raises on purpose, one line each, named for the condition.
+
+Each carries one sentence meant for a person; the CLI and the API print it as it is.
+"""
+
+
+class AlarmdError(Exception):
+    """Base of alarmd's own errors."""
+
+
+class ConfigError(AlarmdError):
+    """A config value is wrong; the message names its key."""
+
+
+class BadInput(AlarmdError):
+    """A request or command is malformed (CLI exit 2, HTTP 4xx)."""
+
+
+class UnknownNumber(BadInput):
+    """A number index or name that is not in twilio.phoneNumbers."""
+
+
+class NoSuchAlarm(AlarmdError):
+    """No alarm has that id or name."""
+
+
+class Conflict(AlarmdError):
+    """The request clashes with what is stored (HTTP 409)."""
+
+
+class LimitExceeded(AlarmdError):
+    """The cost guard refused a call (HTTP 429)."""
+
+
+class DaemonUnavailable(AlarmdError):
+    """The CLI could not reach the daemon's API."""
+
+
+class DialError(AlarmdError):
+    """A dialer could not place or follow a call.
+
+    `permanent` errors (bad credentials, unverified number) are not worth retrying;
+    `code` is the provider's error code when there is one.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.code = code

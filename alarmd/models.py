@@ -1,0 +1,147 @@
+"""alarmd's own tables: the truth about alarms, occurrences and calls (DESIGN decision 1).
+
+All instants are stored in UTC. SQLite keeps no zone, so UTCDateTime puts it back on
+the way out; the rest of the code only ever sees aware datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Alarm(Base):
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # once | daily | cron
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # once
+    time_of_day: Mapped[str | None] = mapped_column(String(5))  # daily, "HH:MM"
+    days: Mapped[str | None] = mapped_column(String(30))  # daily, "0,1,2,3,4" (0 = Monday)
+    cron: Mapped[str | None] = mapped_column(String(200))
+    tz: Mapped[str] = mapped_column(String(64))
+    to_ref: Mapped[str] = mapped_column(String(100))  # phoneNumbers index or name, as given
+    then_ref: Mapped[str | None] = mapped_column(String(100))  # escalation fallback
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    ring_seconds: Mapped[int | None] = mapped_column(Integer)
+    say: Mapped[str | None] = mapped_column(Text)
+    redial_attempts: Mapped[int | None] = mapped_column(Integer)
+    redial_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    skip_instants: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of ISO instants
+    # The next occurrence not yet claimed; None once a one-off has rung.
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    occurrences: Mapped[list[Occurrence]] = relationship(back_populates="alarm")
+
+
+class Occurrence(Base):
+    """One due ring of an alarm (or a manual dial, or a keepalive), claimed before dialling."""
+
+    __tablename__ = "occurrences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique: inserting it is the claim (DESIGN decision 3). "alarm:<id>:<instant>",
+    # "keepalive:<instant>", "dial:<uuid>".
+    claim_key: Mapped[str] = mapped_column(String(120), unique=True)
+    alarm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alarms.id", ondelete="SET NULL"), index=True
+    )
+    alarm_name: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(20))  # alarm | dial | keepalive
+    to_ref: Mapped[str] = mapped_column(String(100))
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # claimed | dialling | accepted | answered | unanswered | failed | missed | skipped | dry-run | refused
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    alarm: Mapped[Alarm | None] = relationship(back_populates="occurrences")
+    attempts: Mapped[list[Attempt]] = relationship(
+        back_populates="occurrence", order_by="Attempt.id", cascade="all, delete-orphan"
+    )
+
+
+class Attempt(Base):
+    """One request to the dialer for an occurrence, with what came of it."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("occurrences.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(20))  # E.164
+    number_name: Mapped[str | None] = mapped_column(String(100))
+    dialer: Mapped[str] = mapped_column(String(20))  # twilio | dry-run
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # requesting | accepted | dry-run | error, then Twilio's final call status
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    permanent: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    occurrence: Mapped[Occurrence] = relationship(back_populates="attempts")
+
+
+class StateEntry(Base):
+    """Small facts the daemon keeps across restarts (first start, keepalive bookkeeping)."""
+
+    __tablename__ = "state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a POST sent with an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,111 @@
+"""The configured phone numbers: the only numbers alarmd will ever dial.
+
+Alarms and API callers name an entry by index or name (DESIGN decision 6), never by
+raw digits, so a leaked token cannot be used to ring a stranger.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+from alarmd.errors import UnknownNumber
+
+NumberRef = int | str
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    index: int
+    name: str | None
+    number: str  # E.164
+    hidden: bool = False
+    secret: bool = False
+
+    @property
+    def display(self) -> str:
+        """The number as people read it; masked when the entry is secret."""
+        return mask(self.number) if self.secret else international(self.number)
+
+    def label(self) -> str:
+        return f"{self.name} ({self.display})" if self.name else self.display
+
+
+def normalise(raw: str) -> str:
+    """E.164 for a number written as NMO writes it ("+44 1122 334455").
+
+    Raises ValueError when it cannot be a phone number. `is_possible_number` rather
+    than `is_valid_number`: NMO's own example numbers are possible but not allocated.
+    """
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(str(exc)) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValueError("not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def international(e164: str) -> str:
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask(e164: str) -> str:
+    """Hide all but the country code, the first national digit and the last three.
+
+    "+447700900098" -> "+44 7*** ***098".
+    """
+    text = international(e164)
+    code, _, rest = text.partition(" ")
+    digits = [i for i, ch in enumerate(rest) if ch.isdigit()]
+    keep = set(digits[:1] + digits[-3:])
+    masked = "".join(ch if (i in keep or not ch.isdigit()) else "*" for i, ch in enumerate(rest))
+    return f"{code} {masked}" if rest else code
+
+
+def mask_in_text(text: str, entries: Sequence[PhoneNumber]) -> str:
+    """Mask every secret number that appears in free text (a Twilio error, a log line)."""
+    for entry in entries:
+        if not entry.secret:
+            continue
+        national = re.sub(r"^\+\d{1,3}", "", entry.number)
+        for form in {entry.number, international(entry.number), national}:
+            if form:
+                text = text.replace(form, mask(entry.number))
+    return text
+
+
+class Phonebook:
+    def __init__(self, entries: Sequence[PhoneNumber]):
+        self.entries = tuple(entries)
+
+    def resolve(self, ref: NumberRef) -> PhoneNumber:
+        """The entry for an index (0, "0") or a name ("MOBILE", any case)."""
+        if isinstance(ref, bool):
+            raise UnknownNumber(f"{ref!r} is not a phone number index or name.")
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            index = int(ref)
+            if 0 <= index < len(self.entries):
+                return self.entries[index]
+            raise UnknownNumber(self._out_of_range(index))
+        name = ref.strip().casefold()
+        for entry in self.entries:
+            if entry.name is not None and entry.name.casefold() == name:
+                return entry
+        raise UnknownNumber(f"no phone number is named {ref!r} in twilio.phoneNumbers.")
+
+    def _out_of_range(self, index: int) -> str:
+        count = len(self.entries)
+        if count == 0:
+            return f"there is no phone number {index}: twilio.phoneNumbers is empty."
+        return f"there is no phone number {index}: twilio.phoneNumbers has {count} (0-{count - 1})."
+
+    def mask_text(self, text: str) -> str:
+        return mask_in_text(text, self.entries)

@@ -1,0 +1,101 @@
+"""APScheduler wiring: APScheduler is the clock, alarmd's tables are the truth.
+
+Each alarm has one job in an in-memory store, a DateTrigger at the alarm's
+next_fire_at. When it runs, the service claims what is due, the job is set for the
+next occurrence, and the claimed occurrence is dialled. At start every alarm goes
+through the same path, which is how occurrences missed while the daemon was down are
+dialled late (inside grace) or recorded as missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from alarmd import clock
+from alarmd.service import AlarmService
+
+log = logging.getLogger("alarmd.scheduler")
+
+# Enough threads that many alarms due in the same second each get their own.
+WORKERS = 32
+RETRY_AFTER_ERROR = timedelta(seconds=30)
+
+
+class AlarmScheduler:
+    def __init__(self, service: AlarmService):
+        self.service = service
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(WORKERS)},
+            # Lateness is judged by the service against each alarm's own grace window,
+            # so APScheduler itself must run a job however late it is.
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        service.on_alarm_change(self.sync)
+
+    def start(self) -> None:
+        self.scheduler.start()
+        for alarm_id in self.service.alarm_ids():
+            self.sync(alarm_id)
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def is_alive(self) -> bool:
+        thread = getattr(self.scheduler, "_thread", None)
+        return bool(self.scheduler.running and thread is not None and thread.is_alive())
+
+    def sync(self, alarm_id: int) -> None:
+        """Make the alarm's job match its next_fire_at (add, move, or drop it)."""
+        job_id = f"alarm-{alarm_id}"
+        when = self.service.next_fire_at(alarm_id)
+        if when is None:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(job_id)
+            return
+        self.scheduler.add_job(
+            self._run_alarm, DateTrigger(run_date=when, timezone=UTC), args=[alarm_id],
+            id=job_id, replace_existing=True,
+        )
+
+    def submit(self, occurrence_id: int) -> None:
+        """Dial an already-claimed occurrence now, off the caller's thread."""
+        self.scheduler.add_job(self._fire, args=[occurrence_id], id=f"occurrence-{occurrence_id}")
+
+    def _run_alarm(self, alarm_id: int) -> None:
+        try:
+            claimed = self.service.claim_due(alarm_id, clock.now())
+            self.sync(alarm_id)
+            for occurrence_id in claimed:
+                self._fire(occurrence_id)
+        except Exception:
+            # Nothing may stop the scheduler; the alarm's job is set again below.
+            log.exception("alarm %s could not be run", alarm_id)
+            self._resync(alarm_id)
+
+    def _fire(self, occurrence_id: int) -> None:
+        try:
+            self.service.fire_occurrence(occurrence_id)
+        except Exception:
+            log.exception("occurrence %s could not be dialled", occurrence_id)
+
+    def _resync(self, alarm_id: int) -> None:
+        # Try again shortly rather than at once: whatever failed (a locked database, a
+        # full disk) is unlikely to have passed within milliseconds.
+        retry_at = clock.now() + RETRY_AFTER_ERROR
+        self.scheduler.add_job(
+            self._run_alarm, DateTrigger(run_date=retry_at, timezone=UTC), args=[alarm_id],
+            id=f"alarm-{alarm_id}", replace_existing=True,
+        )
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return [{"id": job.id, "next_run_time": job.next_run_time} for job in self.scheduler.get_jobs()]

@@ -1,0 +1,466 @@
+"""The use cases, one method each. The CLI, the API and the scheduler all come here.
+
+Methods return JSON-ready dicts (the API's and the CLI's shapes live in one place) and
+raise alarmd.errors for bad input. Instants in and out are aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from alarmd import __version__, clock, schedules
+from alarmd.config import Settings
+from alarmd.dialers.base import CallRequest, Dialer
+from alarmd.errors import BadInput, Conflict, DialError, NoSuchAlarm
+from alarmd.models import Alarm, Attempt, Occurrence
+from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.schedules import Schedule
+
+log = logging.getLogger("alarmd.service")
+
+# A one-off "at" this close to the past means "now" (NMO's clock and ours differ a little).
+PAST_TOLERANCE = timedelta(seconds=60)
+MAX_AHEAD = timedelta(days=366)
+MAX_NAME_LENGTH = 100
+# However long the daemon was down, at most this many missed occurrences are written per
+# alarm (a once-a-minute cron down for a week would otherwise write 10,000 rows).
+MAX_MISSED_RECORDED = 50
+
+
+@dataclass(frozen=True)
+class AlarmInput:
+    """A new alarm as a person or NMO describes it, not yet checked."""
+
+    to: int | str
+    at: str | None = None
+    daily: str | None = None
+    days: str | None = None
+    cron: str | None = None
+    tz: str | None = None
+    name: str | None = None
+    grace_seconds: int | None = None
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class AlarmService:
+    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
+                 phonebook: Phonebook):
+        self.sessions = sessions
+        self.dialer = dialer
+        self.settings = settings
+        self.phonebook = phonebook
+        self._listeners: list[Callable[[int], None]] = []
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    # --- wiring -------------------------------------------------------------------
+
+    def on_alarm_change(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(alarm_id)` after an alarm is added, changed or removed."""
+        self._listeners.append(listener)
+
+    def _changed(self, alarm_id: int) -> None:
+        for listener in self._listeners:
+            listener(alarm_id)
+
+    # --- alarms -------------------------------------------------------------------
+
+    def add_alarm(self, given: AlarmInput, now: datetime) -> dict[str, Any]:
+        name = self._check_name(given.name)
+        entry = self.phonebook.resolve(given.to)
+        tz = given.tz or self.settings.timezone
+        schedule = self._schedule(given, tz)
+        grace = self.settings.grace_seconds if given.grace_seconds is None else given.grace_seconds
+        if not 0 <= grace <= 86_400:
+            raise BadInput(f"grace_seconds must be from 0 to 86400, not {grace}.")
+        first = self._first_fire(schedule, now)
+        with self.sessions.begin() as session:
+            if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
+                raise Conflict(f"an alarm named {name!r} already exists.")
+            alarm = Alarm(
+                name=name,
+                kind=schedule.kind,
+                at=schedule.at,
+                time_of_day=f"{schedule.time_of_day:%H:%M}" if schedule.time_of_day else None,
+                days=",".join(str(d) for d in sorted(schedule.days)) if schedule.kind == "daily" else None,
+                cron=schedule.cron,
+                tz=tz,
+                to_ref=_ref_text(given.to, entry),
+                grace_seconds=grace,
+                paused=False,
+                skip_instants="[]",
+                next_fire_at=first,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(alarm)
+            session.flush()
+            view = self._alarm_json(session, alarm)
+        log.info("alarm %s added: %s, calling %s, next %s", view["id"], view["schedule"],
+                 entry.label(), view["next_fire_at"])
+        self._changed(view["id"])
+        return view
+
+    def list_alarms(self) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            alarms = session.scalars(select(Alarm)).all()
+            views = [self._alarm_json(session, alarm) for alarm in alarms]
+        # Soonest first; spent one-offs (no next) last, newest first among them.
+        return sorted(views, key=lambda v: (v["next_fire_at"] is None, v["next_fire_at"] or "", -v["id"]))
+
+    def get_alarm(self, ref: int | str) -> dict[str, Any]:
+        with self.sessions() as session:
+            return self._alarm_json(session, self._find(session, ref))
+
+    def remove_alarm(self, ref: int | str) -> dict[str, Any]:
+        with self.sessions.begin() as session:
+            alarm = self._find(session, ref)
+            view = self._alarm_json(session, alarm)
+            session.delete(alarm)
+        log.info("alarm %s removed", view["id"])
+        self._changed(view["id"])
+        return view
+
+    def alarm_ids(self) -> list[int]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Alarm.id)).all())
+
+    def next_fire_at(self, alarm_id: int) -> datetime | None:
+        with self.sessions() as session:
+            alarm = session.get(Alarm, alarm_id)
+            return alarm.next_fire_at if alarm else None
+
+    # --- firing -------------------------------------------------------------------
+
+    def claim_due(self, alarm_id: int, now: datetime) -> list[int]:
+        """Claim the alarm's occurrences that are due by `now`; return those to dial.
+
+        The newest due occurrence is dialled if it is within the alarm's grace window;
+        every other due one is recorded as missed, never silently dropped. The alarm's
+        next_fire_at moves past `now` in the same transaction.
+        """
+        with self.sessions.begin() as session:
+            alarm = session.get(Alarm, alarm_id)
+            if alarm is None or alarm.next_fire_at is None or alarm.next_fire_at > now:
+                return []
+            schedule = schedule_of(alarm)
+            due = schedules.fire_times_between(
+                schedule, alarm.next_fire_at - timedelta(microseconds=1), now, MAX_MISSED_RECORDED
+            )
+            to_dial: list[int] = []
+            detail: str | None
+            grace = timedelta(seconds=alarm.grace_seconds)
+            for instant in due:
+                latest = instant == due[-1]
+                status, detail = "claimed", None
+                skipped = self._skip_reason(alarm, instant)
+                if skipped:
+                    status, detail = "skipped", skipped
+                elif not latest:
+                    status, detail = "missed", "a later occurrence was due by the time alarmd ran"
+                elif now - instant > grace:
+                    late = _duration(now - instant)
+                    status, detail = "missed", f"alarmd was not running; {late} late, past its grace"
+                occurrence_id = self._claim(session, alarm, instant, status, detail, now)
+                if occurrence_id is not None and status == "claimed":
+                    to_dial.append(occurrence_id)
+                elif occurrence_id is not None:
+                    log.warning("alarm %s due %s: %s (%s)", alarm.id, iso(instant), status, detail)
+            alarm.next_fire_at = schedules.next_fire(schedule, max(now, due[-1] if due else now))
+            alarm.updated_at = now
+        return to_dial
+
+    def _claim(self, session: Session, alarm: Alarm, instant: datetime, status: str,
+               detail: str | None, now: datetime) -> int | None:
+        """Insert the occurrence row; None when another run already claimed it."""
+        key = f"alarm:{alarm.id}:{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        result = session.execute(
+            sqlite_insert(Occurrence)
+            .values(
+                claim_key=key, alarm_id=alarm.id, alarm_name=alarm.name, reason="alarm",
+                to_ref=alarm.to_ref, scheduled_at=instant, status=status, detail=detail,
+                created_at=now, finished_at=None if status == "claimed" else now,
+            )
+            .on_conflict_do_nothing(index_elements=["claim_key"])
+            .returning(Occurrence.id)
+        )
+        return result.scalar_one_or_none()
+
+    @staticmethod
+    def _skip_reason(alarm: Alarm, instant: datetime) -> str | None:
+        if alarm.paused and (alarm.paused_until is None or instant < alarm.paused_until):
+            return "paused"
+        if iso(instant) in json.loads(alarm.skip_instants or "[]"):
+            return "skipped by request"
+        return None
+
+    def fire_occurrence(self, occurrence_id: int) -> None:
+        """Place the call for a claimed occurrence and record what came of it.
+
+        The attempt row is written before the request goes out, so a crash mid-call
+        leaves a trace. No dialer error escapes: it is stored on the attempt.
+        """
+        with self._idle:
+            self._in_flight += 1
+        try:
+            self._fire(occurrence_id)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _fire(self, occurrence_id: int) -> None:
+        with self.sessions.begin() as session:
+            occurrence = session.get(Occurrence, occurrence_id)
+            if occurrence is None or occurrence.status != "claimed":
+                return
+            try:
+                entry = self.phonebook.resolve(occurrence.to_ref)
+            except BadInput as exc:
+                occurrence.status, occurrence.detail = "failed", str(exc)
+                occurrence.finished_at = clock.now()
+                log.error("occurrence %s not dialled: %s", occurrence_id, exc)
+                return
+            occurrence.status = "dialling"
+            attempt = Attempt(occurrence=occurrence, number=entry.number, number_name=entry.name,
+                              dialer=self.dialer.mode, started_at=clock.now(), status="requesting")
+            session.add(attempt)
+            session.flush()
+            attempt_id = attempt.id
+        request = CallRequest(to=entry.number, url=self.settings.twilio.calling_uri)
+        outcome: dict[str, Any]
+        detail: str | None
+        try:
+            placed = self.dialer.place_call(request)
+        except DialError as exc:
+            message = self.phonebook.mask_text(exc.message)
+            outcome = {"status": "error", "error_code": exc.code, "error_message": message,
+                       "permanent": exc.permanent}
+            final, detail = "failed", message
+            log.warning("call to %s failed: %s", entry.label(), message)
+        else:
+            outcome = {"sid": placed.sid, "status": placed.status if placed.sid else "dry-run"}
+            final, detail = ("accepted", None) if placed.sid else ("dry-run", "dry-run: nobody was called")
+            if placed.sid:
+                log.info("calling %s: Twilio accepted call %s", entry.label(), placed.sid)
+            else:
+                log.info("dry-run: would call %s now", entry.label())
+        with self.sessions.begin() as session:
+            attempt = session.get_one(Attempt, attempt_id)
+            for key, value in outcome.items():
+                setattr(attempt, key, value)
+            attempt.finished_at = clock.now()
+            occurrence = session.get_one(Occurrence, occurrence_id)
+            occurrence.status, occurrence.detail = final, detail
+            occurrence.finished_at = attempt.finished_at
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for calls in flight to finish; False if some still run after `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    # --- history and status -------------------------------------------------------
+
+    def history(self, limit: int = 50, alarm_ref: int | str | None = None) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            query = select(Occurrence).order_by(Occurrence.scheduled_at.desc(), Occurrence.id.desc())
+            if alarm_ref is not None:
+                query = query.where(Occurrence.alarm_id == self._find(session, alarm_ref).id)
+            rows = session.scalars(query.limit(limit)).all()
+            return [self._occurrence_json(row) for row in rows]
+
+    def status(self) -> dict[str, Any]:
+        with self.sessions() as session:
+            count = session.scalar(select(func.count(Alarm.id))) or 0
+            upcoming = session.scalars(
+                select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.next_fire_at).limit(1)
+            ).first()
+            last = session.scalars(
+                select(Occurrence).where(Occurrence.finished_at.is_not(None))
+                .order_by(Occurrence.finished_at.desc()).limit(1)
+            ).first()
+            return {
+                "version": __version__,
+                "mode": self.dialer.mode,
+                "dry_run_reason": self.settings.twilio.dry_run_reason,
+                "timezone": self.settings.timezone,
+                "alarms": count,
+                "next_alarm": self._alarm_json(session, upcoming) if upcoming else None,
+                "last_call": self._occurrence_json(last) if last else None,
+            }
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _find(self, session: Session, ref: int | str) -> Alarm:
+        text = str(ref).strip()
+        alarm = None
+        if text.isdigit():
+            alarm = session.get(Alarm, int(text))
+        else:
+            alarm = session.scalars(select(Alarm).where(Alarm.name == text)).first()
+        if alarm is None:
+            raise NoSuchAlarm(f"no alarm has the id or name {text!r}.")
+        return alarm
+
+    @staticmethod
+    def _check_name(name: str | None) -> str | None:
+        if name is None or not name.strip():
+            return None
+        name = name.strip()
+        if len(name) > MAX_NAME_LENGTH:
+            raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.")
+        if name.isdigit():
+            raise BadInput(f"the name {name!r} would be read as an id; use a word.")
+        return name
+
+    @staticmethod
+    def _schedule(given: AlarmInput, tz: str) -> Schedule:
+        kinds = [k for k in ("at", "daily", "cron") if getattr(given, k)]
+        if len(kinds) != 1:
+            raise BadInput("give exactly one of at, daily or cron.")
+        schedules.zone(tz)
+        if given.days and not given.daily:
+            raise BadInput("days goes with daily.")
+        if given.at:
+            return Schedule("once", tz, at=schedules.parse_instant(given.at, tz))
+        if given.daily:
+            return Schedule("daily", tz, time_of_day=schedules.parse_time_of_day(given.daily),
+                            days=schedules.parse_days(given.days))
+        assert given.cron is not None
+        schedules.parse_cron(given.cron)
+        return Schedule("cron", tz, cron=" ".join(given.cron.split()))
+
+    @staticmethod
+    def _first_fire(schedule: Schedule, now: datetime) -> datetime:
+        if schedule.kind == "once":
+            assert schedule.at is not None
+            if schedule.at < now - PAST_TOLERANCE:
+                raise BadInput(f"{iso(schedule.at)} is in the past.")
+            if schedule.at > now + MAX_AHEAD:
+                raise BadInput(f"{iso(schedule.at)} is more than 366 days ahead.")
+            return max(schedule.at, now)
+        first = schedules.next_fire(schedule, now)
+        if first is None:
+            raise BadInput(f"the schedule {schedule.describe()!r} never fires.")
+        return first
+
+    def _number_json(self, ref: str) -> dict[str, Any]:
+        try:
+            entry = self.phonebook.resolve(ref)
+        except BadInput:
+            return {"ref": ref, "index": None, "name": None, "number": None}
+        return {"ref": ref, "index": entry.index, "name": entry.name, "number": entry.display}
+
+    def _alarm_json(self, session: Session, alarm: Alarm) -> dict[str, Any]:
+        schedule = schedule_of(alarm)
+        last = session.scalars(
+            select(Occurrence).where(Occurrence.alarm_id == alarm.id)
+            .order_by(Occurrence.scheduled_at.desc()).limit(1)
+        ).first()
+        zone = schedule.zone
+        return {
+            "id": alarm.id,
+            "name": alarm.name,
+            "kind": alarm.kind,
+            "schedule": schedule.describe(),
+            "at": iso(alarm.at),
+            "daily": alarm.time_of_day,
+            "days": ",".join(schedules.DAY_NAMES[d] for d in sorted(schedule.days))
+            if alarm.kind == "daily" else None,
+            "cron": alarm.cron,
+            "tz": alarm.tz,
+            "to": self._number_json(alarm.to_ref),
+            "grace_seconds": alarm.grace_seconds,
+            "state": _state(alarm),
+            "next_fire_at": iso(alarm.next_fire_at),
+            "next_fire_local": iso(alarm.next_fire_at.astimezone(zone)) if alarm.next_fire_at else None,
+            "last": {"scheduled_at": iso(last.scheduled_at), "status": last.status} if last else None,
+            "created_at": iso(alarm.created_at),
+        }
+
+    def _occurrence_json(self, occurrence: Occurrence) -> dict[str, Any]:
+        return {
+            "id": occurrence.id,
+            "alarm_id": occurrence.alarm_id,
+            "alarm_name": occurrence.alarm_name,
+            "reason": occurrence.reason,
+            "scheduled_at": iso(occurrence.scheduled_at),
+            "status": occurrence.status,
+            "detail": occurrence.detail,
+            "to": self._number_json(occurrence.to_ref),
+            "finished_at": iso(occurrence.finished_at),
+            "attempts": [self._attempt_json(a) for a in occurrence.attempts],
+        }
+
+    def _attempt_json(self, attempt: Attempt) -> dict[str, Any]:
+        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt.number))
+        return {
+            "id": attempt.id,
+            "number": entry.display,
+            "number_name": attempt.number_name,
+            "dialer": attempt.dialer,
+            "sid": attempt.sid,
+            "status": attempt.status,
+            "error_code": attempt.error_code,
+            "error_message": attempt.error_message,
+            "permanent": attempt.permanent,
+            "duration_seconds": attempt.duration_seconds,
+            "started_at": iso(attempt.started_at),
+            "finished_at": iso(attempt.finished_at),
+        }
+
+    def _is_secret(self, number: str) -> bool:
+        return any(e.secret and e.number == number for e in self.phonebook.entries)
+
+
+def schedule_of(alarm: Alarm) -> Schedule:
+    if alarm.kind == "once":
+        return Schedule("once", alarm.tz, at=alarm.at)
+    if alarm.kind == "daily":
+        assert alarm.time_of_day is not None
+        days = frozenset(int(d) for d in (alarm.days or "").split(",") if d)
+        return Schedule("daily", alarm.tz, time_of_day=schedules.parse_time_of_day(alarm.time_of_day),
+                        days=days or schedules.ALL_DAYS)
+    return Schedule("cron", alarm.tz, cron=alarm.cron)
+
+
+def new_dial_key() -> str:
+    return f"dial:{uuid.uuid4().hex}"
+
+
+def _ref_text(ref: int | str, entry: PhoneNumber) -> str:
+    # Keep the name when one was given: it survives reordering of phoneNumbers.
+    by_name = isinstance(ref, str) and not ref.strip().isdigit() and entry.name
+    return entry.name if by_name and entry.name else str(entry.index)
+
+
+def _state(alarm: Alarm) -> str:
+    if alarm.next_fire_at is None:
+        return "done"
+    if alarm.paused:
+        return "paused"
+    return "active"
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}min"
+    return f"{hours // 24} days"
