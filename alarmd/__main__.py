@@ -1,0 +1,3 @@
+from alarmd.cli import main
+
+main()

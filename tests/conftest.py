@@ -1,0 +1,173 @@
+"""Shared fixtures: the Twilio stand-in, config files, and real daemon/CLI subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.twilio_standin import TwilioStandin
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "s3cret-auth-token-0123456789abcd"
+API_TOKEN = "test-api-token-abcdefghijklmnop"
+NUMBER_FROM = "+1 415 555 0100"
+MOBILE = "+44 7700 900123"
+OFFICE = "+44 1122 334455"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def twilio_block(standin: TwilioStandin | None, **overrides: Any) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "enabled": standin is not None,
+        "accountSID": ACCOUNT_SID,
+        "authToken": AUTH_TOKEN,
+        "numberFrom": NUMBER_FROM,
+        "phoneNumbers": [
+            {"name": "MOBILE", "number": MOBILE},
+            {"name": "OFFICE", "number": OFFICE, "secret": True},
+        ],
+    }
+    if standin is not None:
+        block["apiBaseURL"] = standin.url
+    block.update(overrides)
+    return block
+
+
+@dataclass
+class Home:
+    """A user's world for one test: HOME, a config file, a state directory."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "state" / "alarmd.db"
+
+    def write_config(self, twilio: dict[str, Any] | None = None, **alarmd: Any) -> Path:
+        own = {"listen": f"127.0.0.1:{self.port}", "apiToken": API_TOKEN,
+               "database": str(self.db_path), "timezone": "Europe/London"}
+        own.update(alarmd)
+        data: dict[str, Any] = {"alarmd": own}
+        if twilio is not None:
+            data["twilio"] = twilio
+        # NMO keeps other modules' settings in the same file; alarmd must ignore them.
+        data["weather"] = {"enabled": True, "city": "London"}
+        self.config_path.write_text(json.dumps(data, indent=2))
+        return self.config_path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("ALARMD_", "TWILIO_")) and k not in (
+                   "STATE_DIRECTORY", "CONFIGURATION_DIRECTORY", "CREDENTIALS_DIRECTORY",
+                   "XDG_CONFIG_HOME", "XDG_STATE_HOME", "NOTIFY_SOCKET", "JOURNAL_STREAM")}
+        env["HOME"] = str(self.root / "home")
+        if self.config_path.exists():
+            env["ALARMD_CONFIG"] = str(self.config_path)
+        env.update(extra)
+        return env
+
+    def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "alarmd", *args], env=self.env(**env),
+                                capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"alarmd {' '.join(args)} exited {result.returncode}: {result.stderr}")
+        return result
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args, "--json").stdout)
+
+
+class Daemon:
+    """`alarmd run` as a real subprocess, stopped with SIGTERM."""
+
+    def __init__(self, home: Home, **env: str):
+        self.home = home
+        self.log_path = home.root / f"daemon-{time.monotonic_ns()}.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.started_in = self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 20.0) -> float:
+        start = time.monotonic()
+        url = f"http://127.0.0.1:{self.home.port}/healthz"
+        while time.monotonic() - start < timeout:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return time.monotonic() - start
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"daemon not healthy after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, float]:
+        """Send `sig`; the exit status and the seconds it took to exit."""
+        start = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode, time.monotonic() - start
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    (tmp_path / "home").mkdir()
+    return Home(tmp_path)
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioStandin]:
+    with TwilioStandin() as server:
+        yield server
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons started in a test; any still running at the end are stopped."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        daemon.stop()
+
+
+@pytest.fixture
+def start_daemon(home: Home, daemons: list[Daemon]) -> Any:
+    def start(**env: str) -> Daemon:
+        daemon = Daemon(home, **env)
+        daemons.append(daemon)
+        return daemon
+
+    return start

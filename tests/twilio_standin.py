@@ -1,0 +1,177 @@
+"""A local stand-in for Twilio's Calls API, on 127.0.0.1, for tests and benchmarks.
+
+It answers as Twilio does (201 with a `CA...` sid; Twilio's error JSON), records every
+request, and can be scripted: queue answers for the next creates (an error, a 500, a
+hang past the client's timeout) and the statuses a call goes through when fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+CREATE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
+FETCH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls/(?P<sid>CA\w+)\.json$")
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, list[str]]
+    at: float  # time.time() when it arrived
+
+    @property
+    def basic_auth(self) -> tuple[str, str] | None:
+        header = self.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            return None
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user, password
+
+    def field(self, name: str) -> str | None:
+        values = self.form.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Answer:
+    status: int = 201
+    body: dict[str, Any] | None = None
+    delay: float = 0.0  # seconds to wait first (a hang past the client's timeout)
+
+
+def twilio_error(code: int, message: str, status: int = 400) -> Answer:
+    return Answer(status, {"code": code, "message": message,
+                           "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+
+
+@dataclass
+class TwilioStandin:
+    requests: list[Recorded] = field(default_factory=list)
+    create_script: list[Answer] = field(default_factory=list)
+    # The statuses a fetched call goes through, one per fetch; the last one repeats.
+    status_script: list[str] = field(default_factory=lambda: ["completed"])
+    call_statuses: dict[str, list[str]] = field(default_factory=dict)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                standin._handle(self)
+
+            def do_GET(self) -> None:
+                standin._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> TwilioStandin:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> TwilioStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what tests read ----------------------------------------------------------
+
+    def creates(self) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "POST" and CREATE.match(r.path)]
+
+    def wait_for_creates(self, count: int, timeout: float = 10.0) -> list[Recorded]:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = [r for r in self.requests if r.method == "POST" and CREATE.match(r.path)]
+                left = deadline - time.monotonic()
+                if len(found) >= count or left <= 0:
+                    return found
+                self._arrived.wait(left)
+
+    # --- serving ------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length).decode() if length else ""
+        path, _, query = handler.path.partition("?")
+        record = Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()},
+                          parse_qs(raw or query, keep_blank_values=True), time.time())
+        with self._arrived:
+            self.requests.append(record)
+            self._arrived.notify_all()
+            answer = self._answer(record)
+        if answer.delay:
+            time.sleep(answer.delay)
+        body = json.dumps(answer.body or {}).encode()
+        try:
+            handler.send_response(answer.status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout): that is what a hang tests
+
+    def _answer(self, record: Recorded) -> Answer:
+        if record.basic_auth is None:
+            return twilio_error(20003, "Authenticate", 401)
+        create = CREATE.match(record.path)
+        if record.method == "POST" and create:
+            if not record.field("To") or not record.field("From"):
+                return twilio_error(21201, "No 'To' number is specified", 400)
+            if self.create_script:
+                scripted = self.create_script.pop(0)
+                if scripted.status != 201 or scripted.body is not None:
+                    return scripted
+                return Answer(201, self._call(create["account"], record), scripted.delay)
+            return Answer(201, self._call(create["account"], record))
+        fetch = FETCH.match(record.path)
+        if record.method == "GET" and fetch:
+            sid = fetch["sid"]
+            statuses = self.call_statuses.get(sid)
+            if statuses is None:
+                return twilio_error(20404, "The requested resource was not found", 404)
+            status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+            return Answer(200, {"sid": sid, "account_sid": fetch["account"], "status": status,
+                                "duration": "12" if status == "completed" else "0"})
+        return twilio_error(20404, "The requested resource was not found", 404)
+
+    def _call(self, account: str, record: Recorded) -> dict[str, Any]:
+        sid = "CA" + uuid.uuid4().hex
+        self.call_statuses[sid] = list(self.status_script)
+        return {"sid": sid, "account_sid": account, "to": record.field("To"),
+                "from": record.field("From"), "status": "queued", "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}
