@@ -53,6 +53,17 @@ def run(ctx: Context) -> None:
     sys.exit(run_daemon(load_settings(ctx.config_path)))
 
 
+def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    from alarmd.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @click.option("--to", "to", required=True, help="phoneNumbers index or name.")
 @click.option("--at", "at", help="One-off: an ISO 8601 date and time.")
@@ -63,6 +74,14 @@ def run(ctx: Context) -> None:
 @click.option("--name", help="A unique name to refer to the alarm by.")
 @click.option("--grace", "grace_seconds", type=click.IntRange(0, 86_400),
               help="Seconds late it may still ring after a restart (default 600).")
+@click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
+              help="Calls in all while unanswered (default alarmd.redial.attempts, 3).")
+@click.option("--interval", "redial_interval_seconds", callback=_duration_option, metavar="DURATION",
+              help="Wait between unanswered calls, e.g. 3m (default alarmd.redial.intervalSeconds, 120s).")
+@click.option("--then", "then", metavar="NAME", help="Fallback number to ring when nobody answers.")
+@click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
+              help="How long each call rings, e.g. 45s (default 60s).")
+@click.option("--say", help="Words spoken when answered, instead of twilio.callingURI.")
 @pass_ctx
 def add(ctx: Context, /, **options: Any) -> None:
     """Add an alarm."""

@@ -68,6 +68,20 @@ class KeepaliveSettings:
 
 
 @dataclass(frozen=True)
+class RedialSettings:
+    """alarmd.redial: how hard one occurrence tries to wake someone (see alarmd.delivery)."""
+
+    attempts: int = defaults.DEFAULT_REDIAL_ATTEMPTS  # calls per number, the first included
+    interval_seconds: int = defaults.DEFAULT_REDIAL_INTERVAL_SECONDS
+    # The knobs below exist so tests and impatient setups can shorten the waits.
+    first_retry_seconds: float = defaults.FIRST_RETRY_SECONDS
+    max_retry_seconds: float = defaults.MAX_RETRY_SECONDS
+    poll_seconds: float = defaults.POLL_SECONDS
+    poll_margin_seconds: float = defaults.POLL_MARGIN_SECONDS
+    request_timeout_seconds: float = defaults.TWILIO_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
 class ClientSettings:
     """What the CLI needs to reach the daemon; cheap to build (no phone parsing)."""
 
@@ -90,6 +104,7 @@ class Settings:
     grace_seconds: int
     twilio: TwilioSettings
     keepalive: KeepaliveSettings
+    redial: RedialSettings = field(default_factory=RedialSettings)
 
     @property
     def api_token(self) -> str | None:
@@ -161,6 +176,7 @@ def load_settings(
         grace_seconds=grace,
         twilio=twilio,
         keepalive=_keepalive_settings(_obj(own, "keepalive", "alarmd.keepalive"), twilio),
+        redial=_redial_settings(_obj(own, "redial", "alarmd.redial")),
     )
     return settings
 
@@ -251,6 +267,34 @@ def _keepalive_settings(block: Mapping[str, Any], twilio: TwilioSettings) -> Kee
     if settings.enabled and (twilio.phone_numbers or "number" in block):
         _check_number_ref("alarmd.keepalive.number", number, twilio.phone_numbers)
     return settings
+
+
+def _redial_settings(block: Mapping[str, Any]) -> RedialSettings:
+    key = "alarmd.redial."
+    return RedialSettings(
+        attempts=_int(block, key + "attempts", "attempts", defaults.DEFAULT_REDIAL_ATTEMPTS, 1, 10),
+        interval_seconds=_int(block, key + "intervalSeconds", "intervalSeconds",
+                              defaults.DEFAULT_REDIAL_INTERVAL_SECONDS, 1, 3600),
+        first_retry_seconds=_seconds(block, key + "firstRetrySeconds", "firstRetrySeconds",
+                                     defaults.FIRST_RETRY_SECONDS, 0.01, 10),
+        max_retry_seconds=_seconds(block, key + "maxRetrySeconds", "maxRetrySeconds",
+                                   defaults.MAX_RETRY_SECONDS, 0.01, 120),
+        poll_seconds=_seconds(block, key + "pollSeconds", "pollSeconds", defaults.POLL_SECONDS, 0.01, 60),
+        poll_margin_seconds=_seconds(block, key + "pollMarginSeconds", "pollMarginSeconds",
+                                     defaults.POLL_MARGIN_SECONDS, 0, 600),
+        request_timeout_seconds=_seconds(block, key + "requestTimeoutSeconds", "requestTimeoutSeconds",
+                                         defaults.TWILIO_TIMEOUT_SECONDS, 0.1, 60),
+    )
+
+
+def _seconds(block: Mapping[str, Any], key: str, name: str, default: float, low: float,
+             high: float) -> float:
+    value = block.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}: expected a number of seconds, got {json.dumps(value)}.")
+    if not low <= value <= high:
+        raise ConfigError(f"{key}: {value} is out of range (from {low:g} to {high:g}).")
+    return float(value)
 
 
 def _check_number_ref(key: str, ref: int | str, entries: tuple[NumberEntry, ...]) -> None:

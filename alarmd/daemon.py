@@ -58,7 +58,7 @@ def run(settings: Settings) -> int:
     from alarmd.service import AlarmService
 
     configure_logging()
-    dialer = make_dialer(settings.twilio)
+    dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
     reason = settings.twilio.dry_run_reason
     if reason:
         log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called",
@@ -104,6 +104,7 @@ def run(settings: Settings) -> int:
             break
 
     server.should_exit = True
+    service.request_stop()
     scheduler.shutdown()
     if not service.wait_idle(SHUTDOWN_WAIT_SECONDS):
         # Left claimed/dialling in the database: the restart sees it, nothing is lost silently.

@@ -14,3 +14,13 @@ TOKEN_FILENAME = "api-token"
 SHUTDOWN_WAIT_SECONDS = 3.5
 # Twilio HTTP request timeout; short, because a wake-up call minutes late has failed.
 TWILIO_TIMEOUT_SECONDS = 10.0
+# alarmd.redial: FreePBX's wake-up calls redial 3 times; 2 minutes lets a sleeper surface.
+DEFAULT_REDIAL_ATTEMPTS = 3
+DEFAULT_REDIAL_INTERVAL_SECONDS = 120
+# Transient Twilio failures: first retry within 10 s, doubling, at most 2 min apart.
+FIRST_RETRY_SECONDS = 10.0
+MAX_RETRY_SECONDS = 120.0
+# Following a placed call: how often to ask for its status, and for how long past its ring time.
+POLL_SECONDS = 2.0
+POLL_MARGIN_SECONDS = 30.0
+DEFAULT_RING_SECONDS = 60

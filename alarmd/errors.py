@@ -40,11 +40,15 @@ class DialError(AlarmdError):
     """A dialer could not place or follow a call.
 
     `permanent` errors (bad credentials, unverified number) are not worth retrying;
-    `code` is the provider's error code when there is one.
+    `code` is the provider's error code when there is one. `uncertain` means the request
+    may have reached the provider and placed a call whose answer was lost (a read
+    timeout, a dropped connection, a 5xx): look before sending it again.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None):
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None,
+                 uncertain: bool = False):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.code = code
+        self.uncertain = uncertain

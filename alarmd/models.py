@@ -94,6 +94,10 @@ class Occurrence(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which daemon is delivering it, and until when that holds without a renewal; a
+    # restarted or second daemon takes over only an expired lease (alarmd.delivery).
+    owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     alarm: Mapped[Alarm | None] = relationship(back_populates="occurrences")
     attempts: Mapped[list[Attempt]] = relationship(

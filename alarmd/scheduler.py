@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ log = logging.getLogger("alarmd.scheduler")
 # Enough threads that many alarms due in the same second each get their own.
 WORKERS = 32
 RETRY_AFTER_ERROR = timedelta(seconds=30)
+# How often unfinished occurrences whose daemon died (its lease ran out) are looked for.
+RESUME_EVERY_SECONDS = 15
 
 
 class AlarmScheduler:
@@ -43,8 +46,24 @@ class AlarmScheduler:
 
     def start(self) -> None:
         self.scheduler.start()
+        self.resume()
         for alarm_id in self.service.alarm_ids():
             self.sync(alarm_id)
+        self.scheduler.add_job(self.resume, "interval", seconds=RESUME_EVERY_SECONDS, id="resume")
+
+    def resume(self) -> None:
+        """Carry on occurrences a stop or a crash left unfinished (delivery decides if it may)."""
+        try:
+            for occurrence_id in self.service.resumable_occurrences():
+                self.deliver(occurrence_id)
+        except Exception:
+            log.exception("unfinished occurrences could not be looked up")
+
+    def deliver(self, occurrence_id: int) -> None:
+        """Deliver on a thread of its own: a delivery lasts minutes (redials), and many
+        alarms due in the same second must each be dialled at once, not wait for a worker."""
+        threading.Thread(target=self._fire, args=[occurrence_id], name=f"occurrence-{occurrence_id}",
+                         daemon=True).start()
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -69,14 +88,14 @@ class AlarmScheduler:
 
     def submit(self, occurrence_id: int) -> None:
         """Dial an already-claimed occurrence now, off the caller's thread."""
-        self.scheduler.add_job(self._fire, args=[occurrence_id], id=f"occurrence-{occurrence_id}")
+        self.deliver(occurrence_id)
 
     def _run_alarm(self, alarm_id: int) -> None:
         try:
             claimed = self.service.claim_due(alarm_id, clock.now())
             self.sync(alarm_id)
             for occurrence_id in claimed:
-                self._fire(occurrence_id)
+                self.deliver(occurrence_id)
         except Exception:
             # Nothing may stop the scheduler; the alarm's job is set again below.
             log.exception("alarm %s could not be run", alarm_id)

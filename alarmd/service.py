@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import __version__, clock, schedules
+from alarmd import __version__, callplan, delivery, schedules
 from alarmd.config import Settings
-from alarmd.dialers.base import CallRequest, Dialer
-from alarmd.errors import BadInput, Conflict, DialError, NoSuchAlarm
+from alarmd.dialers.base import Dialer
+from alarmd.errors import BadInput, Conflict, NoSuchAlarm
 from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.schedules import Schedule
@@ -50,6 +50,11 @@ class AlarmInput:
     tz: str | None = None
     name: str | None = None
     grace_seconds: int | None = None
+    then: int | str | None = None  # fallback number, rung when the first goes unanswered
+    ring_seconds: int | None = None
+    say: str | None = None
+    redial_attempts: int | None = None
+    redial_interval_seconds: int | None = None
 
 
 def iso(value: datetime | None) -> str | None:
@@ -66,6 +71,10 @@ class AlarmService:
         self._listeners: list[Callable[[int], None]] = []
         self._in_flight = 0
         self._idle = threading.Condition()
+        # Set by the daemon when it stops: every wait in a delivery returns at once.
+        self.stopping = threading.Event()
+        self.owner = delivery.owner_id()
+        self.delivery = delivery.Delivery(sessions, dialer, settings, phonebook, self.stopping, self.owner)
 
     # --- wiring -------------------------------------------------------------------
 
@@ -88,6 +97,7 @@ class AlarmService:
         if not 0 <= grace <= 86_400:
             raise BadInput(f"grace_seconds must be from 0 to 86400, not {grace}.")
         first = self._first_fire(schedule, now)
+        redial = self._check_redial(given)
         with self.sessions.begin() as session:
             if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
                 raise Conflict(f"an alarm named {name!r} already exists.")
@@ -103,6 +113,7 @@ class AlarmService:
                 grace_seconds=grace,
                 paused=False,
                 skip_instants="[]",
+                **redial,
                 next_fire_at=first,
                 created_at=now,
                 updated_at=now,
@@ -194,6 +205,8 @@ class AlarmService:
                 claim_key=key, alarm_id=alarm.id, alarm_name=alarm.name, reason="alarm",
                 to_ref=alarm.to_ref, scheduled_at=instant, status=status, detail=detail,
                 created_at=now, finished_at=None if status == "claimed" else now,
+                owner=self.owner if status == "claimed" else None,
+                lease_until=now + delivery.LEASE if status == "claimed" else None,
             )
             .on_conflict_do_nothing(index_elements=["claim_key"])
             .returning(Occurrence.id)
@@ -209,64 +222,31 @@ class AlarmService:
         return None
 
     def fire_occurrence(self, occurrence_id: int) -> None:
-        """Place the call for a claimed occurrence and record what came of it.
+        """Deliver a claimed occurrence (alarmd.delivery): dial, follow, redial, escalate.
 
-        The attempt row is written before the request goes out, so a crash mid-call
-        leaves a trace. No dialer error escapes: it is stored on the attempt.
+        Blocks until it is answered, spent, or the daemon stops (then it stays resumable).
+        No dialer error escapes: each is stored on its attempt.
         """
         with self._idle:
             self._in_flight += 1
         try:
-            self._fire(occurrence_id)
+            self.delivery.carry_on(occurrence_id)
         finally:
             with self._idle:
                 self._in_flight -= 1
                 self._idle.notify_all()
 
-    def _fire(self, occurrence_id: int) -> None:
-        with self.sessions.begin() as session:
-            occurrence = session.get(Occurrence, occurrence_id)
-            if occurrence is None or occurrence.status != "claimed":
-                return
-            try:
-                entry = self.phonebook.resolve(occurrence.to_ref)
-            except BadInput as exc:
-                occurrence.status, occurrence.detail = "failed", str(exc)
-                occurrence.finished_at = clock.now()
-                log.error("occurrence %s not dialled: %s", occurrence_id, exc)
-                return
-            occurrence.status = "dialling"
-            attempt = Attempt(occurrence=occurrence, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer.mode, started_at=clock.now(), status="requesting")
-            session.add(attempt)
-            session.flush()
-            attempt_id = attempt.id
-        request = CallRequest(to=entry.number, url=self.settings.twilio.calling_uri)
-        outcome: dict[str, Any]
-        detail: str | None
-        try:
-            placed = self.dialer.place_call(request)
-        except DialError as exc:
-            message = self.phonebook.mask_text(exc.message)
-            outcome = {"status": "error", "error_code": exc.code, "error_message": message,
-                       "permanent": exc.permanent}
-            final, detail = "failed", message
-            log.warning("call to %s failed: %s", entry.label(), message)
-        else:
-            outcome = {"sid": placed.sid, "status": placed.status if placed.sid else "dry-run"}
-            final, detail = ("accepted", None) if placed.sid else ("dry-run", "dry-run: nobody was called")
-            if placed.sid:
-                log.info("calling %s: Twilio accepted call %s", entry.label(), placed.sid)
-            else:
-                log.info("dry-run: would call %s now", entry.label())
-        with self.sessions.begin() as session:
-            attempt = session.get_one(Attempt, attempt_id)
-            for key, value in outcome.items():
-                setattr(attempt, key, value)
-            attempt.finished_at = clock.now()
-            occurrence = session.get_one(Occurrence, occurrence_id)
-            occurrence.status, occurrence.detail = final, detail
-            occurrence.finished_at = attempt.finished_at
+    def resumable_occurrences(self) -> list[int]:
+        """Occurrences left claimed, dialling or accepted (a stop, a crash, another daemon)."""
+        with self.sessions() as session:
+            return list(session.scalars(
+                select(Occurrence.id).where(Occurrence.status.in_(delivery.OPEN_STATUSES))
+                .order_by(Occurrence.id)
+            ).all())
+
+    def request_stop(self) -> None:
+        """Make deliveries stop waiting; what they leave is carried on after a restart."""
+        self.stopping.set()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for calls in flight to finish; False if some still run after `timeout`."""
@@ -327,6 +307,22 @@ class AlarmService:
             raise BadInput(f"the name {name!r} would be read as an id; use a word.")
         return name
 
+    def _check_redial(self, given: AlarmInput) -> dict[str, Any]:
+        """The alarm's delivery columns, checked (fallback, ring time, message, redials)."""
+        columns: dict[str, Any] = {"then_ref": None, "ring_seconds": given.ring_seconds,
+                                   "say": None, "redial_attempts": given.redial_attempts,
+                                   "redial_interval_seconds": given.redial_interval_seconds}
+        if given.then is not None:
+            columns["then_ref"] = _ref_text(given.then, self.phonebook.resolve(given.then))
+        if given.say is not None:
+            columns["say"] = callplan.check_say(given.say)
+        for key, low, high in (("ring_seconds", 5, 600), ("redial_attempts", 1, 10),
+                               ("redial_interval_seconds", 1, 3600)):
+            value = columns[key]
+            if value is not None and not low <= value <= high:
+                raise BadInput(f"{key} must be from {low} to {high}, not {value}.")
+        return columns
+
     @staticmethod
     def _schedule(given: AlarmInput, tz: str) -> Schedule:
         kinds = [k for k in ("at", "daily", "cron") if getattr(given, k)]
@@ -385,6 +381,11 @@ class AlarmService:
             "tz": alarm.tz,
             "to": self._number_json(alarm.to_ref),
             "grace_seconds": alarm.grace_seconds,
+            "then": self._number_json(alarm.then_ref) if alarm.then_ref is not None else None,
+            "ring_seconds": alarm.ring_seconds,
+            "say": alarm.say,
+            "redial_attempts": alarm.redial_attempts,
+            "redial_interval_seconds": alarm.redial_interval_seconds,
             "state": _state(alarm),
             "next_fire_at": iso(alarm.next_fire_at),
             "next_fire_local": iso(alarm.next_fire_at.astimezone(zone)) if alarm.next_fire_at else None,

@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,6 +31,8 @@ class Recorded:
     headers: dict[str, str]
     form: dict[str, list[str]]
     at: float  # time.time() when it arrived
+    answered: int | None = None  # the HTTP status it got (None while it hangs)
+    sid: str | None = None  # the call a create made, if it made one
 
     @property
     def basic_auth(self) -> tuple[str, str] | None:
@@ -48,11 +52,32 @@ class Answer:
     status: int = 201
     body: dict[str, Any] | None = None
     delay: float = 0.0  # seconds to wait first (a hang past the client's timeout)
+    # For a 201: the statuses this call goes through when fetched (else status_script).
+    statuses: list[str] | None = None
+    drop: bool = False  # close the connection without answering (after any delay)
 
 
-def twilio_error(code: int, message: str, status: int = 400) -> Answer:
+def twilio_error(code: int, message: str, status: int = 400, delay: float = 0.0) -> Answer:
     return Answer(status, {"code": code, "message": message,
-                           "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+                           "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
+                  delay)
+
+
+def server_error(delay: float = 0.0) -> Answer:
+    """Twilio's 500: nothing was created."""
+    return twilio_error(20500, "An internal server error has occurred", 500, delay)
+
+
+def rate_limited() -> Answer:
+    return twilio_error(20429, "Too Many Requests", 429)
+
+
+def unverified(number: str = "+447700900123") -> Answer:
+    return twilio_error(21219, f"The number {number} is unverified. Trial accounts may only call "
+                               "verified numbers.")
+
+
+LIST = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
 
 
 @dataclass
@@ -63,6 +88,8 @@ class TwilioStandin:
     status_script: list[str] = field(default_factory=lambda: ["completed"])
     call_statuses: dict[str, list[str]] = field(default_factory=dict)
     port: int = 0
+    # Every call created: sid -> its fields, as Twilio's call list would show it.
+    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -110,6 +137,30 @@ class TwilioStandin:
         with self._lock:
             return [r for r in self.requests if r.method == "POST" and CREATE.match(r.path)]
 
+    def placed(self) -> list[Recorded]:
+        """Creates that made a call (rang a phone), whether or not the answer reached alarmd."""
+        with self._lock:
+            return [r for r in self.requests if r.sid is not None]
+
+    def fetches(self) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "GET" and FETCH.match(r.path)]
+
+    def lists(self) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "GET" and LIST.match(r.path)]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Wait until predicate(requests so far) is true."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while not predicate(list(self.requests)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._arrived.wait(left)
+            return True
+
     def wait_for_creates(self, count: int, timeout: float = 10.0) -> list[Recorded]:
         deadline = time.monotonic() + timeout
         with self._arrived:
@@ -130,10 +181,16 @@ class TwilioStandin:
                           parse_qs(raw or query, keep_blank_values=True), time.time())
         with self._arrived:
             self.requests.append(record)
-            self._arrived.notify_all()
             answer = self._answer(record)
+            self._arrived.notify_all()
         if answer.delay:
             time.sleep(answer.delay)
+        if answer.drop:
+            handler.close_connection = True
+            return
+        with self._arrived:
+            record.answered = answer.status
+            self._arrived.notify_all()
         body = json.dumps(answer.body or {}).encode()
         try:
             handler.send_response(answer.status)
@@ -155,7 +212,8 @@ class TwilioStandin:
                 scripted = self.create_script.pop(0)
                 if scripted.status != 201 or scripted.body is not None:
                     return scripted
-                return Answer(201, self._call(create["account"], record), scripted.delay)
+                body = self._call(create["account"], record, scripted.statuses)
+                return Answer(201, body, scripted.delay, drop=scripted.drop)
             return Answer(201, self._call(create["account"], record))
         fetch = FETCH.match(record.path)
         if record.method == "GET" and fetch:
@@ -166,12 +224,30 @@ class TwilioStandin:
             status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
             return Answer(200, {"sid": sid, "account_sid": fetch["account"], "status": status,
                                 "duration": "12" if status == "completed" else "0"})
+        listing = LIST.match(record.path)
+        if record.method == "GET" and listing:
+            return self._list(listing["account"], record)
         return twilio_error(20404, "The requested resource was not found", 404)
 
-    def _call(self, account: str, record: Recorded) -> dict[str, Any]:
+    def _list(self, account: str, record: Recorded) -> Answer:
+        """Twilio's call list, newest first, filtered by To and From as Twilio filters them."""
+        to, from_ = record.field("To"), record.field("From")
+        calls = [dict(c, status=self.call_statuses[sid][0]) for sid, c in reversed(self.calls.items())
+                 if c["account_sid"] == account and (to is None or c["to"] == to)
+                 and (from_ is None or c["from"] == from_)]
+        uri = f"/2010-04-01/Accounts/{account}/Calls.json"
+        return Answer(200, {"calls": calls, "first_page_uri": uri, "next_page_uri": None,
+                            "previous_page_uri": None, "page": 0, "page_size": 50, "start": 0,
+                            "end": max(len(calls) - 1, 0), "uri": uri})
+
+    def _call(self, account: str, record: Recorded, statuses: list[str] | None = None) -> dict[str, Any]:
         sid = "CA" + uuid.uuid4().hex
-        self.call_statuses[sid] = list(self.status_script)
-        return {"sid": sid, "account_sid": account, "to": record.field("To"),
+        self.call_statuses[sid] = list(statuses or self.status_script)
+        record.sid = sid
+        call = {"sid": sid, "account_sid": account, "to": record.field("To"),
                 "from": record.field("From"), "status": "queued", "direction": "outbound-api",
                 "api_version": "2010-04-01",
+                "date_created": format_datetime(datetime.now(UTC), usegmt=True),
                 "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}
+        self.calls[sid] = call
+        return call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -30,6 +31,15 @@ class CallOutcome:
         return self.status in FINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class RecentCall:
+    """A call found in the provider's call list (to settle a request whose answer was lost)."""
+
+    sid: str
+    status: str
+    created_at: datetime | None
+
+
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -42,4 +52,8 @@ class Dialer(Protocol):
 
     def fetch_call(self, sid: str) -> CallOutcome:
         """The call's current status. Raises DialError."""
+        ...
+
+    def recent_calls(self, to: str) -> list[RecentCall]:
+        """The newest calls from our number to `to`, newest first. Raises DialError."""
         ...

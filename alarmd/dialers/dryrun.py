@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from alarmd.dialers.base import CallOutcome, CallRequest, PlacedCall
+from alarmd.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
 from alarmd.errors import DialError
 
 log = logging.getLogger("alarmd.dialer")
@@ -23,3 +23,6 @@ class DryRunDialer:
 
     def fetch_call(self, sid: str) -> CallOutcome:
         raise DialError("the dry-run dialer places no calls to follow", permanent=True)
+
+    def recent_calls(self, to: str) -> list[RecentCall]:
+        return []

@@ -1,7 +1,9 @@
 """The Twilio adapter: the official SDK behind the dialer interface.
 
 Twilio's errors become one DialError each: a sentence a person can act on, the code,
-and whether retrying could help (a 4xx other than 20429 cannot).
+and whether retrying could help (a 4xx other than 20429 cannot). Failures where the
+request may have reached Twilio (read timeout, dropped connection, 5xx) are marked
+`uncertain`: a call may have been placed, so the caller looks before sending again.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import urllib3.exceptions
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from alarmd.config import TwilioSettings
 from alarmd.defaults import TWILIO_TIMEOUT_SECONDS
-from alarmd.dialers.base import CallOutcome, CallRequest, PlacedCall
+from alarmd.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
 from alarmd.errors import DialError
 
 # What a person should read for the errors a wake-up call most often meets.
@@ -31,6 +34,8 @@ KNOWN_ERRORS = {
     13227: "the account's geo permissions do not allow calling {to}",
 }
 RETRYABLE_CODES = frozenset({20429})
+# How many of the newest calls to a number are read to settle a lost answer.
+RECENT_CALLS = 20
 
 
 class TwilioDialer:
@@ -45,6 +50,7 @@ class TwilioDialer:
             settings.auth_token,
             http_client=TwilioHttpClient(timeout=timeout),
         )
+        self._timeout = timeout
         if settings.api_base_url:
             # The SDK builds every Calls URL from this domain's base; tests and proxies
             # stand in for api.twilio.com by replacing it.
@@ -66,16 +72,37 @@ class TwilioDialer:
         duration = int(call.duration) if call.duration not in (None, "") else None
         return CallOutcome(status=str(call.status), duration_seconds=duration)
 
-    @staticmethod
-    def _request(send: Any, to: str) -> Any:
+    def recent_calls(self, to: str) -> list[RecentCall]:
+        calls = self._request(
+            lambda: self._client.calls.list(to=to, from_=self._from, limit=RECENT_CALLS), to)
+        return [RecentCall(str(c.sid), str(c.status), c.date_created) for c in calls]
+
+    def _request(self, send: Any, to: str) -> Any:
         try:
             return send()
         except TwilioRestException as exc:
             raise rest_error(exc, to) from None
         except requests.RequestException as exc:
-            raise DialError(f"could not reach Twilio ({type(exc).__name__})") from None
+            raise network_error(exc, self._timeout) from None
         except TwilioException as exc:
-            raise DialError(f"Twilio request failed ({exc})") from None
+            raise DialError(f"Twilio request failed ({exc})", uncertain=True) from None
+
+
+def network_error(exc: requests.RequestException, timeout: float) -> DialError:
+    """Transient always; uncertain unless the connection was never made."""
+    if isinstance(exc, requests.ConnectTimeout) or _refused(exc):
+        return DialError(f"could not reach Twilio ({type(exc).__name__})")
+    if isinstance(exc, requests.Timeout):
+        return DialError(f"Twilio did not answer within {timeout:g} s", uncertain=True)
+    return DialError(f"the connection to Twilio broke ({type(exc).__name__})", uncertain=True)
+
+
+def _refused(exc: requests.RequestException) -> bool:
+    # requests wraps urllib3's MaxRetryError, whose reason says whether a connection
+    # was ever made; before one is, the request cannot have been sent.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError)
 
 
 def rest_error(exc: TwilioRestException, to: str) -> DialError:
@@ -86,5 +113,8 @@ def rest_error(exc: TwilioRestException, to: str) -> DialError:
     known = template.format(to=to) if template else None
     text = known or (exc.msg or "").strip().rstrip(".") or f"HTTP {status}"
     suffix = f" ({code})" if code is not None else f" (HTTP {status})"
-    permanent = 400 <= status < 500 and code not in RETRYABLE_CODES
+    if status >= 500:
+        # A 5xx says nothing certain about whether the call was placed.
+        return DialError(f"Twilio failed: {text}{suffix}", code=code, uncertain=True)
+    permanent = 400 <= status < 500 and status != 429 and code not in RETRYABLE_CODES
     return DialError(f"Twilio refused: {text}{suffix}", permanent=permanent, code=code)

@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("finished_at", sa.DateTime),
+        sa.Column("owner", sa.String(120)),
+        sa.Column("lease_until", sa.DateTime),
     )
     op.create_table(
         "attempts",

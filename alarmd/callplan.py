@@ -1,0 +1,199 @@
+"""Pure decisions for delivering one occurrence: whom to ring, how, and what comes next.
+
+`next_step` reads only what the attempts table records about the occurrence, never
+anything kept in memory, so a daemon that restarts (or a second daemon that takes
+over) makes the same decision the first one would have made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from xml.sax.saxutils import escape
+
+from alarmd.config import Settings
+from alarmd.defaults import DEFAULT_RING_SECONDS
+from alarmd.dialers.base import CallRequest
+from alarmd.errors import BadInput
+from alarmd.models import Alarm, Attempt, Occurrence
+from alarmd.phonebook import Phonebook, PhoneNumber
+
+TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
+KEEPALIVE_SAY = ("This is alarmd's keepalive call. It keeps your Twilio trial number active. "
+                 "No action is needed. Goodbye.")
+# Statuses of a followed call that mean someone picked up.
+ANSWERED = frozenset({"completed", "in-progress"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    numbers: tuple[PhoneNumber, ...]  # the alarm's number, then its fallback (escalation)
+    calls_per_number: int
+    interval: timedelta  # between unanswered calls to the same number
+    grace: timedelta  # how late a call may still go out
+    ring_seconds: int
+    say: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class Dial:
+    entry: PhoneNumber
+    at: datetime  # not before (a redial interval or a retry backoff)
+    due: datetime  # when this call was meant to go out; grace counts from here
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The last request's answer was lost: find out from Twilio whether it placed a call."""
+
+    attempt: Attempt
+
+
+@dataclass(frozen=True)
+class Follow:
+    attempt: Attempt
+
+
+@dataclass(frozen=True)
+class Done:
+    status: str  # answered | unanswered | failed | missed | dry-run
+    detail: str | None
+
+
+Step = Dial | Settle | Follow | Done
+
+
+def say_twiml(text: str) -> str:
+    return f"<Response><Say>{escape(text.strip())}</Say></Response>"
+
+
+def check_say(text: str) -> str:
+    """The message as stored; BadInput when Twilio could not take it."""
+    text = text.strip()
+    if not text:
+        raise BadInput("say must not be empty.")
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        raise BadInput("say must not contain control characters.")
+    length = len(say_twiml(text))
+    if length > TWIML_LIMIT:
+        raise BadInput(f"say is too long: as TwiML it is {length} characters, Twilio takes at most "
+                       f"{TWIML_LIMIT:,}.")
+    return text
+
+
+def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
+             phonebook: Phonebook) -> Plan:
+    """How this occurrence is delivered. Raises BadInput when its number is gone."""
+    numbers = [phonebook.resolve(occurrence.to_ref)]
+    if occurrence.reason == "alarm" and alarm is not None:
+        if alarm.then_ref is not None:
+            fallback = phonebook.resolve(alarm.then_ref)
+            if fallback.number != numbers[0].number:
+                numbers.append(fallback)
+        return Plan(
+            numbers=tuple(numbers),
+            calls_per_number=alarm.redial_attempts or settings.redial.attempts,
+            interval=timedelta(seconds=alarm.redial_interval_seconds or settings.redial.interval_seconds),
+            grace=timedelta(seconds=alarm.grace_seconds),
+            ring_seconds=alarm.ring_seconds or DEFAULT_RING_SECONDS,
+            say=alarm.say,
+            url=settings.twilio.calling_uri,
+        )
+    # A manual dial or a keepalive is one call: NMO's /twilio/x action rings once, and the
+    # keepalive only needs Twilio to accept a call.
+    keepalive = occurrence.reason == "keepalive"
+    return Plan(
+        numbers=tuple(numbers),
+        calls_per_number=1,
+        interval=timedelta(seconds=settings.redial.interval_seconds),
+        grace=timedelta(seconds=settings.grace_seconds),
+        ring_seconds=settings.keepalive.ring_seconds if keepalive else DEFAULT_RING_SECONDS,
+        say=KEEPALIVE_SAY if keepalive else None,
+        url=settings.twilio.calling_uri,
+    )
+
+
+def call_request(plan: Plan, entry: PhoneNumber) -> CallRequest:
+    """The one place a Twilio request is built for an occurrence, whatever its reason."""
+    if plan.say:
+        return CallRequest(to=entry.number, twiml=say_twiml(plan.say), ring_seconds=plan.ring_seconds)
+    return CallRequest(to=entry.number, url=plan.url, ring_seconds=plan.ring_seconds)
+
+
+def retry_delay(failures: int, first: float, cap: float) -> timedelta:
+    """Backoff after `failures` transient failures in a row: first, doubling, capped."""
+    return timedelta(seconds=min(first * 2 ** (failures - 1), cap))
+
+
+def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: datetime,
+              first_retry: float, max_retry: float) -> Step:
+    if not attempts:
+        if now - scheduled_at > plan.grace:
+            return Done("missed", "alarmd was not running when it was due, and it is past its grace")
+        return Dial(plan.numbers[0], scheduled_at, scheduled_at)
+    last = attempts[-1]
+    if last.sid is None and last.status in ("requesting", "uncertain"):
+        return Settle(last)
+    if last.sid is not None and last.finished_at is None:
+        return Follow(last)
+    if last.status == "dry-run":
+        return Done("dry-run", "dry-run: nobody was called")
+    if last.sid is not None and last.status in ANSWERED:
+        return Done("answered", None)
+    target = _target(plan, attempts)
+    if target is None:
+        return _exhausted(attempts)
+    streak = _transient_streak(attempts)
+    before = attempts[-1 - len(streak)] if len(streak) < len(attempts) else None
+    if before is None:
+        due = scheduled_at
+    else:
+        assert before.finished_at is not None
+        same = before.number == target.number and before.sid is not None
+        due = before.finished_at + plan.interval if same else before.finished_at
+    at = due
+    if streak:
+        assert streak[-1].finished_at is not None
+        at = streak[-1].finished_at + retry_delay(len(streak), first_retry, max_retry)
+    if max(at, now) - due > plan.grace:
+        summary = _exhausted(attempts)
+        return Done(summary.status, f"gave up {_late(max(at, now) - due)} after the call was due, "
+                                    f"past its grace; {summary.detail}")
+    return Dial(target, at, due)
+
+
+def _target(plan: Plan, attempts: list[Attempt]) -> PhoneNumber | None:
+    """The first number not yet spent: neither refused for good nor rung enough times."""
+    for entry in plan.numbers:
+        mine = [a for a in attempts if a.number == entry.number]
+        if any(a.permanent for a in mine):
+            continue
+        if sum(1 for a in mine if a.sid is not None) >= plan.calls_per_number:
+            continue
+        return entry
+    return None
+
+
+def _transient_streak(attempts: list[Attempt]) -> list[Attempt]:
+    streak: list[Attempt] = []
+    for attempt in reversed(attempts):
+        if attempt.sid is not None or attempt.permanent:
+            break
+        streak.insert(0, attempt)
+    return streak
+
+
+def _exhausted(attempts: list[Attempt]) -> Done:
+    placed = [a for a in attempts if a.sid is not None]
+    last_error = next((a.error_message for a in reversed(attempts) if a.error_message), None)
+    if placed:
+        outcomes = ", ".join(a.status for a in placed)
+        noun = "call" if len(placed) == 1 else "calls"
+        return Done("unanswered", f"nobody answered {len(placed)} {noun} ({outcomes})")
+    return Done("failed", last_error or "no call could be placed")
+
+
+def _late(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"

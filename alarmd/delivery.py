@@ -1,0 +1,358 @@
+"""Delivering a claimed occurrence: dial, follow the call, retry, redial, escalate.
+
+Every step is decided by alarmd.callplan from the attempts recorded so far, and every
+fact is written before the next step acts on it:
+
+- An attempt row ("requesting") is committed before each request goes out, and the
+  SID is stored as soon as Twilio answers.
+- A request whose answer was lost (killed mid-request, a read timeout, a dropped
+  connection, a 5xx) is never sent again blindly: the attempt is "uncertain" until
+  Twilio's call list is read for a call from our number to that number created since
+  the request started, whose SID no attempt knows. If there is one, it is adopted and
+  followed; only if there is none is the call placed again. What remains is Twilio
+  listing a just-created call late, and two occurrences' lost requests to the same
+  number at the same moment; both are far rarer than the crash they guard against.
+- Only one daemon works on an occurrence at a time: it holds a lease (owner,
+  lease_until) that it renews while it works. Another daemon, or this one after a
+  restart, takes over only when the lease has run out, was given back at a clean
+  stop, or belongs to a process on this host that no longer exists.
+- Every wait (a redial interval, a retry backoff, between polls) returns at once when
+  the daemon stops; the occurrence is left resumable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from alarmd import callplan, clock
+from alarmd.callplan import Dial, Done, Follow, Plan, Settle
+from alarmd.config import Settings
+from alarmd.dialers.base import Dialer
+from alarmd.errors import BadInput, DialError, LimitExceeded
+from alarmd.models import Alarm, Attempt, Occurrence
+from alarmd.phonebook import Phonebook, PhoneNumber, mask
+
+log = logging.getLogger("alarmd.delivery")
+
+OPEN_STATUSES = ("claimed", "dialling", "accepted")
+LEASE = timedelta(seconds=30)
+# Waits are cut into pieces this long so the lease is renewed well before it runs out.
+RENEW_EVERY_SECONDS = 5.0
+# Twilio's clock and ours may differ a little; a call created this long before our
+# request started may still be the one it placed.
+CLOCK_SKEW = timedelta(seconds=30)
+
+
+def owner_id() -> str:
+    """This daemon process, as written in occurrences.owner: host/pid/random."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """True when `owner` was a process on this host that no longer runs."""
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass
+class Snapshot:
+    occurrence: Occurrence
+    plan: Plan
+    attempts: list[Attempt]
+
+
+class Delivery:
+    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
+                 phonebook: Phonebook, stopping: threading.Event, owner: str):
+        self.sessions = sessions
+        self.dialer = dialer
+        self.settings = settings
+        self.phonebook = phonebook
+        self.stopping = stopping
+        self.owner = owner
+        self._active: set[int] = set()
+        self._lock = threading.Lock()
+
+    # --- the loop -----------------------------------------------------------------
+
+    def carry_on(self, occurrence_id: int) -> None:
+        """Deliver the occurrence from wherever its record says it stands."""
+        with self._lock:
+            if occurrence_id in self._active:
+                return
+            self._active.add(occurrence_id)
+        try:
+            if self._take(occurrence_id):
+                self._run(occurrence_id)
+        finally:
+            self._give_back(occurrence_id)
+            with self._lock:
+                self._active.discard(occurrence_id)
+
+    def _run(self, occurrence_id: int) -> None:
+        redial = self.settings.redial
+        while not self.stopping.is_set():
+            snapshot = self._load(occurrence_id)
+            if isinstance(snapshot, Done):
+                self._finish(occurrence_id, snapshot)
+                return
+            if snapshot is None:
+                return
+            step = callplan.next_step(snapshot.plan, snapshot.attempts, snapshot.occurrence.scheduled_at,
+                                      clock.now(), redial.first_retry_seconds, redial.max_retry_seconds)
+            if isinstance(step, Done):
+                self._finish(occurrence_id, step)
+                return
+            if isinstance(step, Settle):
+                self._settle(occurrence_id, snapshot, step.attempt)
+            elif isinstance(step, Follow):
+                self._follow(occurrence_id, snapshot.plan, step.attempt)
+            elif self._wait_until(occurrence_id, step.at):
+                self._dial(occurrence_id, snapshot, step)
+
+    # --- steps --------------------------------------------------------------------
+
+    def _dial(self, occurrence_id: int, snapshot: Snapshot, step: Dial) -> None:
+        entry = step.entry
+        try:
+            self._check_cost(snapshot.occurrence, entry)
+        except LimitExceeded as exc:
+            self._finish(occurrence_id, Done("refused", self.phonebook.mask_text(str(exc))))
+            return
+        request = callplan.call_request(snapshot.plan, entry)
+        attempt_id = self._begin_attempt(occurrence_id, entry)
+        if attempt_id is None:
+            return  # another daemon took over meanwhile; it carries on from the record
+        values: dict[str, Any]
+        try:
+            placed = self.dialer.place_call(request)
+        except DialError as exc:
+            message = self.phonebook.mask_text(exc.message)
+            values = {"status": "uncertain" if exc.uncertain else "error", "error_code": exc.code,
+                      "error_message": message, "permanent": exc.permanent}
+            if not exc.uncertain:
+                values["finished_at"] = clock.now()
+            log.warning("call to %s failed: %s%s", entry.label(), message,
+                        "" if exc.permanent else " (will retry)")
+        else:
+            if placed.sid:
+                values = {"sid": placed.sid, "status": placed.status}
+                log.info("calling %s: Twilio accepted call %s", entry.label(), placed.sid)
+            else:
+                values = {"status": "dry-run", "finished_at": clock.now()}
+                log.info("dry-run: would call %s now", entry.label())
+        self._record(occurrence_id, attempt_id, values, "accepted" if values.get("sid") else None)
+
+    def _settle(self, occurrence_id: int, snapshot: Snapshot, attempt: Attempt) -> None:
+        try:
+            recent = self.dialer.recent_calls(attempt.number)
+        except DialError as exc:
+            due = snapshot.occurrence.scheduled_at
+            if clock.now() - max(due, attempt.started_at) > snapshot.plan.grace:
+                self._record(occurrence_id, attempt.id, {
+                    "status": "error", "permanent": True, "finished_at": clock.now(),
+                    "error_message": "could not learn from Twilio whether the call was placed "
+                                     f"({self.phonebook.mask_text(exc.message)}); not sent again"}, None)
+            else:
+                self._pause(occurrence_id, self.settings.redial.first_retry_seconds)
+            return
+        with self.sessions() as session:
+            known = set(session.scalars(select(Attempt.sid).where(Attempt.sid.is_not(None))).all())
+        since = attempt.started_at - CLOCK_SKEW
+        found = [c for c in recent if c.sid not in known and (c.created_at is None or c.created_at >= since)]
+        label = self._label(attempt.number)
+        if found:
+            call = found[-1]  # newest first: the earliest one after our request
+            log.warning("the answer to the request calling %s was lost, but Twilio placed call %s; "
+                        "following it", label, call.sid)
+            self._record(occurrence_id, attempt.id, {"sid": call.sid, "status": call.status,
+                                                     "finished_at": None}, "accepted")
+            return
+        log.warning("the answer to the request calling %s was lost and Twilio lists no such call; "
+                    "calling again", label)
+        self._record(occurrence_id, attempt.id, {
+            "status": "error", "finished_at": clock.now(),
+            "error_message": (attempt.error_message or "the request's answer was lost")
+            + "; Twilio lists no such call"}, None)
+
+    def _follow(self, occurrence_id: int, plan: Plan, attempt: Attempt) -> None:
+        """Poll the call until its status is final, or ring time + margin have passed."""
+        assert attempt.sid is not None
+        redial = self.settings.redial
+        deadline = attempt.started_at + timedelta(seconds=plan.ring_seconds + redial.poll_margin_seconds)
+        status = attempt.status
+        while True:
+            try:
+                outcome = self.dialer.fetch_call(attempt.sid)
+            except DialError as exc:
+                log.warning("could not fetch the status of call %s: %s", attempt.sid,
+                            self.phonebook.mask_text(exc.message))
+            else:
+                if outcome.final:
+                    self._record(occurrence_id, attempt.id, {
+                        "status": outcome.status, "duration_seconds": outcome.duration_seconds,
+                        "finished_at": clock.now()}, None)
+                    log.info("call %s to %s: %s", attempt.sid, self._label(attempt.number), outcome.status)
+                    return
+                if outcome.status != status:
+                    status = outcome.status
+                    self._record(occurrence_id, attempt.id, {"status": status}, None)
+            if clock.now() >= deadline:
+                # In progress means someone picked up (hold music plays until they hang up).
+                message = None if status in callplan.ANSWERED else (
+                    f"Twilio reported no final status within {plan.ring_seconds} s of ringing")
+                self._record(occurrence_id, attempt.id, {
+                    "status": status, "error_message": message, "finished_at": clock.now()}, None)
+                return
+            if not self._pause(occurrence_id, redial.poll_seconds):
+                return
+
+    # --- cost guard ---------------------------------------------------------------
+
+    def _check_cost(self, occurrence: Occurrence, entry: PhoneNumber) -> None:
+        """Runs right before EVERY request: first calls, retries, redials, escalations.
+
+        COST GUARD CALL SITE (issue 4): costguard.check(...) raising LimitExceeded goes
+        here once alarmd/costguard.py exists; the refusal is recorded by _dial.
+        """
+
+    # --- the record ---------------------------------------------------------------
+
+    def _load(self, occurrence_id: int) -> Snapshot | Done | None:
+        with self.sessions() as session:
+            occurrence = session.get(Occurrence, occurrence_id)
+            if occurrence is None or occurrence.status not in OPEN_STATUSES or occurrence.owner != self.owner:
+                return None
+            alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
+            try:
+                plan = callplan.plan_for(occurrence, alarm, self.settings, self.phonebook)
+            except BadInput as exc:
+                return Done("failed", self.phonebook.mask_text(str(exc)))
+            attempts = list(occurrence.attempts)
+            session.expunge_all()
+            return Snapshot(occurrence, plan, attempts)
+
+    def _take(self, occurrence_id: int) -> bool:
+        """Become the occurrence's owner unless a live daemon holds it."""
+        now = clock.now()
+        with self.sessions.begin() as session:
+            owner = session.scalar(select(Occurrence.owner).where(Occurrence.id == occurrence_id))
+            free = or_(Occurrence.owner.is_(None), Occurrence.owner == self.owner,
+                       Occurrence.lease_until.is_(None), Occurrence.lease_until < now)
+            if owner is not None and owner != self.owner and _owner_gone(owner):
+                free = or_(free, Occurrence.owner == owner)
+            taken = session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.status.in_(OPEN_STATUSES), free)
+                .values(owner=self.owner, lease_until=now + LEASE)
+            )
+            done = bool(getattr(taken, "rowcount", 0) == 1)
+        if done and owner not in (None, self.owner):
+            log.info("occurrence %s: carrying on where another run left it", occurrence_id)
+        return done
+
+    def _renew(self, occurrence_id: int) -> bool:
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner)
+                .values(lease_until=clock.now() + LEASE)
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+    def _give_back(self, occurrence_id: int) -> None:
+        # An unfinished occurrence can then be taken over at once (by the next start).
+        with self.sessions.begin() as session:
+            session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner)
+                .values(lease_until=None)
+            )
+
+    def _begin_attempt(self, occurrence_id: int, entry: PhoneNumber) -> int | None:
+        with self.sessions.begin() as session:
+            held = session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
+                       Occurrence.status.in_(OPEN_STATUSES))
+                .values(status="dialling", lease_until=clock.now() + LEASE)
+            )
+            if getattr(held, "rowcount", 0) != 1:
+                return None
+            attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
+                              dialer=self.dialer.mode, started_at=clock.now(), status="requesting")
+            session.add(attempt)
+            session.flush()
+            return attempt.id
+
+    def _record(self, occurrence_id: int, attempt_id: int, values: dict[str, Any],
+                occurrence_status: str | None) -> None:
+        with self.sessions.begin() as session:
+            attempt = session.get_one(Attempt, attempt_id)
+            for key, value in values.items():
+                setattr(attempt, key, value)
+            if occurrence_status is not None:
+                occurrence = session.get_one(Occurrence, occurrence_id)
+                occurrence.status = occurrence_status
+
+    def _finish(self, occurrence_id: int, done: Done) -> None:
+        with self.sessions.begin() as session:
+            occurrence = session.get(Occurrence, occurrence_id)
+            if occurrence is None:
+                return
+            occurrence.status, occurrence.detail = done.status, done.detail
+            occurrence.finished_at = clock.now()
+            occurrence.lease_until = None
+            label = self._label_ref(occurrence.to_ref)
+        level = logging.INFO if done.status in ("answered", "dry-run") else logging.WARNING
+        log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
+                f": {done.detail}" if done.detail else "")
+
+    # --- waiting ------------------------------------------------------------------
+
+    def _wait_until(self, occurrence_id: int, at: datetime) -> bool:
+        """Sleep until `at`; False when the daemon stops or the lease was lost."""
+        while True:
+            left = (at - clock.now()).total_seconds()
+            if left <= 0:
+                return True
+            if not self._pause(occurrence_id, min(left, RENEW_EVERY_SECONDS)):
+                return False
+
+    def _pause(self, occurrence_id: int, seconds: float) -> bool:
+        if self.stopping.wait(seconds):
+            return False
+        return self._renew(occurrence_id)
+
+    # --- labels (secret numbers masked) -------------------------------------------
+
+    def _label(self, number: str) -> str:
+        for entry in self.phonebook.entries:
+            if entry.number == number:
+                return entry.label()
+        return mask(number)  # no longer configured: whether it was secret is unknown
+
+    def _label_ref(self, ref: str) -> str:
+        try:
+            return self.phonebook.resolve(ref).label()
+        except BadInput:
+            return ref
