@@ -77,7 +77,7 @@ def check_say(text: str) -> str:
         raise BadInput("say must not contain control characters.")
     length = len(say_twiml(text))
     if length > TWIML_LIMIT:
-        raise BadInput(f"say is too long: as TwiML it is {length} characters, Twilio takes at most "
+        raise BadInput(f"say is too long: as TwiML it is {length:,} characters, Twilio takes at most "
                        f"{TWIML_LIMIT:,}.")
     return text
 

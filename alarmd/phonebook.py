@@ -76,7 +76,8 @@ def mask_in_text(text: str, entries: Sequence[PhoneNumber]) -> str:
         if not entry.secret:
             continue
         national = re.sub(r"^\+\d{1,3}", "", entry.number)
-        for form in {entry.number, international(entry.number), national}:
+        # Longest first: the national form is inside the E.164 one.
+        for form in sorted({entry.number, international(entry.number), national}, key=len, reverse=True):
             if form:
                 text = text.replace(form, mask(entry.number))
     return text
