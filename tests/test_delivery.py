@@ -7,6 +7,7 @@ on the pure function with the real defaults.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def ring_now(service: AlarmService, **options: Any) -> dict[str, Any]:
 
 
 def gaps(requests: list[Any]) -> list[float]:
-    return [b.at - a.at for a, b in zip(requests, requests[1:], strict=False)]
+    return [b.at - a.at for a, b in itertools.pairwise(requests)]
 
 
 # --- transient failures: retried with backoff ------------------------------------------
@@ -95,7 +96,8 @@ def test_it_retries_20429_without_reading_the_call_list(make_service, standin) -
 
     assert len(standin.creates()) == 3 and len(standin.placed()) == 1
     assert entry["attempts"][0]["error_code"] == 20429
-    assert entry["attempts"][0]["error_message"] == "Twilio refused: Twilio is rate limiting this account (20429)"
+    assert entry["attempts"][0]["error_message"] == (
+        "Twilio refused: Twilio is rate limiting this account (20429)")
     assert standin.lists() == []  # a 429 is a certain refusal: nothing to settle
     assert entry["status"] == "answered"
 
@@ -180,7 +182,8 @@ def test_a_refusal_for_a_secret_number_is_masked(make_service, standin, caplog) 
     entry = ring_now(make_service(), to="OFFICE")
 
     message = entry["attempts"][0]["error_message"]
-    assert message == f"Twilio refused: {OFFICE_MASKED} is not a verified caller ID on this trial account (21219)"
+    assert message == (
+        f"Twilio refused: {OFFICE_MASKED} is not a verified caller ID on this trial account (21219)")
     assert entry["attempts"][0]["number"] == OFFICE_MASKED
     logged = caplog.text
     assert "4455" not in logged.replace(OFFICE_MASKED, "") and OFFICE_MASKED in logged
