@@ -128,6 +128,8 @@ def retry_delay(failures: int, first: float, cap: float) -> timedelta:
 
 def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: datetime,
               first_retry: float, max_retry: float) -> Step:
+    # A request known never to have gone out (a stop just before it) neither rang nor failed.
+    attempts = [a for a in attempts if a.status != "not-sent"]
     if not attempts:
         if now - scheduled_at > plan.grace:
             return Done("missed", "alarmd was not running when it was due, and it is past its grace")

@@ -22,6 +22,7 @@ from alarmd.phonebook import Phonebook, PhoneNumber
 log = logging.getLogger("alarmd")
 
 STARTUP_TIMEOUT_SECONDS = 15
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -58,6 +59,9 @@ def run(settings: Settings) -> int:
     from alarmd.service import AlarmService
 
     configure_logging()
+    # A delivery thread waking at its alarm's due instant should not wait the default
+    # 5 ms for the interpreter lock while another thread does bookkeeping.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
     reason = settings.twilio.dry_run_reason
     if reason:

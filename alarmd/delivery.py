@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import callplan, clock
@@ -46,6 +46,9 @@ log = logging.getLogger("alarmd.delivery")
 
 OPEN_STATUSES = ("claimed", "dialling", "accepted")
 LEASE = timedelta(seconds=30)
+# The attempt row is written this long before a call is due, so that at the due instant
+# only the request itself is left to do.
+PREPARE_AHEAD = timedelta(seconds=2)
 # Waits are cut into pieces this long so the lease is renewed well before it runs out.
 RENEW_EVERY_SECONDS = 5.0
 # Twilio's clock and ours may differ a little; a call created this long before our
@@ -126,7 +129,7 @@ class Delivery:
                 self._settle(occurrence_id, snapshot, step.attempt)
             elif isinstance(step, Follow):
                 self._follow(occurrence_id, snapshot.plan, step.attempt)
-            elif self._wait_until(occurrence_id, step.at):
+            elif self._wait_until(occurrence_id, step.at - PREPARE_AHEAD):
                 self._dial(occurrence_id, snapshot, step)
 
     # --- steps --------------------------------------------------------------------
@@ -142,6 +145,12 @@ class Delivery:
         attempt_id = self._begin_attempt(occurrence_id, entry)
         if attempt_id is None:
             return  # another daemon took over meanwhile; it carries on from the record
+        if not self._wait_until(occurrence_id, step.at):
+            # Stopped in the moments before the call was due: nothing was sent, so there
+            # is no attempt to show; the restart prepares it again.
+            with self.sessions.begin() as session:
+                session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            return
         values: dict[str, Any]
         try:
             placed = self.dialer.place_call(request)
@@ -186,6 +195,16 @@ class Delivery:
                         "following it", label, call.sid)
             self._record(occurrence_id, attempt.id, {"sid": call.sid, "status": call.status,
                                                      "finished_at": None}, "accepted")
+            return
+        if attempt.status == "requesting":
+            # Left by a crash: the request may never have gone out. Nothing failed, so the
+            # call is placed at once, without a retry's backoff.
+            log.warning("a request calling %s was cut short and Twilio lists no such call; calling now",
+                        label)
+            self._record(occurrence_id, attempt.id, {
+                "status": "not-sent", "finished_at": clock.now(),
+                "error_message": "alarmd stopped before or while sending it; Twilio lists no such call"},
+                None)
             return
         log.warning("the answer to the request calling %s was lost and Twilio lists no such call; "
                     "calling again", label)
@@ -256,6 +275,8 @@ class Delivery:
         now = clock.now()
         with self.sessions.begin() as session:
             owner = session.scalar(select(Occurrence.owner).where(Occurrence.id == occurrence_id))
+            if owner == self.owner:
+                return True  # claimed by this daemon a moment ago, lease and all
             free = or_(Occurrence.owner.is_(None), Occurrence.owner == self.owner,
                        Occurrence.lease_until.is_(None), Occurrence.lease_until < now)
             if owner is not None and owner != self.owner and _owner_gone(owner):
@@ -335,7 +356,10 @@ class Delivery:
             left = (at - clock.now()).total_seconds()
             if left <= 0:
                 return True
-            if not self._pause(occurrence_id, min(left, RENEW_EVERY_SECONDS)):
+            if self.stopping.wait(min(left, RENEW_EVERY_SECONDS)):
+                return False
+            # Renewed only on long waits: the request right after a short one renews it.
+            if left > RENEW_EVERY_SECONDS and not self._renew(occurrence_id):
                 return False
 
     def _pause(self, occurrence_id: int, seconds: float) -> bool:

@@ -28,6 +28,11 @@ log = logging.getLogger("alarmd.scheduler")
 # Enough threads that many alarms due in the same second each get their own.
 WORKERS = 32
 RETRY_AFTER_ERROR = timedelta(seconds=30)
+# Each alarm's job runs this long before it is due: claiming it and preparing the
+# delivery take milliseconds (a second or more with a hundred alarms due at once), and the
+# delivery then waits for the due instant itself, so the request leaves on time.
+# (Matches alarmd.delivery.PREPARE_AHEAD.)
+CLAIM_AHEAD = timedelta(seconds=2)
 # How often unfinished occurrences whose daemon died (its lease ran out) are looked for.
 RESUME_EVERY_SECONDS = 15
 
@@ -82,7 +87,7 @@ class AlarmScheduler:
                 self.scheduler.remove_job(job_id)
             return
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=when, timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=when - CLAIM_AHEAD, timezone=UTC), args=[alarm_id],
             id=job_id, replace_existing=True,
         )
 
@@ -92,10 +97,10 @@ class AlarmScheduler:
 
     def _run_alarm(self, alarm_id: int) -> None:
         try:
-            claimed = self.service.claim_due(alarm_id, clock.now())
-            self.sync(alarm_id)
+            claimed = self.service.claim_due(alarm_id, clock.now() + CLAIM_AHEAD)
             for occurrence_id in claimed:
                 self.deliver(occurrence_id)
+            self.sync(alarm_id)
         except Exception:
             # Nothing may stop the scheduler; the alarm's job is set again below.
             log.exception("alarm %s could not be run", alarm_id)

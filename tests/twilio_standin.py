@@ -98,6 +98,9 @@ class TwilioStandin:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, the second waits for
+            # the client's delayed ACK (40 ms), which Twilio's real servers do not add.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 standin._handle(self)
