@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from alarmd import clock
 from alarmd.service import AlarmService
@@ -95,6 +97,19 @@ class AlarmScheduler:
         self.scheduler.add_job(
             self._run_alarm, DateTrigger(run_date=retry_at, timezone=UTC), args=[alarm_id],
             id=f"alarm-{alarm_id}", replace_existing=True,
+        )
+
+    def every(self, job_id: str, seconds: float, func: Callable[[], object]) -> None:
+        """Call `func` now and then every `seconds`, each run handed out by the scheduler's loop.
+
+        If the scheduler thread dies or hangs, the runs stop: that is what lets a
+        heartbeat job feed systemd's watchdog. The job has a one-thread executor of its
+        own, so alarms being dialled never delay it.
+        """
+        self.scheduler.add_executor(ThreadPoolExecutor(1), alias=job_id)
+        self.scheduler.add_job(
+            func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
+            replace_existing=True, next_run_time=clock.now(),
         )
 
     def jobs(self) -> list[dict[str, Any]]:
