@@ -27,7 +27,9 @@ class Notifier:
         # These variables are the service manager's protocol with this process, not
         # configuration, so they are read here rather than in config.py.
         env = os.environ if env is None else env
-        return cls(_address(env.get("NOTIFY_SOCKET", "")), _watchdog_usec(env, os.getpid() if pid is None else pid))
+        address = _address(env.get("NOTIFY_SOCKET", ""))
+        watchdog = _watchdog_usec(env, os.getpid() if pid is None else pid) if address else None
+        return cls(address, watchdog)
 
     @property
     def enabled(self) -> bool:

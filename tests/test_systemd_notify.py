@@ -230,6 +230,7 @@ def test_notifier_from_env() -> None:
     assert Notifier.from_env(env | {"WATCHDOG_PID": "42"}, pid=42).watchdog_interval == 15.0
     assert Notifier.from_env(env | {"WATCHDOG_PID": "41"}, pid=42).watchdog_interval is None
     assert Notifier.from_env(env | {"WATCHDOG_USEC": "soon"}, pid=42).watchdog_interval is None
+    assert Notifier.from_env({"WATCHDOG_USEC": "30000000"}, pid=42).watchdog_interval is None
 
 
 def test_a_notification_nobody_receives_is_not_an_error(tmp_path) -> None:

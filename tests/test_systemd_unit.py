@@ -101,3 +101,15 @@ def test_security_exposure_is_at_most_1_1_and_what_is_left_is_known() -> None:
     assert listed.returncode == 0, listed.stderr
     exposed = {item["name"] for item in json.loads(listed.stdout) if item.get("exposure")}
     assert exposed == REMAINING_EXPOSURES
+
+
+def test_the_readme_installs_what_the_unit_expects() -> None:
+    readme = (UNIT.parent / "README.md").read_text()
+    section = readme.split("## Run it as a service", 1)[1].split("\n## ", 1)[0]
+    unit = directives(UNIT.read_text())
+    assert unit["ExecStart"][0].split()[0].startswith("/opt/alarmd/venv/") and "/opt/alarmd/venv" in section
+    for credential in unit["LoadCredential"]:
+        assert credential.split(":", 1)[1] in section, credential
+    assert "/etc/alarmd/config.json" in section
+    for command in ("systemctl enable --now alarmd", "journalctl -u alarmd", "--config /etc/alarmd/config.json"):
+        assert command in section, command
