@@ -1,12 +1,14 @@
 """Run a command under the unit's syscall filter and MemoryDenyWriteExecute, without systemd.
 
-    python -m tests.sandbox ALLOWED_SYSCALLS_FILE -- COMMAND...
+    python -m tests.sandbox ALLOWED_SYSCALLS_FILE AF_UNIX,AF_INET,... -- COMMAND...
 
 The same kernel mechanisms systemd uses: a seccomp allow-list built with libseccomp
 (the library systemd links), calls outside it failing with EPERM as
-SystemCallErrorNumber=EPERM makes them, native architecture only; and the kernel's
-PR_SET_MDWE, which refuses writable+executable mappings as MemoryDenyWriteExecute=
-does. Both survive execve, so COMMAND runs confined from its first instruction.
+SystemCallErrorNumber=EPERM makes them, native architecture only; socket() allowed
+only for the listed address families, as RestrictAddressFamilies= does; and the
+kernel's PR_SET_MDWE, which refuses writable+executable mappings as
+MemoryDenyWriteExecute= does. All survive execve, so COMMAND runs confined from its
+first instruction.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import socket
 import subprocess
 import sys
 
@@ -22,6 +25,14 @@ PR_SET_MDWE = 65
 PR_MDWE_REFUSE_EXEC_GAIN = 1
 SCMP_ACT_ALLOW = 0x7FFF0000
 SCMP_ACT_ERRNO = 0x00050000
+SCMP_CMP_EQ = 4
+
+
+class ArgCmp(ctypes.Structure):
+    """libseccomp's struct scmp_arg_cmp."""
+
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
 
 
 def libseccomp() -> ctypes.CDLL | None:
@@ -33,6 +44,8 @@ def libseccomp() -> ctypes.CDLL | None:
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
+                                           ctypes.POINTER(ArgCmp)]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
     return lib
 
@@ -63,7 +76,7 @@ def expand(groups: dict[str, list[str]], name: str) -> set[str]:
     return calls
 
 
-def confine(allowed: list[str]) -> None:
+def confine(allowed: list[str], families: list[str]) -> None:
     lib = libseccomp()
     if lib is None:
         raise SystemExit("libseccomp is not installed")
@@ -72,21 +85,28 @@ def confine(allowed: list[str]) -> None:
         raise SystemExit(f"PR_SET_MDWE failed: {os.strerror(ctypes.get_errno())}")
     ctx = lib.seccomp_init(SCMP_ACT_ERRNO | errno.EPERM)
     for name in allowed:
+        if name == "socket":
+            continue  # only for the allowed families, below
         number = lib.seccomp_syscall_resolve_name(name.encode())
         if number < 0:
             continue  # a call of another architecture (e.g. mmap2 on x86-64)
         if lib.seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 0) != 0:
             raise SystemExit(f"seccomp_rule_add({name}) failed")
+    socket_nr = lib.seccomp_syscall_resolve_name(b"socket")
+    for family in families:
+        first_arg_is = ArgCmp(0, SCMP_CMP_EQ, getattr(socket, family), 0)
+        if lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, socket_nr, 1, ctypes.byref(first_arg_is)) != 0:
+            raise SystemExit(f"seccomp_rule_add_array(socket, {family}) failed")
     if lib.seccomp_load(ctx) != 0:
         raise SystemExit("seccomp_load failed")
 
 
 def main() -> None:
-    allowed_file, separator, *command = sys.argv[1:]
-    assert separator == "--", "usage: python -m tests.sandbox ALLOWED_FILE -- COMMAND..."
+    allowed_file, families, separator, *command = sys.argv[1:]
+    assert separator == "--", "usage: python -m tests.sandbox ALLOWED_FILE FAMILIES -- COMMAND..."
     with open(allowed_file, encoding="utf-8") as handle:
         allowed = handle.read().split()
-    confine(allowed)
+    confine(allowed, families.split(","))
     os.execv(command[0], command)
 
 

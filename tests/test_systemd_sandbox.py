@@ -1,4 +1,4 @@
-"""The daemon's whole path under the unit's SystemCallFilter= and MemoryDenyWriteExecute=.
+"""The daemon's whole path under the unit's SystemCallFilter=, RestrictAddressFamilies= and MDWE.
 
 No systemd runs here, so tests/sandbox.py applies the same kernel mechanisms (seccomp
 via libseccomp, PR_SET_MDWE) with the syscall sets that systemd-analyze lists for the
@@ -54,7 +54,10 @@ def allowed_syscalls(tmp_path: Path) -> Path:
 
 
 def confined(allowed: Path, *command: str) -> list[str]:
-    return [sys.executable, "-m", "tests.sandbox", str(allowed), "--", sys.executable, *command]
+    families = directives(UNIT.read_text())["RestrictAddressFamilies"]
+    assert len(families) == 1 and not families[0].startswith("~")
+    return [sys.executable, "-m", "tests.sandbox", str(allowed), ",".join(families[0].split()), "--",
+            sys.executable, *command]
 
 
 @pytest.mark.parametrize("code", [
@@ -63,6 +66,8 @@ def confined(allowed: Path, *command: str) -> list[str]:
     # setuid is in @privileged, sched_setaffinity in @resources: both taken out by the unit.
     "import os; os.setuid(os.getuid())",
     "import os; os.sched_setaffinity(0, os.sched_getaffinity(0))",
+    # Netlink is not among RestrictAddressFamilies=.
+    "import socket; socket.socket(socket.AF_NETLINK, socket.SOCK_RAW)",
 ])
 def test_the_sandbox_really_confines(allowed_syscalls: Path, code: str) -> None:
     free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -75,7 +80,8 @@ def test_the_sandbox_really_confines(allowed_syscalls: Path, code: str) -> None:
 def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
     home: Home, standin: TwilioStandin, allowed_syscalls: Path
 ) -> None:
-    home.write_config(twilio_block(standin))
+    # A host name, so the twilio SDK resolves it as it would api.twilio.com.
+    home.write_config(twilio_block(standin, apiBaseURL=standin.url.replace("127.0.0.1", "localhost")))
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     name = f"alarmd-sandbox-{uuid.uuid4().hex}"
     notify.bind(b"\0" + name.encode())
