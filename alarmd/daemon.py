@@ -10,7 +10,7 @@ from types import FrameType
 
 from sqlalchemy import Engine
 
-from alarmd import __version__, clock, db, logs, supervision
+from alarmd import __version__, db, logs, supervision
 from alarmd.apitoken import ensure_token
 from alarmd.config import Settings
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
@@ -51,10 +51,7 @@ def run(settings: Settings) -> int:
     from alarmd.service import AlarmService
 
     configure_logging()
-    notifier = Notifier.from_env()
-    exposed = supervision.exposed_auth_token_warning(settings.client.config_path)
-    if exposed:
-        log.warning("%s", exposed)
+    supervision.warn_if_auth_token_exposed(settings.client.config_path)
     dialer = make_dialer(settings.twilio)
     reason = settings.twilio.dry_run_reason
     if reason:
@@ -70,15 +67,8 @@ def run(settings: Settings) -> int:
     service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
     scheduler = AlarmScheduler(service)
     scheduler.start()
-    status = supervision.StatusReporter(
-        notifier, lambda: supervision.status_line(service.status(), clock.now()))
-    if notifier.enabled:
-        service.on_alarm_change(status.refresh)
-        scheduler.every("status", supervision.STATUS_REFRESH_SECONDS, status.refresh)
-    if notifier.watchdog_interval:
-        # Sent from the scheduler's loop: if that thread dies the pings stop and
-        # systemd's watchdog restarts the service.
-        scheduler.every("watchdog", notifier.watchdog_interval, notifier.watchdog)
+    supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
+    supervisor.start()
 
     app = create_app(service, token, scheduler.is_alive)
     host, port = settings.client.listen_host, settings.client.listen_port
@@ -103,20 +93,18 @@ def run(settings: Settings) -> int:
         scheduler.shutdown()
         return 1
     log.info("listening on http://%s:%s", host, port)
-    if notifier.enabled:
-        if not supervision.api_answers(ApiClient(settings.client).base + "/healthz"):
-            log.error("the API on %s:%s does not answer /healthz", host, port)
-            server.should_exit = True
-            scheduler.shutdown()
-            return 1
-        notifier.ready(status.line())
+    if not supervisor.ready(ApiClient(settings.client).base + "/healthz"):
+        log.error("the API on %s:%s does not answer /healthz", host, port)
+        server.should_exit = True
+        scheduler.shutdown()
+        return 1
 
     while not stop.wait(1.0):
         if not server_thread.is_alive():
             log.error("the API server stopped unexpectedly")
             break
 
-    notifier.stopping()
+    supervisor.stopping()
     server.should_exit = True
     scheduler.shutdown()
     if not service.wait_idle(SHUTDOWN_WAIT_SECONDS):

@@ -15,11 +15,16 @@ import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from alarmd import clock
 from alarmd.config import read_config_file
 from alarmd.errors import ConfigError
 from alarmd.sdnotify import Notifier
+
+if TYPE_CHECKING:
+    from alarmd.scheduler import AlarmScheduler
+    from alarmd.service import AlarmService
 
 log = logging.getLogger("alarmd")
 
@@ -73,6 +78,38 @@ class StatusReporter:
         self.notifier.status(line)
 
 
+class Supervisor:
+    """sd_notify for one run of the daemon; every method is a no-op outside systemd."""
+
+    def __init__(self, notifier: Notifier, service: AlarmService, scheduler: AlarmScheduler):
+        self.notifier = notifier
+        self.scheduler = scheduler
+        self.status = StatusReporter(notifier, lambda: status_line(service.status(), clock.now()))
+        if notifier.enabled:
+            service.on_alarm_change(self.status.refresh)
+
+    def start(self) -> None:
+        """Start the status and watchdog jobs (the scheduler must be running)."""
+        if self.notifier.enabled:
+            self.scheduler.every("status", STATUS_REFRESH_SECONDS, self.status.refresh)
+        if self.notifier.watchdog_interval:
+            # Sent from the scheduler's loop: if that thread dies the pings stop and
+            # systemd's watchdog restarts the service.
+            self.scheduler.every("watchdog", self.notifier.watchdog_interval, self.notifier.watchdog)
+
+    def ready(self, healthz_url: str) -> bool:
+        """READY=1 once the API answers at `healthz_url`; False if it never does."""
+        if not self.notifier.enabled:
+            return True
+        if not api_answers(healthz_url):
+            return False
+        self.notifier.ready(self.status.line())
+        return True
+
+    def stopping(self) -> None:
+        self.notifier.stopping()
+
+
 def api_answers(url: str, attempts: int = 50, pause: float = 0.1) -> bool:
     """True once GET `url` answers 200 (the daemon asks its own /healthz before READY=1)."""
     for _ in range(attempts):
@@ -81,6 +118,12 @@ def api_answers(url: str, attempts: int = 50, pause: float = 0.1) -> bool:
                 return True
         threading.Event().wait(pause)
     return False
+
+
+def warn_if_auth_token_exposed(path: Path | None) -> None:
+    warning = exposed_auth_token_warning(path)
+    if warning:
+        log.warning("%s", warning)
 
 
 def exposed_auth_token_warning(path: Path | None) -> str | None:
