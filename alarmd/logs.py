@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from typing import TextIO
 
@@ -71,3 +72,17 @@ def configure(level: int = logging.INFO, env: Mapping[str, str] | None = None) -
         root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A thread that dies (the scheduler's, say) would otherwise print its traceback
+    # straight to stderr, unprefixed, which journald files as an ordinary info line.
+    threading.excepthook = log_thread_death
+
+
+def log_thread_death(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    if args.exc_value is None:
+        logging.getLogger("alarmd").critical("thread %s died (%s)", name, args.exc_type.__name__)
+        return
+    logging.getLogger("alarmd").critical(
+        "thread %s died", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback))

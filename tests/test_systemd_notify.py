@@ -198,8 +198,10 @@ def test_pings_stop_when_the_scheduler_thread_dies(home: Home, notify_socket: No
     home.write_config()
     log_path = home.root / "killable.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-c", KILLABLE_DAEMON],
-                                env=home.env(**notify_env(notify_socket)), stdout=log, stderr=subprocess.STDOUT)
+        st = os.fstat(log.fileno())  # stderr is "the journal", so the death is logged at <2>
+        env = home.env(**notify_env(notify_socket), JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+        proc = subprocess.Popen([sys.executable, "-c", KILLABLE_DAEMON], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
     try:
         ready = notify_socket.wait_for("READY", "1")
         time.sleep(1.0)
@@ -212,7 +214,9 @@ def test_pings_stop_when_the_scheduler_thread_dies(home: Home, notify_socket: No
         assert proc.poll() is None  # the process lives on; only the pings tell systemd
         assert notify_socket.pings(since=silent_from) == []
         assert _status_of(f"http://127.0.0.1:{home.port}/healthz") == 503
-        assert "scheduler thread killed by the test" in log_path.read_text()
+        died = [line for line in log_path.read_text().splitlines() if line.startswith("<2>")]
+        assert died[0].startswith("<2>alarmd: thread APScheduler died"), died
+        assert died[-1] == "<2>RuntimeError: scheduler thread killed by the test", died
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
