@@ -54,7 +54,8 @@ class AlarmScheduler:
         self.service.record_first_start(clock.now())
         self.sync_keepalive()
         keepalive = self.service.keepalive_status(clock.now())
-        log.info("keepalive: %s", f"next call due {keepalive['next_due']}" if keepalive["enabled"] else "off")
+        log.info("keepalive: %s", f"next call due {keepalive['next_due']}" if keepalive["enabled"]
+                 else "off (alarmd.keepalive.enabled is false or twilio.phoneNumbers is empty)")
 
     def shutdown(self) -> None:
         if self.scheduler.running:

@@ -37,13 +37,14 @@ with warnings.catch_warnings():
 
 class World:
     def __init__(self, home: Home, standin: TwilioStandin | None, traveller: time_machine.Coordinates,
-                 day0: date, tz: str = "Europe/London", **keepalive: Any):
+                 day0: date, tz: str = "Europe/London", numbers: bool = True, **keepalive: Any):
         self.home = home
         self.standin = standin
         self.traveller = traveller
         self.day0 = day0
         self.zone = ZoneInfo(tz)
-        home.write_config(twilio_block(standin), timezone=tz, keepalive=keepalive)
+        twilio = twilio_block(standin) if numbers else twilio_block(standin, phoneNumbers=[])
+        home.write_config(twilio, timezone=tz, keepalive=keepalive)
         self.settings: Settings = load_settings(home.config_path, env=home.env())
         self.scheduler: AlarmScheduler | None = None
         self.service: AlarmService | None = None

@@ -14,9 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from alarmd import clock, db
+from alarmd.daemon import open_database, phonebook_of
+from alarmd.dialers import make_dialer
 from alarmd.phonebook import mask
 from alarmd.scheduler import KEEPALIVE_JOB
-from alarmd.service import AlarmInput
+from alarmd.service import AlarmInput, AlarmService
 from tests.conftest import Home
 from tests.keepalive_harness import World
 from tests.twilio_standin import TwilioStandin, twilio_error
@@ -33,9 +36,9 @@ def make_world(home: Home, standin: TwilioStandin) -> Iterator[MakeWorld]:
     worlds: list[World] = []
     with time_machine.travel(FIRST_START, tick=True) as traveller:
         def make(day0: date = DAY0, hour: int = 9, tz: str = "Europe/London", twilio: bool = True,
-                 **keepalive: Any) -> World:
+                 numbers: bool = True, **keepalive: Any) -> World:
             traveller.move_to(datetime.combine(day0, datetime.min.time().replace(hour=hour), ZoneInfo(tz)))
-            world = World(home, standin if twilio else None, traveller, day0, tz, **keepalive)
+            world = World(home, standin if twilio else None, traveller, day0, tz, numbers, **keepalive)
             worlds.append(world)
             return world
 
@@ -249,6 +252,15 @@ def test_enabled_false_calls_nobody_and_says_so(make_world: MakeWorld, standin: 
                                              "next_due": None, "warning": None}
 
 
+def test_with_no_number_to_call_it_is_off_and_says_so(make_world: MakeWorld, standin: TwilioStandin) -> None:
+    world = make_world(twilio=False, numbers=False)  # a fresh install: dry-run, no phoneNumbers yet
+    service = world.start()
+    world.run_until(world.local(40))
+    assert world.attempts() == [] and service.history() == []
+    assert service.status()["keepalive"] == {"enabled": False, "last_accepted_call": None,
+                                             "next_due": None, "warning": None}
+
+
 def test_the_keepalive_can_name_its_number_and_time(make_world: MakeWorld, standin: TwilioStandin) -> None:
     world = make_world(number="OFFICE", at="18:30", ringSeconds=20, everyDays=14)
     world.start()
@@ -258,3 +270,27 @@ def test_the_keepalive_can_name_its_number_and_time(make_world: MakeWorld, stand
     assert world.service is not None
     # OFFICE is secret: history masks it.
     assert world.service.history()[0]["to"]["number"] == mask("+441122334455") != "+44 1122 334455"
+
+
+def test_a_crash_between_claim_and_dial_is_retried_not_looped(make_world: MakeWorld) -> None:
+    world = make_world()
+    service = world.start()
+    world.run_until(world.local(29, 11, 59))
+    world.travel(world.local(29))
+    assert service.claim_keepalive(clock.now()) is not None  # ... and the daemon dies before dialling
+    world.restart()
+    world.run_until(world.local(29, 13))
+    assert_called_at(world, [world.local(29, 12, 5)])
+
+
+def test_two_daemons_on_one_database_claim_the_keepalive_once(make_world: MakeWorld) -> None:
+    world = make_world()
+    first = world.start()
+    world.run_until(world.local(29, 11, 59))
+    engine = open_database(world.settings)
+    second = AlarmService(db.session_factory(engine), make_dialer(world.settings.twilio), world.settings,
+                          phonebook_of(world.settings))
+    world.travel(world.local(29))
+    claims = [first.claim_keepalive(clock.now()), second.claim_keepalive(clock.now())]
+    engine.dispose()
+    assert claims[0] is not None and claims[1] is None
