@@ -78,7 +78,8 @@ def retry_delay(failures: int) -> timedelta:
 def next_due(history: History, plan: Plan) -> datetime:
     """When the next keepalive call should be placed (in the past when overdue)."""
     if history.failures:
-        return history.failures[-1] + retry_delay(len(history.failures))
+        # Whole seconds: the instant is shown in status and names the retry's claim.
+        return (history.failures[-1] + retry_delay(len(history.failures))).replace(microsecond=0)
     return regular_due(history.since, plan)
 
 

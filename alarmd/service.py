@@ -396,7 +396,9 @@ class AlarmService:
         logged = self._state_instant(WARNING_LOGGED)
         if text is None or keepalive.next_warning_log(history, plan, logged) > now:
             return
-        log.warning("%s; the keepalive call is retried until Twilio accepts one", text)
+        why = ("alarmd is in dry-run mode, so no call reaches Twilio" if self.dialer.mode == "dry-run"
+               else "the keepalive call is retried until Twilio accepts one")
+        log.warning("%s; %s", text, why)
         with self.sessions.begin() as session:
             session.merge(StateEntry(key=WARNING_LOGGED, value=now.isoformat()))
 

@@ -84,6 +84,9 @@ def test_next_due_after_failures_is_the_retry_after_the_last_one() -> None:
     tries = (first, first + timedelta(minutes=5), first + timedelta(minutes=35),
              first + timedelta(hours=2, minutes=35))
     assert keepalive.next_due(History(start, None, None, tries), NOON) == tries[-1] + timedelta(hours=6)
+    # A retry is named by whole seconds (its claim key, status).
+    late = History(start, None, None, (first + timedelta(microseconds=700_000),))
+    assert keepalive.next_due(late, NOON) == first + timedelta(minutes=5)
 
 
 def test_the_warning_starts_every_days_plus_one_after_the_last_call() -> None:
