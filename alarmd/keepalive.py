@@ -19,6 +19,9 @@ from alarmd import schedules
 # After a failed keepalive: 5 min, 30 min, 2 h, then every 6 h until Twilio accepts one.
 RETRY_DELAYS = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 RETRY_EVERY = timedelta(hours=6)
+# A try still unfinished this long after its claim is taken as failed then: alarmd died
+# mid-call (a Twilio request gives up after 10 s; a delivery's own retries are shorter).
+STUCK_AFTER = timedelta(minutes=15)
 # The at-risk warning is logged again at most this often while it lasts.
 WARNING_LOG_EVERY = timedelta(days=1)
 SENTENCE = ("This is the alarmd keepalive call, which keeps your Twilio trial number in use; "
@@ -43,8 +46,8 @@ class History:
     # Newest keepalive "placed" by the dry-run dialer: it proves nothing to Twilio, but
     # the schedule moves on from it, or a dry-run daemon would dial in a loop.
     last_dry_run: datetime | None = None
-    # Claim instants of the keepalive tries since `since` that got no call accepted
-    # (Twilio error, network, refused, crashed mid-call), oldest first.
+    # When each keepalive try since `since` failed (failed_at), oldest first: Twilio
+    # error, network, cost guard, or alarmd died mid-call.
     failures: tuple[datetime, ...] = ()
 
     @property
@@ -66,6 +69,11 @@ def regular_due(since: datetime, plan: Plan) -> datetime:
     """
     day = since.astimezone(plan.zone).date() + timedelta(days=plan.every_days)
     return schedules.resolve_local(datetime.combine(day, plan.at), plan.zone)
+
+
+def failed_at(claimed: datetime, finished: datetime | None) -> datetime:
+    """When a keepalive try that got no call accepted counts as failed."""
+    return finished if finished is not None else claimed + STUCK_AFTER
 
 
 def retry_delay(failures: int) -> timedelta:

@@ -346,10 +346,10 @@ class AlarmService:
             first_start = _instant(stored.value) if stored else now
             history = keepalive.History(first_start, last_accepted, last_dry_run)
             # Every keepalive claimed after the last call that counted got none accepted.
-            failures = session.scalars(
-                select(Occurrence.created_at)
-                .where(Occurrence.reason == "keepalive", Occurrence.created_at > history.since)
-                .order_by(Occurrence.created_at)).all()
+            tries = session.execute(
+                select(Occurrence.created_at, Occurrence.finished_at)
+                .where(Occurrence.reason == "keepalive", Occurrence.created_at > history.since)).all()
+        failures = sorted(keepalive.failed_at(claimed, finished) for claimed, finished in tries)
         return keepalive.History(first_start, last_accepted, last_dry_run, tuple(failures))
 
     def keepalive_wake_at(self, now: datetime) -> datetime | None:
@@ -376,8 +376,10 @@ class AlarmService:
         with self.sessions.begin() as session:
             occurrence_id = session.execute(
                 sqlite_insert(Occurrence)
+                # scheduled_at is now, not `due`: a keepalive late after downtime is still
+                # wanted, and nothing judging lateness by scheduled_at may call it missed.
                 .values(claim_key=f"keepalive:{due.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}", reason="keepalive",
-                        to_ref=str(self.settings.keepalive.number), scheduled_at=due, status="claimed",
+                        to_ref=str(self.settings.keepalive.number), scheduled_at=now, status="claimed",
                         created_at=now)
                 .on_conflict_do_nothing(index_elements=["claim_key"])
                 .returning(Occurrence.id)

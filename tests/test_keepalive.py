@@ -89,6 +89,14 @@ def test_next_due_after_failures_is_the_retry_after_the_last_one() -> None:
     assert keepalive.next_due(late, NOON) == first + timedelta(minutes=5)
 
 
+def test_a_try_fails_when_it_finishes_or_15_minutes_after_its_claim_if_it_never_does() -> None:
+    claimed = utc(2026, 8, 30, 11)
+    assert keepalive.failed_at(claimed, claimed + timedelta(seconds=10)) == claimed + timedelta(seconds=10)
+    assert keepalive.failed_at(claimed, None) == claimed + timedelta(minutes=15)
+    history = History(utc(2026, 8, 1, 8), None, None, (keepalive.failed_at(claimed, None),))
+    assert keepalive.next_due(history, NOON) == claimed + timedelta(minutes=20)
+
+
 def test_the_warning_starts_every_days_plus_one_after_the_last_call() -> None:
     last = utc(2026, 11, 2, 10)
     history = History(utc(2026, 1, 1), last)

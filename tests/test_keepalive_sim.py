@@ -160,7 +160,9 @@ def test_down_from_day_28_to_31_calls_once_right_after_start(make_world: MakeWor
     world.run_until(world.local(31, 8, 40))
     assert_called_at(world, [world.local(31, 8, 30)])
     late = world.attempts()[0]
-    assert late["scheduled_at"] == world.local(29)  # recorded under the instant it fell due
+    # Claimed under the instant it fell due; scheduled (and placed) at the start.
+    assert late["claim_key"] == f"keepalive:{world.local(29).astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    assert near(late["scheduled_at"], world.local(31, 8, 30))
     # A restart right after the late call calls nobody again.
     service = world.restart()
     assert service.status()["keepalive"]["next_due"] == world.local(60).isoformat()
@@ -278,9 +280,12 @@ def test_a_crash_between_claim_and_dial_is_retried_not_looped(make_world: MakeWo
     world.run_until(world.local(29, 11, 59))
     world.travel(world.local(29))
     assert service.claim_keepalive(clock.now()) is not None  # ... and the daemon dies before dialling
-    world.restart()
+    service = world.restart()
+    # The unfinished try counts as failed 15 min after its claim; the retry is 5 min later.
+    assert service.status()["keepalive"]["next_due"] == world.local(29, 12, 20).isoformat()
     world.run_until(world.local(29, 13))
-    assert_called_at(world, [world.local(29, 12, 5)])
+    assert_called_at(world, [world.local(29, 12, 20)])
+    assert len(world.attempts()) == 1
 
 
 def test_two_daemons_on_one_database_claim_the_keepalive_once(make_world: MakeWorld) -> None:
