@@ -84,3 +84,18 @@ def test_the_cli_says_where_it_looked_for_the_token(home: Home, tmp_path: Path) 
     assert result.returncode == 1
     assert f"{etc / 'api-token'}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_empty_twilio_credential_means_dry_run(home: Home, standin: TwilioStandin) -> None:
+    from alarmd.config import load_settings
+
+    paths = systemd_layout(home, standin)
+    (paths["credentials"] / "twilio-auth-token").chmod(0o600)
+    (paths["credentials"] / "twilio-auth-token").write_text("")
+    settings = load_settings(None, env={
+        "CONFIGURATION_DIRECTORY": str(paths["etc"]), "STATE_DIRECTORY": str(paths["state"]),
+        "CREDENTIALS_DIRECTORY": str(paths["credentials"]),
+    })
+    assert settings.twilio.dry_run_reason == "no Twilio authToken configured"
+    assert settings.api_token == CRED_API_TOKEN
+    assert settings.database == paths["state"] / "alarmd.db"
