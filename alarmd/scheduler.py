@@ -136,7 +136,7 @@ class AlarmScheduler:
             self.sync_keepalive(clock.now() + RETRY_AFTER_ERROR)
 
     def every(self, job_id: str, seconds: float, func: Callable[[], object]) -> None:
-        """Call `func` now and then every `seconds`, each run handed out by the scheduler's loop.
+        """Call `func` at once, then every `seconds`; each run is handed out by the scheduler's loop.
 
         If the scheduler thread dies or hangs, the runs stop: that is what lets a
         heartbeat job feed systemd's watchdog. The job has a one-thread executor of its
