@@ -69,6 +69,13 @@ def test_the_daemon_runs_on_systemds_directories_and_credentials(
     refused = home.cli("--config", config, "status", check=False, ALARMD_API_TOKEN=CRED_API_TOKEN[::-1])
     assert refused.returncode == 1 and "bearer token" in refused.stderr
 
+    # The README's `config check` "as the service will see it", with /etc/alarmd as the
+    # credentials directory.
+    check = home.cli("config", "check", CONFIGURATION_DIRECTORY=str(paths["etc"]),
+                     STATE_DIRECTORY=str(paths["state"]), CREDENTIALS_DIRECTORY=str(paths["etc"]))
+    assert "mode twilio" in check.stdout and str(paths["state"] / "alarmd.db") in check.stdout
+    assert CRED_AUTH_TOKEN not in check.stdout + check.stderr
+
     time.sleep(0.5)
     log = daemon.log()
     for secret in (CRED_AUTH_TOKEN, CRED_API_TOKEN, AUTH_TOKEN):
