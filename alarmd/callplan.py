@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 
+from alarmd import keepalive
 from alarmd.config import Settings
 from alarmd.defaults import DEFAULT_RING_SECONDS
 from alarmd.dialers.base import CallRequest
@@ -19,8 +20,6 @@ from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber
 
 TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
-KEEPALIVE_SAY = ("This is alarmd's keepalive call. It keeps your Twilio trial number active. "
-                 "No action is needed. Goodbye.")
 # Statuses of a followed call that mean someone picked up.
 ANSWERED = frozenset({"completed", "in-progress"})
 
@@ -32,8 +31,12 @@ class Plan:
     interval: timedelta  # between unanswered calls to the same number
     grace: timedelta  # how late a call may still go out
     ring_seconds: int
-    say: str | None
+    twiml: str | None  # spoken instead of url when given
     url: str
+    # A keepalive is done once Twilio accepts it, and has its own retry schedule
+    # (alarmd.keepalive): it is neither followed nor retried here.
+    follow: bool = True
+    retry: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,27 +100,29 @@ def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
             interval=timedelta(seconds=alarm.redial_interval_seconds or settings.redial.interval_seconds),
             grace=timedelta(seconds=alarm.grace_seconds),
             ring_seconds=alarm.ring_seconds or DEFAULT_RING_SECONDS,
-            say=alarm.say,
+            twiml=say_twiml(alarm.say) if alarm.say else None,
             url=settings.twilio.calling_uri,
         )
     # A manual dial or a keepalive is one call: NMO's /twilio/x action rings once, and the
     # keepalive only needs Twilio to accept a call.
-    keepalive = occurrence.reason == "keepalive"
+    is_keepalive = occurrence.reason == "keepalive"
     return Plan(
         numbers=tuple(numbers),
         calls_per_number=1,
         interval=timedelta(seconds=settings.redial.interval_seconds),
         grace=timedelta(seconds=settings.grace_seconds),
-        ring_seconds=settings.keepalive.ring_seconds if keepalive else DEFAULT_RING_SECONDS,
-        say=KEEPALIVE_SAY if keepalive else None,
+        ring_seconds=settings.keepalive.ring_seconds if is_keepalive else DEFAULT_RING_SECONDS,
+        twiml=keepalive.twiml() if is_keepalive else None,
         url=settings.twilio.calling_uri,
+        follow=not is_keepalive,
+        retry=not is_keepalive,
     )
 
 
 def call_request(plan: Plan, entry: PhoneNumber) -> CallRequest:
     """The one place a Twilio request is built for an occurrence, whatever its reason."""
-    if plan.say:
-        return CallRequest(to=entry.number, twiml=say_twiml(plan.say), ring_seconds=plan.ring_seconds)
+    if plan.twiml:
+        return CallRequest(to=entry.number, twiml=plan.twiml, ring_seconds=plan.ring_seconds)
     return CallRequest(to=entry.number, url=plan.url, ring_seconds=plan.ring_seconds)
 
 
@@ -138,7 +143,7 @@ def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: 
     if last.sid is None and last.status in ("requesting", "uncertain"):
         return Settle(last)
     if last.sid is not None and last.finished_at is None:
-        return Follow(last)
+        return Follow(last) if plan.follow else Done("accepted", None)
     if last.status == "dry-run":
         return Done("dry-run", "dry-run: nobody was called")
     if last.sid is not None and last.status in ANSWERED:
@@ -147,6 +152,8 @@ def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: 
     if target is None:
         return _exhausted(attempts)
     streak = _transient_streak(attempts)
+    if streak and not plan.retry:
+        return _exhausted(attempts)
     before = attempts[-1 - len(streak)] if len(streak) < len(attempts) else None
     if before is None:
         due = scheduled_at

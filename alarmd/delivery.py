@@ -142,7 +142,7 @@ class Delivery:
             self._finish(occurrence_id, Done("refused", self.phonebook.mask_text(str(exc))))
             return
         request = callplan.call_request(snapshot.plan, entry)
-        attempt_id = self._begin_attempt(occurrence_id, entry)
+        attempt_id = self._begin_attempt(occurrence_id, entry, step.at)
         if attempt_id is None:
             return  # another daemon took over meanwhile; it carries on from the record
         if not self._wait_until(occurrence_id, step.at):
@@ -259,7 +259,8 @@ class Delivery:
     def _load(self, occurrence_id: int) -> Snapshot | Done | None:
         with self.sessions() as session:
             occurrence = session.get(Occurrence, occurrence_id)
-            if occurrence is None or occurrence.status not in OPEN_STATUSES or occurrence.owner != self.owner:
+            if (occurrence is None or occurrence.status not in OPEN_STATUSES
+                    or occurrence.finished_at is not None or occurrence.owner != self.owner):
                 return None
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             try:
@@ -283,7 +284,8 @@ class Delivery:
                 free = or_(free, Occurrence.owner == owner)
             taken = session.execute(
                 update(Occurrence)
-                .where(Occurrence.id == occurrence_id, Occurrence.status.in_(OPEN_STATUSES), free)
+                .where(Occurrence.id == occurrence_id, Occurrence.status.in_(OPEN_STATUSES),
+                       Occurrence.finished_at.is_(None), free)
                 .values(owner=self.owner, lease_until=now + LEASE)
             )
             done = bool(getattr(taken, "rowcount", 0) == 1)
@@ -309,18 +311,20 @@ class Delivery:
                 .values(lease_until=None)
             )
 
-    def _begin_attempt(self, occurrence_id: int, entry: PhoneNumber) -> int | None:
+    def _begin_attempt(self, occurrence_id: int, entry: PhoneNumber, send_at: datetime) -> int | None:
+        """Write the attempt row before its request; its start is when the request goes out."""
         with self.sessions.begin() as session:
             held = session.execute(
                 update(Occurrence)
                 .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
-                       Occurrence.status.in_(OPEN_STATUSES))
+                       Occurrence.status.in_(OPEN_STATUSES), Occurrence.finished_at.is_(None))
                 .values(status="dialling", lease_until=clock.now() + LEASE)
             )
             if getattr(held, "rowcount", 0) != 1:
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer.mode, started_at=clock.now(), status="requesting")
+                              dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
+                              status="requesting")
             session.add(attempt)
             session.flush()
             return attempt.id
@@ -343,6 +347,9 @@ class Delivery:
             occurrence.status, occurrence.detail = done.status, done.detail
             occurrence.finished_at = clock.now()
             occurrence.lease_until = None
+            for attempt in occurrence.attempts:
+                # A keepalive's accepted call is not followed; nothing else is left open.
+                attempt.finished_at = attempt.finished_at or occurrence.finished_at
             label = self._label_ref(occurrence.to_ref)
         level = logging.INFO if done.status in ("answered", "dry-run") else logging.WARNING
         log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
