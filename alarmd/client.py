@@ -8,7 +8,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from alarmd.apitoken import read_token
+from alarmd.apitoken import read_token, token_files
 from alarmd.config import ClientSettings
 from alarmd.errors import AlarmdError, DaemonUnavailable
 
@@ -39,7 +39,7 @@ class ApiClient:
         token = read_token(self.settings)
         if not token:
             raise DaemonUnavailable(
-                f"no API token found (looked in {self.settings.token_file}); start the daemon "
+                f"no API token found (looked in {', '.join(map(str, token_files(self.settings)))}); start the daemon "
                 "once with `alarmd run`, or set ALARMD_API_TOKEN."
             )
         url = self.base + path
