@@ -105,6 +105,7 @@ class Settings:
     twilio: TwilioSettings
     keepalive: KeepaliveSettings
     redial: RedialSettings = field(default_factory=RedialSettings)
+    calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
 
     @property
     def api_token(self) -> str | None:
@@ -177,6 +178,8 @@ def load_settings(
         twilio=twilio,
         keepalive=_keepalive_settings(_obj(own, "keepalive", "alarmd.keepalive"), twilio),
         redial=_redial_settings(_obj(own, "redial", "alarmd.redial")),
+        calls_per_hour=_int(_obj(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
+                            "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR, 1, 10_000),
     )
     return settings
 

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import callplan, clock
+from alarmd import callplan, clock, costguard
 from alarmd.callplan import Dial, Done, Follow, Plan, Settle
 from alarmd.config import Settings
 from alarmd.dialers.base import Dialer
@@ -136,13 +136,13 @@ class Delivery:
 
     def _dial(self, occurrence_id: int, snapshot: Snapshot, step: Dial) -> None:
         entry = step.entry
-        try:
-            self._check_cost(snapshot.occurrence, entry)
-        except LimitExceeded as exc:
-            self._finish(occurrence_id, Done("refused", self.phonebook.mask_text(str(exc))))
-            return
         request = callplan.call_request(snapshot.plan, entry)
-        attempt_id = self._begin_attempt(occurrence_id, entry, step.at)
+        try:
+            attempt_id = self._begin_attempt(occurrence_id, entry, step.at)
+        except LimitExceeded as exc:
+            log.warning("call to %s refused: %s", entry.label(), exc)
+            self._finish(occurrence_id, Done("refused", "refused: limit"))
+            return
         if attempt_id is None:
             return  # another daemon took over meanwhile; it carries on from the record
         if not self._wait_until(occurrence_id, step.at):
@@ -245,15 +245,6 @@ class Delivery:
             if not self._pause(occurrence_id, redial.poll_seconds):
                 return
 
-    # --- cost guard ---------------------------------------------------------------
-
-    def _check_cost(self, occurrence: Occurrence, entry: PhoneNumber) -> None:
-        """Runs right before EVERY request: first calls, retries, redials, escalations.
-
-        COST GUARD CALL SITE (issue 4): costguard.check(...) raising LimitExceeded goes
-        here once alarmd/costguard.py exists; the refusal is recorded by _dial.
-        """
-
     # --- the record ---------------------------------------------------------------
 
     def _load(self, occurrence_id: int) -> Snapshot | Done | None:
@@ -312,8 +303,14 @@ class Delivery:
             )
 
     def _begin_attempt(self, occurrence_id: int, entry: PhoneNumber, send_at: datetime) -> int | None:
-        """Write the attempt row before its request; its start is when the request goes out."""
+        """Write the attempt row before its request; its start is when the request goes out.
+
+        The cost guard runs here, before EVERY request (first calls, retries, redials,
+        escalations), in the transaction that writes the row, as costguard asks.
+        Raises LimitExceeded.
+        """
         with self.sessions.begin() as session:
+            costguard.check(session, clock.now(), self.settings.calls_per_hour)
             held = session.execute(
                 update(Occurrence)
                 .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,

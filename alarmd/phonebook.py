@@ -6,6 +6,7 @@ raw digits, so a leaked token cannot be used to ring a stranger.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ def normalise(raw: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Formatting is pure and slow (phonenumbers parses each time); a listing formats the same
+# few numbers once per row.
+@functools.lru_cache(maxsize=256)
 def international(e164: str) -> str:
     try:
         parsed = phonenumbers.parse(e164, None)
@@ -75,12 +79,23 @@ def mask_in_text(text: str, entries: Sequence[PhoneNumber]) -> str:
     for entry in entries:
         if not entry.secret:
             continue
-        national = re.sub(r"^\+\d{1,3}", "", entry.number)
-        # Longest first: the national form is inside the E.164 one.
-        for form in sorted({entry.number, international(entry.number), national}, key=len, reverse=True):
-            if form:
-                text = text.replace(form, mask(entry.number))
+        # Longest first: a shorter form (the bare national digits) is part of the longer
+        # ones, and replacing it first would leave the country code and a digit behind.
+        for form in sorted(_written_forms(entry.number), key=len, reverse=True):
+            text = text.replace(form, mask(entry.number))
     return text
+
+
+def _written_forms(e164: str) -> set[str]:
+    """The ways a number turns up in text: E.164, international, national, bare digits."""
+    forms = {e164, international(e164)}
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    forms |= {national, re.sub(r"\D", "", national), str(parsed.national_number)}
+    return {form for form in forms if len(form) >= 6}
 
 
 class Phonebook:
