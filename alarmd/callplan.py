@@ -20,6 +20,9 @@ from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber
 
 TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
+# How long before its instant an occurrence is claimed and its request prepared, so that
+# at the instant only the request itself is left to do (the scheduler claims this early).
+LEAD = timedelta(seconds=2)
 # Statuses of a followed call that mean someone picked up.
 ANSWERED = frozenset({"completed", "in-progress"})
 
@@ -110,7 +113,8 @@ def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
         numbers=tuple(numbers),
         calls_per_number=1,
         interval=timedelta(seconds=settings.redial.interval_seconds),
-        grace=timedelta(seconds=settings.grace_seconds),
+        # A late keepalive is still useful: no grace limit (alarmd.keepalive).
+        grace=timedelta(days=3650) if is_keepalive else timedelta(seconds=settings.grace_seconds),
         ring_seconds=settings.keepalive.ring_seconds if is_keepalive else DEFAULT_RING_SECONDS,
         twiml=keepalive.twiml() if is_keepalive else None,
         url=settings.twilio.calling_uri,
@@ -132,13 +136,17 @@ def retry_delay(failures: int, first: float, cap: float) -> timedelta:
 
 
 def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: datetime,
-              first_retry: float, max_retry: float) -> Step:
+              first_retry: float, max_retry: float, resumed: bool = False) -> Step:
+    """What to do next. `resumed`: carried on from another run (a restart, a second daemon),
+    whose first call is judged against the grace window, as claim_due judges fresh ones."""
     # A request known never to have gone out (a stop just before it) neither rang nor failed.
     attempts = [a for a in attempts if a.status != "not-sent"]
     if not attempts:
-        if now - scheduled_at > plan.grace:
+        if resumed and now - scheduled_at > plan.grace:
             return Done("missed", "alarmd was not running when it was due, and it is past its grace")
-        return Dial(plan.numbers[0], scheduled_at, scheduled_at)
+        # Claimed within the lead: wait for the instant. Claimed earlier than that on
+        # purpose (a manual claim): ring now.
+        return Dial(plan.numbers[0], scheduled_at if scheduled_at - now <= LEAD else now, scheduled_at)
     last = attempts[-1]
     if last.sid is None and last.status in ("requesting", "uncertain"):
         return Settle(last)

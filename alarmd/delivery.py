@@ -48,7 +48,7 @@ OPEN_STATUSES = ("claimed", "dialling", "accepted")
 LEASE = timedelta(seconds=30)
 # The attempt row is written this long before a call is due, so that at the due instant
 # only the request itself is left to do.
-PREPARE_AHEAD = timedelta(seconds=2)
+PREPARE_AHEAD = callplan.LEAD
 # Waits are cut into pieces this long so the lease is renewed well before it runs out.
 RENEW_EVERY_SECONDS = 5.0
 # Twilio's clock and ours may differ a little; a call created this long before our
@@ -104,14 +104,15 @@ class Delivery:
                 return
             self._active.add(occurrence_id)
         try:
-            if self._take(occurrence_id):
-                self._run(occurrence_id)
+            taken = self._take(occurrence_id)
+            if taken is not None:
+                self._run(occurrence_id, resumed=taken)
         finally:
             self._give_back(occurrence_id)
             with self._lock:
                 self._active.discard(occurrence_id)
 
-    def _run(self, occurrence_id: int) -> None:
+    def _run(self, occurrence_id: int, resumed: bool) -> None:
         redial = self.settings.redial
         while not self.stopping.is_set():
             snapshot = self._load(occurrence_id)
@@ -121,7 +122,8 @@ class Delivery:
             if snapshot is None:
                 return
             step = callplan.next_step(snapshot.plan, snapshot.attempts, snapshot.occurrence.scheduled_at,
-                                      clock.now(), redial.first_retry_seconds, redial.max_retry_seconds)
+                                      clock.now(), redial.first_retry_seconds, redial.max_retry_seconds,
+                                      resumed)
             if isinstance(step, Done):
                 self._finish(occurrence_id, step)
                 return
@@ -262,13 +264,17 @@ class Delivery:
             session.expunge_all()
             return Snapshot(occurrence, plan, attempts)
 
-    def _take(self, occurrence_id: int) -> bool:
-        """Become the occurrence's owner unless a live daemon holds it."""
+    def _take(self, occurrence_id: int) -> bool | None:
+        """Become the occurrence's owner unless a live daemon holds it.
+
+        None: not taken. Else whether it is carried on from another run (a restart, a
+        daemon that died) rather than claimed by this one (or by nobody yet).
+        """
         now = clock.now()
         with self.sessions.begin() as session:
             owner = session.scalar(select(Occurrence.owner).where(Occurrence.id == occurrence_id))
             if owner == self.owner:
-                return True  # claimed by this daemon a moment ago, lease and all
+                return False  # claimed by this daemon a moment ago, lease and all
             free = or_(Occurrence.owner.is_(None), Occurrence.owner == self.owner,
                        Occurrence.lease_until.is_(None), Occurrence.lease_until < now)
             if owner is not None and owner != self.owner and _owner_gone(owner):
@@ -279,10 +285,12 @@ class Delivery:
                        Occurrence.finished_at.is_(None), free)
                 .values(owner=self.owner, lease_until=now + LEASE)
             )
-            done = bool(getattr(taken, "rowcount", 0) == 1)
-        if done and owner not in (None, self.owner):
-            log.info("occurrence %s: carrying on where another run left it", occurrence_id)
-        return done
+            if getattr(taken, "rowcount", 0) != 1:
+                return None
+        if owner is None:
+            return False
+        log.info("occurrence %s: carrying on where another run left it", occurrence_id)
+        return True
 
     def _renew(self, occurrence_id: int) -> bool:
         with self.sessions.begin() as session:
@@ -348,7 +356,8 @@ class Delivery:
                 # A keepalive's accepted call is not followed; nothing else is left open.
                 attempt.finished_at = attempt.finished_at or occurrence.finished_at
             label = self._label_ref(occurrence.to_ref)
-        level = logging.INFO if done.status in ("answered", "dry-run") else logging.WARNING
+        # A refusal was logged as a warning where it happened.
+        level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
         log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
                 f": {done.detail}" if done.detail else "")
 

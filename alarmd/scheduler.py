@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alarmd import clock
+from alarmd import callplan, clock
 from alarmd.service import AlarmService
 
 log = logging.getLogger("alarmd.scheduler")
@@ -38,8 +38,7 @@ RETRY_AFTER_ERROR = timedelta(seconds=30)
 # Each alarm's job runs this long before it is due: claiming it and preparing the
 # delivery take milliseconds (a second or more with a hundred alarms due at once), and the
 # delivery then waits for the due instant itself, so the request leaves on time.
-# (Matches alarmd.delivery.PREPARE_AHEAD.)
-CLAIM_AHEAD = timedelta(seconds=2)
+CLAIM_AHEAD = callplan.LEAD
 # How often unfinished occurrences whose daemon died (its lease ran out) are looked for.
 RESUME_EVERY_SECONDS = 15
 KEEPALIVE_JOB = "keepalive"
