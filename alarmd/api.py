@@ -58,7 +58,7 @@ class NewAlarm(BaseModel):
     tz: str | None = Field(None, description="IANA time zone", max_length=64)
     name: str | None = Field(None, max_length=100)
     grace_seconds: int | None = Field(None, ge=0, le=86_400)
-    then: int | str | None = Field(None, description="fallback phoneNumbers index or name, rung when "
+    then: StrictInt | StrictStr | None = Field(None, description="fallback phoneNumbers index or name, rung when "
                                    "every call to `to` goes unanswered")
     ring_seconds: int | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
     say: str | None = Field(None, max_length=4000, description="spoken instead of twilio.callingURI")

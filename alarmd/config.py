@@ -282,11 +282,12 @@ def _redial_settings(block: Mapping[str, Any]) -> RedialSettings:
                                      defaults.FIRST_RETRY_SECONDS, 0.01, 10),
         max_retry_seconds=_seconds(block, key + "maxRetrySeconds", "maxRetrySeconds",
                                    defaults.MAX_RETRY_SECONDS, 0.01, 120),
-        poll_seconds=_seconds(block, key + "pollSeconds", "pollSeconds", defaults.POLL_SECONDS, 0.01, 60),
+        # Both stay well inside the 30 s lease a delivery renews between requests and polls.
+        poll_seconds=_seconds(block, key + "pollSeconds", "pollSeconds", defaults.POLL_SECONDS, 0.01, 10),
         poll_margin_seconds=_seconds(block, key + "pollMarginSeconds", "pollMarginSeconds",
                                      defaults.POLL_MARGIN_SECONDS, 0, 600),
         request_timeout_seconds=_seconds(block, key + "requestTimeoutSeconds", "requestTimeoutSeconds",
-                                         defaults.TWILIO_TIMEOUT_SECONDS, 0.1, 60),
+                                         defaults.TWILIO_TIMEOUT_SECONDS, 0.1, 20),
     )
 
 
