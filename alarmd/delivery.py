@@ -221,6 +221,11 @@ class Delivery:
         redial = self.settings.redial
         deadline = attempt.started_at + timedelta(seconds=plan.ring_seconds + redial.poll_margin_seconds)
         status = attempt.status
+        # A call just placed is queued for a while yet; asking at once would only compete
+        # with the requests of other alarms due at the same moment.
+        if clock.now() - attempt.started_at < timedelta(seconds=redial.poll_seconds) and not self._pause(
+                occurrence_id, redial.poll_seconds):
+            return
         while True:
             try:
                 outcome = self.dialer.fetch_call(attempt.sid)

@@ -24,7 +24,8 @@ DEBUG_PRIORITY = 7
 
 # These libraries narrate every job run, migration step and start-up at INFO;
 # alarmd's own lines say what matters.
-NOISY_LOGGERS = ("apscheduler", "alembic", "uvicorn.error")
+# twilio.http_client narrates every request (about ten lines) before sending it.
+NOISY_LOGGERS = ("apscheduler", "alembic", "uvicorn.error", "twilio.http_client")
 
 
 class JournalFormatter(logging.Formatter):
