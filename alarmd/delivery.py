@@ -246,11 +246,23 @@ class Delivery:
                 # In progress means someone picked up (hold music plays until they hang up).
                 message = None if status in callplan.ANSWERED else (
                     f"Twilio reported no final status within {plan.ring_seconds} s of ringing")
+                if status not in callplan.ANSWERED and self._cancel(attempt.sid):
+                    # Still queued or ringing: stopped, so a redial cannot ring beside it.
+                    status = "canceled"
                 self._record(occurrence_id, attempt.id, {
                     "status": status, "error_message": message, "finished_at": clock.now()}, None)
                 return
             if not self._pause(occurrence_id, redial.poll_seconds):
                 return
+
+    def _cancel(self, sid: str) -> bool:
+        try:
+            self.dialer.cancel_call(sid)
+        except DialError as exc:
+            log.warning("could not cancel call %s: %s", sid, self.phonebook.mask_text(exc.message))
+            return False
+        log.warning("call %s had no outcome past its ring time; canceled it", sid)
+        return True
 
     # --- the record ---------------------------------------------------------------
 

@@ -252,15 +252,20 @@ def test_a_refused_first_number_escalates_at_once(make_service, standin) -> None
     assert entry["status"] == "answered"
 
 
-def test_polling_is_bounded_by_ring_time_and_margin(make_service, standin) -> None:
+def test_polling_is_bounded_by_ring_time_and_margin_and_the_call_is_canceled(make_service, standin) -> None:
     standin.status_script = ["ringing"]  # Twilio never says more
     started = time.monotonic()
-    entry = ring_now(make_service(attempts=1, pollMarginSeconds=0.5), ring_seconds=5)
+    entry = ring_now(make_service(attempts=2, intervalSeconds=1, pollMarginSeconds=0.5), ring_seconds=5)
 
-    assert 5 <= time.monotonic() - started < 7.5
-    (attempt,) = entry["attempts"]
-    assert attempt["status"] == "ringing"
-    assert attempt["error_message"] == "Twilio reported no final status within 5 s of ringing"
+    assert 2 * 5 <= time.monotonic() - started < 2 * 5 + 5
+    first, second = entry["attempts"]
+    assert first["status"] == second["status"] == "canceled"
+    assert first["error_message"] == "Twilio reported no final status within 5 s of ringing"
+    # Each call was stopped before anything else could ring: cancel, create, cancel.
+    order = [(r.method, r.path.rsplit("/", 1)[-1]) for r in standin.requests if r.method == "POST"]
+    assert order == [("POST", "Calls.json"), ("POST", f"{first['sid']}.json"),
+                     ("POST", "Calls.json"), ("POST", f"{second['sid']}.json")]
+    assert {r.field("Status") for r in standin.cancels()} == {"canceled"}
     assert entry["status"] == "unanswered"
 
 

@@ -149,6 +149,10 @@ class TwilioStandin:
         with self._lock:
             return [r for r in self.requests if r.method == "GET" and FETCH.match(r.path)]
 
+    def cancels(self) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "POST" and FETCH.match(r.path)]
+
     def lists(self) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.method == "GET" and LIST.match(r.path)]
@@ -219,6 +223,13 @@ class TwilioStandin:
                 return Answer(201, body, scripted.delay, drop=scripted.drop)
             return Answer(201, self._call(create["account"], record))
         fetch = FETCH.match(record.path)
+        if record.method == "POST" and fetch and fetch["sid"] in self.call_statuses:
+            # An update: Status=canceled stops a queued or ringing call, as Twilio does.
+            status = record.field("Status") or ""
+            if status in ("canceled", "completed"):
+                self.call_statuses[fetch["sid"]] = [status]
+            call = dict(self.calls[fetch["sid"]], status=self.call_statuses[fetch["sid"]][0])
+            return Answer(200, call)
         if record.method == "GET" and fetch:
             sid = fetch["sid"]
             statuses = self.call_statuses.get(sid)

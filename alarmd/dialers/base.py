@@ -57,3 +57,7 @@ class Dialer(Protocol):
     def recent_calls(self, to: str) -> list[RecentCall]:
         """The newest calls from our number to `to`, newest first. Raises DialError."""
         ...
+
+    def cancel_call(self, sid: str) -> None:
+        """Stop a call that is still queued or ringing. Raises DialError."""
+        ...

@@ -26,3 +26,6 @@ class DryRunDialer:
 
     def recent_calls(self, to: str) -> list[RecentCall]:
         return []
+
+    def cancel_call(self, sid: str) -> None:
+        raise DialError("the dry-run dialer places no calls to cancel", permanent=True)

@@ -77,6 +77,9 @@ class TwilioDialer:
             lambda: self._client.calls.list(to=to, from_=self._from, limit=RECENT_CALLS), to)
         return [RecentCall(str(c.sid), str(c.status), c.date_created) for c in calls]
 
+    def cancel_call(self, sid: str) -> None:
+        self._request(lambda: self._client.calls(sid).update(status="canceled"), "the number")
+
     def _request(self, send: Any, to: str) -> Any:
         try:
             return send()
