@@ -128,6 +128,11 @@ def main() -> None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
             log.close()
+            problems = [line for line in (root / "daemon.log").read_text().splitlines()
+                        if (" WARNING " in line or " ERROR " in line or "Traceback" in line)
+                        and "authToken" not in line]
+            if problems:
+                print(f"daemon log: {len(problems)} warnings/errors, first: {problems[:3]}")
 
     def pct(values: list[float], q: float) -> float:
         return values[min(len(values) - 1, round(q * (len(values) - 1)))]

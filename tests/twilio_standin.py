@@ -80,6 +80,12 @@ def unverified(number: str = "+447700900123") -> Answer:
 LIST = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 resets connections when a hundred alarms due at
+    # once connect together; Twilio's servers take them all.
+    request_queue_size = 256
+
+
 @dataclass
 class TwilioStandin:
     requests: list[Recorded] = field(default_factory=list)
@@ -111,7 +117,7 @@ class TwilioStandin:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

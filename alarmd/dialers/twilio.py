@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -34,6 +35,7 @@ KNOWN_ERRORS = {
     13227: "the account's geo permissions do not allow calling {to}",
 }
 RETRYABLE_CODES = frozenset({20429})
+POOL_SIZE = 128  # connections kept to Twilio
 # How many of the newest calls to a number are read to settle a lost answer.
 RECENT_CALLS = 20
 
@@ -51,6 +53,11 @@ class TwilioDialer:
             http_client=TwilioHttpClient(timeout=timeout),
         )
         self._timeout = timeout
+        # Every delivery thread shares this session; with many alarms due at once, a small
+        # pool would open (and throw away) a new connection for most of them.
+        session = self._client.http_client.session
+        for scheme in ("https://", "http://"):
+            session.mount(scheme, HTTPAdapter(pool_maxsize=POOL_SIZE))
         if settings.api_base_url:
             # The SDK builds every Calls URL from this domain's base; tests and proxies
             # stand in for api.twilio.com by replacing it.
