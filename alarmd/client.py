@@ -35,7 +35,7 @@ class ApiClient:
         self.settings = settings
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                query: dict[str, Any] | None = None) -> Any:
+                query: dict[str, Any] | None = None, timeout: float = TIMEOUT_SECONDS) -> Any:
         token = read_token(self.settings)
         if not token:
             raise DaemonUnavailable(
@@ -51,7 +51,7 @@ class ApiClient:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise ApiRefused(exc.code, _error_text(exc)) from None

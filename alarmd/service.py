@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import __version__, clock, schedules
+from alarmd import __version__, clock, schedules, timeparse
 from alarmd.config import Settings
 from alarmd.dialers.base import CallRequest, Dialer
 from alarmd.errors import BadInput, Conflict, DialError, NoSuchAlarm
@@ -336,7 +336,8 @@ class AlarmService:
         if given.days and not given.daily:
             raise BadInput("days goes with daily.")
         if given.at:
-            return Schedule("once", tz, at=schedules.parse_instant(given.at, tz))
+            # The one place time text is read ("07:00", "in 20m", ISO): see alarmd.timeparse.
+            return Schedule("once", tz, at=timeparse.parse_when(given.at, tz, clock.now()))
         if given.daily:
             return Schedule("daily", tz, time_of_day=schedules.parse_time_of_day(given.daily),
                             days=schedules.parse_days(given.days))
