@@ -7,7 +7,6 @@ the same user finds it there.
 from __future__ import annotations
 
 import os
-import secrets
 
 from alarmd.config import ClientSettings
 from alarmd.errors import ConfigError
@@ -29,6 +28,8 @@ def ensure_token(client: ClientSettings) -> str:
     token = read_token(client)
     if token:
         return token
+    import secrets  # only the daemon makes tokens; the CLI skips this import
+
     path = client.token_file
     token = secrets.token_urlsafe(32)
     try:
