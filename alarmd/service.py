@@ -88,6 +88,10 @@ class AlarmService:
         if not 0 <= grace <= 86_400:
             raise BadInput(f"grace_seconds must be from 0 to 86400, not {grace}.")
         first = self._first_fire(schedule, now)
+        if schedule.kind == "once":
+            # A one-off a few seconds in the past means now: store it as now, so it is
+            # its own occurrence instant and no grace window can call it missed.
+            schedule = Schedule("once", tz, at=first)
         with self.sessions.begin() as session:
             if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
                 raise Conflict(f"an alarm named {name!r} already exists.")
