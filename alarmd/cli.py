@@ -76,6 +76,9 @@ def run_reporting_errors(invoke: Callable[[], Any]) -> int:
         _fail("aborted.")
         return EXIT_FAILURE
     except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `alarmd` (click >= 8.2): help, as 8.1 did
+            click.echo(exc.format_message())
+            return 0
         _fail(exc.format_message())
         return EXIT_BAD_INPUT
     except ApiRefused as exc:

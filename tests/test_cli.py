@@ -196,3 +196,22 @@ def test_help_and_version_exit_0(app: LiveApp) -> None:  # noqa: F811
 def test_one_off_in_the_past_within_a_minute_means_now(app: LiveApp) -> None:  # noqa: F811
     just_now = (clock.now() - timedelta(seconds=20)).isoformat()
     assert "Added alarm" in ok(app, "add", "--to", "0", "--at", just_now)
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (("edit", "keep"), "nothing to change"),
+    (("edit", "keep", "--at", "in 1h", "--cron", "* * * * *"), "--at and --cron conflict"),
+    (("edit", "keep", "--daily", "07:00", "--cron", "* * * * *"), "--daily and --cron conflict"),
+    (("edit", "keep", "--cron", "* * * * *", "--days", "mon"), "--days conflicts with --cron"),
+    (("next", "--count", "0"), "--count"),
+    (("frobnicate",), "No such command 'frobnicate'"),
+])
+def test_conflicting_or_missing_options_exit_2(app: LiveApp, args: tuple[str, ...], sentence: str) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--daily", "06:00", "--name", "keep")
+    before = as_json(app, "list")
+    assert sentence in refused(app, 2, *args)
+    assert as_json(app, "list") == before
+
+
+def test_bare_alarmd_prints_help(app: LiveApp) -> None:  # noqa: F811
+    assert ok(app).startswith("Usage: alarmd")
