@@ -194,7 +194,7 @@ def _label(alarm: dict[str, Any]) -> str:
 # --- the command ---------------------------------------------------------------------
 
 
-@click.group(cls=AlarmdGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("alarmd", cls=AlarmdGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="ALARMD_CONFIG", metavar="PATH",
               type=click.Path(dir_okay=False), help="Config file (default: see README).")
 @click.version_option(__version__, prog_name="alarmd")
@@ -237,7 +237,7 @@ def add(ctx: Context, /, **options: Any) -> None:
 @click.option("--to", "to", shell_complete=complete_number, help="phoneNumbers index or name.")
 @schedule_options
 @pass_ctx
-def edit(ctx: Context, alarm: str, /, **options: Any) -> None:
+def edit(ctx: Context, alarm: str, **options: Any) -> None:
     """Change an alarm; only the options given change."""
     _check_schedule(options, required=False)
     body = {k: v for k, v in options.items() if v is not None}

@@ -57,7 +57,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
     assert "soon" in text.splitlines()[1]  # the soonest first
     assert "334455" not in text  # OFFICE is secret
     listed = home.cli_json("list")
-    assert [a["name"] for a in listed][0] == "soon"
+    assert listed[0]["name"] == "soon"
 
     # show
     shown = home.cli_json("show", "work")
