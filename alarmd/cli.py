@@ -237,7 +237,7 @@ def add(ctx: Context, /, **options: Any) -> None:
 @click.option("--to", "to", shell_complete=complete_number, help="phoneNumbers index or name.")
 @schedule_options
 @pass_ctx
-def edit(ctx: Context, alarm: str, **options: Any) -> None:
+def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
     """Change an alarm; only the options given change."""
     _check_schedule(options, required=False)
     body = {k: v for k, v in options.items() if v is not None}
