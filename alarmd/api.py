@@ -7,18 +7,38 @@ constant time; /healthz and /openapi.json need no token.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
+from alarmd.apimodels import (
+    AlarmFireTimes,
+    AlarmList,
+    AlarmOut,
+    AllFireTimes,
+    CallList,
+    DialBody,
+    HealthOut,
+    NumberList,
+    OccurrenceOut,
+    PauseBody,
+    SkipBody,
+    StatusOut,
+)
+from alarmd.bodylimit import BodyLimit
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
+from alarmd.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
 from alarmd.service import AlarmInput, AlarmService
+
+log = logging.getLogger("alarmd.api")
 
 
 class ErrorBody(BaseModel):
@@ -40,9 +60,25 @@ class NewAlarm(BaseModel):
     grace_seconds: int | None = Field(None, ge=0, le=86_400)
 
 
+class AlarmChanges(NewAlarm):
+    """Any subset of a new alarm's fields; the others keep their values. `name: null` removes the name."""
+
+    # Narrowing a field in a subclass is what mypy objects to; pydantic supports it, and
+    # subclassing keeps every field a later feature adds to NewAlarm editable.
+    to: int | str | None = Field(None, description="phoneNumbers index or name")  # type: ignore[assignment]
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)
 }
+BEARER = HTTPBearer(auto_error=False, description="The API token: alarmd.apiToken, ALARMD_API_TOKEN, "
+                    "the api-token credential, or the file the daemon made in its state directory.")
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=MAX_KEY_LENGTH,
+    description="A retry with the same key and body within 24 h gets the first answer and does "
+                "nothing again; the same key with another body is 409.")]
+Ref = Annotated[str, Path(max_length=100, description="the alarm's id or name")]
+Count = Annotated[int, Query(ge=1, le=100)]
 
 
 class ApiError(Exception):
@@ -53,12 +89,15 @@ class ApiError(Exception):
 
 def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) -> FastAPI:
     app = FastAPI(title="alarmd", version=__version__, responses=ERRORS)
+    app.add_middleware(BodyLimit)
+    idempotency = IdempotencyStore(service.sessions)
 
-    def require_token(request: Request) -> None:
+    def require_token(request: Request,
+                      _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise ApiError(401, "a valid bearer token is required (Authorization: Bearer TOKEN).")
+            raise ApiError(401, "A valid bearer token is required (Authorization: Bearer TOKEN).")
 
     Auth = Depends(require_token)
 
@@ -68,7 +107,9 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": validation_sentence(exc)}, status_code=422)
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        return JSONResponse({"error": _sentence(validation_sentence(exc))},
+                            status_code=400 if malformed else 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -77,7 +118,32 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
     for error, status in ((NoSuchAlarm, 404), (Conflict, 409), (LimitExceeded, 429), (BadInput, 422)):
         app.add_exception_handler(error, _handler(status))
 
-    @app.get("/healthz")
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("request failed: %s", type(exc).__name__, exc_info=exc)
+        return JSONResponse({"error": "alarmd failed to answer this request; its log says why."},
+                            status_code=500)
+
+    def once(key: str | None, request: Request, payload: Any,
+             run: Callable[[], tuple[int, dict[str, Any]]]) -> JSONResponse:
+        """Run a request that changes something, or replay the first answer to its Idempotency-Key."""
+        if not key:
+            status, body = run()
+            return JSONResponse(body, status_code=status)
+        digest = fingerprint(request.method, request.url.path, payload)
+        replay = idempotency.begin(key, digest, clock.now())
+        if replay is not None:
+            return JSONResponse(replay.body, status_code=replay.status_code,
+                                headers={"Idempotent-Replayed": "true"})
+        try:
+            status, body = run()
+        except BaseException:
+            idempotency.abandon(key)
+            raise
+        idempotency.finish(key, status, body)
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}})
     def healthz() -> JSONResponse:
         alive = is_alive()
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
@@ -85,30 +151,87 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         return JSONResponse(body, status_code=200 if alive else 503)
 
 
-    @app.post("/v1/alarms", status_code=201, dependencies=[Auth])
-    def add_alarm(body: NewAlarm) -> dict[str, Any]:
-        return service.add_alarm(AlarmInput(**body.model_dump()), clock.now())
+    @app.post("/v1/alarms", status_code=201, dependencies=[Auth], response_model=AlarmOut)
+    def add_alarm(body: NewAlarm, request: Request, key: IdempotencyKey = None) -> JSONResponse:
+        payload = body.model_dump(exclude_unset=True)
+        return once(key, request, payload,
+                    lambda: (201, service.add_alarm(AlarmInput(**body.model_dump()), clock.now())))
 
-    @app.get("/v1/alarms", dependencies=[Auth])
-    def list_alarms() -> dict[str, Any]:
-        return {"alarms": service.list_alarms()}
+    @app.get("/v1/alarms", dependencies=[Auth], response_model=AlarmList)
+    def list_alarms() -> JSONResponse:
+        return JSONResponse({"alarms": service.list_alarms()})
 
-    @app.get("/v1/alarms/{ref}", dependencies=[Auth])
-    def get_alarm(ref: str) -> dict[str, Any]:
-        return service.get_alarm(ref)
+    @app.get("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)
+    def get_alarm(ref: Ref) -> JSONResponse:
+        return JSONResponse(service.get_alarm(ref))
 
-    @app.delete("/v1/alarms/{ref}", dependencies=[Auth])
-    def remove_alarm(ref: str) -> dict[str, Any]:
-        return service.remove_alarm(ref)
+    @app.patch("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)
+    def edit_alarm(ref: Ref, body: AlarmChanges, request: Request, key: IdempotencyKey = None) -> JSONResponse:
+        # null means "not given", except for name, where it removes the name.
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "name"}
+        return once(key, request, changes, lambda: (200, service.edit_alarm(ref, changes, clock.now())))
 
-    @app.get("/v1/calls", dependencies=[Auth])
+    @app.delete("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)
+    def remove_alarm(ref: Ref, request: Request, key: IdempotencyKey = None) -> JSONResponse:
+        return once(key, request, None, lambda: (200, service.remove_alarm(ref)))
+
+    @app.post("/v1/alarms/{ref}/pause", dependencies=[Auth], response_model=AlarmOut)
+    def pause_alarm(ref: Ref, request: Request, body: PauseBody | None = None,
+                    key: IdempotencyKey = None) -> JSONResponse:
+        until = body.until if body else None
+        return once(key, request, {"until": until},
+                    lambda: (200, service.pause_alarm(ref, until, clock.now())))
+
+    @app.post("/v1/alarms/{ref}/resume", dependencies=[Auth], response_model=AlarmOut)
+    def resume_alarm(ref: Ref, request: Request, key: IdempotencyKey = None) -> JSONResponse:
+        return once(key, request, None, lambda: (200, service.resume_alarm(ref, clock.now())))
+
+    @app.post("/v1/alarms/{ref}/skip", dependencies=[Auth], response_model=AlarmOut)
+    def skip_alarm(ref: Ref, request: Request, body: SkipBody | None = None,
+                   key: IdempotencyKey = None) -> JSONResponse:
+        on = body.on if body else None
+        return once(key, request, {"on": on}, lambda: (200, service.skip_alarm(ref, on, clock.now())))
+
+    @app.get("/v1/alarms/{ref}/next", dependencies=[Auth], response_model=AlarmFireTimes)
+    def alarm_next(ref: Ref, count: Count = 5) -> JSONResponse:
+        return JSONResponse(service.upcoming(ref, count))
+
+    @app.get("/v1/next", dependencies=[Auth], response_model=AllFireTimes)
+    def all_next(count: Count = 5) -> JSONResponse:
+        return JSONResponse({"fire_times": service.upcoming_all(count)})
+
+    @app.get("/v1/calls", dependencies=[Auth], response_model=CallList)
     def calls(limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-              alarm: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
-        return {"calls": service.history(limit=limit, alarm_ref=alarm)}
+              alarm: Annotated[str | None, Query(max_length=100)] = None,
+              before: Annotated[str | None, Query(
+                  max_length=100, description="a call id (the last of the previous page) or an ISO 8601 "
+                                              "instant: only older calls")] = None) -> JSONResponse:
+        found = service.history(limit=limit, alarm_ref=alarm, before=before)
+        more = str(found[-1]["id"]) if len(found) == limit else None
+        return JSONResponse({"calls": found, "next_before": more})
 
-    @app.get("/v1/status", dependencies=[Auth])
-    def daemon_status() -> dict[str, Any]:
-        return service.status() | {"scheduler": "running" if is_alive() else "stopped"}
+    @app.get("/v1/status", dependencies=[Auth], response_model=StatusOut)
+    def daemon_status() -> JSONResponse:
+        return JSONResponse(service.status() | {"scheduler": "running" if is_alive() else "stopped"})
+
+    @app.get("/v1/numbers", dependencies=[Auth], response_model=NumberList)
+    def numbers() -> JSONResponse:
+        return JSONResponse({"numbers": service.numbers()})
+
+    @app.post("/twilio/{x}", status_code=202, dependencies=[Auth], response_model=OccurrenceOut,
+              responses={201: {"model": AlarmOut, "description": "with `at`: the one-off alarm scheduled"}})
+    def dial(x: Annotated[str, Path(max_length=100, description="phoneNumbers index or name")],
+             request: Request, body: DialBody | None = None, key: IdempotencyKey = None) -> JSONResponse:
+        """Dial phoneNumbers[x] now, as NMO's /twilio/x action does (202 with the call);
+        with `at`, schedule a one-off alarm to it instead (201 with the alarm)."""
+        at = body.at if body else None
+
+        def run() -> tuple[int, dict[str, Any]]:
+            if at is not None:
+                return 201, service.add_alarm(AlarmInput(to=x, at=at), clock.now())
+            return 202, service.dial_now(x, clock.now())
+
+        return once(key, request, {"at": at}, run)
 
     return app
 
@@ -131,7 +254,7 @@ def validation_sentence(exc: RequestValidationError) -> str:
     if not errors:
         return "The request is not valid."
     first = errors[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header"))
     kind = first.get("type", "")
     if kind == "extra_forbidden":
         return f"Unknown field {where!r}."

@@ -90,6 +90,7 @@ class Settings:
     grace_seconds: int
     twilio: TwilioSettings
     keepalive: KeepaliveSettings
+    calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
 
     @property
     def api_token(self) -> str | None:
@@ -161,6 +162,8 @@ def load_settings(
         grace_seconds=grace,
         twilio=twilio,
         keepalive=_keepalive_settings(_obj(own, "keepalive", "alarmd.keepalive"), twilio),
+        calls_per_hour=_int(_obj(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
+                            "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR, 1, 10_000),
     )
     return settings
 

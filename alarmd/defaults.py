@@ -5,6 +5,8 @@ DEFAULT_LISTEN_PORT = 8421
 # NMO's own default for twilio.callingURI: Twilio's hold-music Twimlet.
 DEFAULT_CALLING_URI = "http://twimlets.com/holdmusic?Bucket=com.twilio.music.ambient"
 DEFAULT_GRACE_SECONDS = 600
+# The cost guard (alarmd.limits.callsPerHour): call attempts per hour, all numbers together.
+DEFAULT_CALLS_PER_HOUR = 20
 DEFAULT_KEEPALIVE_EVERY_DAYS = 29
 DEFAULT_KEEPALIVE_AT = "12:00"
 DEFAULT_KEEPALIVE_RING_SECONDS = 15

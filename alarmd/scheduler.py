@@ -40,6 +40,7 @@ class AlarmScheduler:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         service.on_alarm_change(self.sync)
+        service.on_dispatch(self.submit)
 
     def start(self) -> None:
         self.scheduler.start()

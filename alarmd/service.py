@@ -6,23 +6,25 @@ raise alarmd.errors for bad input. Instants in and out are aware UTC.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import __version__, clock, schedules, timeparse
+from alarmd import __version__, clock, costguard, firetimes, schedules, timeparse
 from alarmd.config import Settings
 from alarmd.dialers.base import CallRequest, Dialer
-from alarmd.errors import BadInput, Conflict, DialError, NoSuchAlarm
+from alarmd.errors import BadInput, Conflict, DialError, LimitExceeded, NoSuchAlarm
 from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.schedules import Schedule
@@ -36,6 +38,8 @@ MAX_NAME_LENGTH = 100
 # However long the daemon was down, at most this many missed occurrences are written per
 # alarm (a once-a-minute cron down for a week would otherwise write 10,000 rows).
 MAX_MISSED_RECORDED = 50
+# More than this many stored alarms is a runaway script, not a household (HTTP 409).
+MAX_ALARMS = 10_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class AlarmService:
         self._listeners: list[Callable[[int], None]] = []
         self._in_flight = 0
         self._idle = threading.Condition()
+        self._dispatch: Callable[[int], None] | None = None
 
     # --- wiring -------------------------------------------------------------------
 
@@ -83,7 +88,7 @@ class AlarmService:
         name = self._check_name(given.name)
         entry = self.phonebook.resolve(given.to)
         tz = given.tz or self.settings.timezone
-        schedule = self._schedule(given, tz)
+        schedule = self._schedule(given, tz, now)
         grace = self.settings.grace_seconds if given.grace_seconds is None else given.grace_seconds
         if not 0 <= grace <= 86_400:
             raise BadInput(f"grace_seconds must be from 0 to 86400, not {grace}.")
@@ -95,6 +100,7 @@ class AlarmService:
         with self.sessions.begin() as session:
             if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
                 raise Conflict(f"an alarm named {name!r} already exists.")
+            self._check_room(session)
             alarm = Alarm(
                 name=name,
                 kind=schedule.kind,
@@ -239,6 +245,13 @@ class AlarmService:
                 occurrence.finished_at = clock.now()
                 log.error("occurrence %s not dialled: %s", occurrence_id, exc)
                 return
+            try:
+                costguard.check(session, clock.now(), self.settings.calls_per_hour)
+            except LimitExceeded as exc:
+                occurrence.status, occurrence.detail = "refused", "refused: limit"
+                occurrence.finished_at = clock.now()
+                log.warning("call to %s refused: %s", entry.label(), exc)
+                return
             occurrence.status = "dialling"
             attempt = Attempt(occurrence=occurrence, number=entry.number, number_name=entry.name,
                               dialer=self.dialer.mode, started_at=clock.now(), status="requesting")
@@ -277,13 +290,183 @@ class AlarmService:
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
+    # --- edit, pause, resume, skip, upcoming, numbers, dial now --------------------
+
+    def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:
+        """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
+        self._dispatch = dispatcher
+
+    def edit_alarm(self, ref: int | str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Change some of an alarm's fields (AlarmInput's names); the others stay as they are.
+
+        A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, and
+        pending skips (instants of the old schedule) are dropped.
+        """
+        with self.sessions.begin() as session:
+            alarm = self._find(session, ref)
+            given = AlarmInput(**_merged_input(alarm, changes))
+            if "name" in changes:
+                name = self._check_name(given.name)
+                if name is not None and session.scalar(
+                    select(Alarm.id).where(Alarm.name == name, Alarm.id != alarm.id)
+                ):
+                    raise Conflict(f"an alarm named {name!r} already exists.")
+                alarm.name = name
+            if "to" in changes:
+                alarm.to_ref = _ref_text(given.to, self.phonebook.resolve(given.to))
+            if "grace_seconds" in changes:
+                grace = given.grace_seconds if given.grace_seconds is not None else self.settings.grace_seconds
+                if not 0 <= grace <= 86_400:
+                    raise BadInput(f"grace_seconds must be from 0 to 86400, not {grace}.")
+                alarm.grace_seconds = grace
+            kind_fields = {"at", "daily", "days", "cron"}
+            if kind_fields & changes.keys() or ("tz" in changes and alarm.kind != "once"):
+                tz = given.tz or self.settings.timezone
+                schedule = self._schedule(given, tz, now)
+                alarm.next_fire_at = self._first_fire(schedule, now)
+                _apply_schedule(alarm, schedule)
+                alarm.skip_instants = "[]"
+            elif "tz" in changes:
+                # A one-off is an instant: another zone only changes how it is shown.
+                alarm.tz = schedules.zone(given.tz or self.settings.timezone).key
+            alarm.updated_at = now
+            view = self._alarm_json(session, alarm)
+        log.info("alarm %s changed (%s): %s, next %s", view["id"], ", ".join(sorted(changes)) or "nothing",
+                 view["schedule"], view["next_fire_at"])
+        self._changed(view["id"])
+        return view
+
+    def pause_alarm(self, ref: int | str, until: str | None, now: datetime) -> dict[str, Any]:
+        """Pause an alarm, for good or until a time; its occurrences meanwhile are recorded as skipped."""
+        with self.sessions.begin() as session:
+            alarm = self._find(session, ref)
+            until_at = None
+            if until is not None and until.strip():
+                until_at = self._parse_when(until, alarm.tz, now)
+                if until_at <= now:
+                    raise BadInput(f"{until!r} is not in the future; pause until a later time.")
+            alarm.paused, alarm.paused_until, alarm.updated_at = True, until_at, now
+            view = self._alarm_json(session, alarm)
+        log.info("alarm %s paused%s", view["id"], f" until {iso(until_at)}" if until_at else "")
+        self._changed(view["id"])
+        return view
+
+    def resume_alarm(self, ref: int | str, now: datetime) -> dict[str, Any]:
+        with self.sessions.begin() as session:
+            alarm = self._find(session, ref)
+            alarm.paused, alarm.paused_until, alarm.updated_at = False, None, now
+            view = self._alarm_json(session, alarm)
+        log.info("alarm %s resumed", view["id"])
+        self._changed(view["id"])
+        return view
+
+    def skip_alarm(self, ref: int | str, on: str | None, now: datetime) -> dict[str, Any]:
+        """Skip the next occurrence not already skipped, or every occurrence on a local date."""
+        with self.sessions.begin() as session:
+            alarm = self._find(session, ref)
+            if alarm.next_fire_at is None:
+                raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
+            schedule = schedule_of(alarm)
+            pending = [s for s in json.loads(alarm.skip_instants or "[]")
+                       if datetime.fromisoformat(s) >= alarm.next_fire_at]
+            after = alarm.next_fire_at - timedelta(microseconds=1)
+            if on is None:
+                found = firetimes.next_unskipped(schedule, after, set(pending))
+                instants = [found] if found else []
+                if not instants:
+                    raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
+            else:
+                day = _parse_date(on)
+                instants = firetimes.instants_on(schedule, day, after)
+                if not instants:
+                    raise BadInput(f"alarm {alarm.id} has no occurrence left on {day.isoformat()} to skip.")
+            alarm.skip_instants = json.dumps(sorted(set(pending) | {i.isoformat() for i in instants}))
+            alarm.updated_at = now
+            view = self._alarm_json(session, alarm)
+        log.info("alarm %s will skip %s", view["id"], ", ".join(i.isoformat() for i in instants))
+        self._changed(view["id"])
+        return view
+
+    def upcoming(self, ref: int | str, count: int) -> dict[str, Any]:
+        """The alarm's next `count` rings, with their local times and what DST did to them."""
+        with self.sessions() as session:
+            alarm = self._find(session, ref)
+            return {"alarm": alarm.id, "fire_times": [t.as_json() for t in _upcoming(alarm, count)]}
+
+    def upcoming_all(self, count: int) -> list[dict[str, Any]]:
+        """The next `count` rings of all alarms together, soonest first."""
+        found: list[tuple[datetime, int, dict[str, Any]]] = []
+        with self.sessions() as session:
+            query = select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.next_fire_at, Alarm.id)
+            for alarm in session.scalars(query):
+                assert alarm.next_fire_at is not None
+                # Alarms come soonest first, and none rings before its next_fire_at.
+                if len(found) >= count and found[count - 1][0] < alarm.next_fire_at:
+                    break
+                for t in _upcoming(alarm, count):
+                    found.append((t.at, alarm.id, {"alarm_id": alarm.id, "alarm_name": alarm.name}
+                                  | t.as_json()))
+                found = sorted(found, key=lambda item: (item[0], item[1]))[:count]
+        return [item[2] for item in found]
+
+    def numbers(self) -> list[dict[str, Any]]:
+        """The configured numbers people may see: hidden ones left out, secret ones masked."""
+        return [{"index": e.index, "name": e.name, "number": e.display}
+                for e in self.phonebook.entries if not e.hidden]
+
+    def dial_now(self, to: int | str, now: datetime) -> dict[str, Any]:
+        """Claim a call to a configured number now and hand it to the dispatcher (NMO's /twilio/x)."""
+        entry = self.phonebook.resolve(to)
+        with self.sessions.begin() as session:
+            try:
+                costguard.check(session, now, self.settings.calls_per_hour)
+            except LimitExceeded as exc:
+                log.warning("dial %s refused: %s", entry.label(), exc)
+                raise
+            occurrence = Occurrence(
+                claim_key=new_dial_key(), alarm_id=None, alarm_name=None, reason="dial",
+                to_ref=_ref_text(to, entry), scheduled_at=now, status="claimed", detail=None,
+                created_at=now, finished_at=None, attempts=[],
+            )
+            session.add(occurrence)
+            session.flush()
+            view = self._occurrence_json(occurrence)
+        log.info("dial %s: occurrence %s claimed", entry.label(), view["id"])
+        if self._dispatch is not None:
+            self._dispatch(view["id"])
+        else:
+            threading.Thread(target=self.fire_occurrence, args=(view["id"],), daemon=True).start()
+        return view
+
+    def _parse_when(self, text: str, tz: str, now: datetime) -> datetime:
+        """Every time text a person or NMO sends ("at", "until", "before") is read here."""
+        return timeparse.parse_when(text, tz, now)
+
+    def _check_room(self, session: Session) -> None:
+        if (session.scalar(select(func.count(Alarm.id))) or 0) >= MAX_ALARMS:
+            raise Conflict(f"alarmd keeps at most {MAX_ALARMS:,} alarms; remove some before adding more.")
+
+    def _before(self, session: Session, before: str) -> Any:
+        """History paging: older than an occurrence (by id) or than an instant."""
+        text = before.strip()
+        if text.isdigit():
+            row = session.get(Occurrence, int(text))
+            if row is None:
+                raise BadInput(f"before: no call has the id {text}.")
+            return or_(Occurrence.scheduled_at < row.scheduled_at,
+                       and_(Occurrence.scheduled_at == row.scheduled_at, Occurrence.id < row.id))
+        return Occurrence.scheduled_at < self._parse_when(text, self.settings.timezone, clock.now())
+
     # --- history and status -------------------------------------------------------
 
-    def history(self, limit: int = 50, alarm_ref: int | str | None = None) -> list[dict[str, Any]]:
+    def history(self, limit: int = 50, alarm_ref: int | str | None = None,
+                before: str | None = None) -> list[dict[str, Any]]:
         with self.sessions() as session:
             query = select(Occurrence).order_by(Occurrence.scheduled_at.desc(), Occurrence.id.desc())
             if alarm_ref is not None:
                 query = query.where(Occurrence.alarm_id == self._find(session, alarm_ref).id)
+            if before is not None:
+                query = query.where(self._before(session, before))
             rows = session.scalars(query.limit(limit)).all()
             return [self._occurrence_json(row) for row in rows]
 
@@ -331,8 +514,7 @@ class AlarmService:
             raise BadInput(f"the name {name!r} would be read as an id; use a word.")
         return name
 
-    @staticmethod
-    def _schedule(given: AlarmInput, tz: str) -> Schedule:
+    def _schedule(self, given: AlarmInput, tz: str, now: datetime) -> Schedule:
         kinds = [k for k in ("at", "daily", "cron") if getattr(given, k)]
         if len(kinds) != 1:
             raise BadInput("give exactly one of at, daily or cron.")
@@ -340,8 +522,7 @@ class AlarmService:
         if given.days and not given.daily:
             raise BadInput("days goes with daily.")
         if given.at:
-            # The one place time text is read ("07:00", "in 20m", ISO): see alarmd.timeparse.
-            return Schedule("once", tz, at=timeparse.parse_when(given.at, tz, clock.now()))
+            return Schedule("once", tz, at=self._parse_when(given.at, tz, now))
         if given.daily:
             return Schedule("daily", tz, time_of_day=schedules.parse_time_of_day(given.daily),
                             days=schedules.parse_days(given.days))
@@ -395,6 +576,8 @@ class AlarmService:
             "next_fire_local": iso(alarm.next_fire_at.astimezone(zone)) if alarm.next_fire_at else None,
             "last": {"scheduled_at": iso(last.scheduled_at), "status": last.status} if last else None,
             "created_at": iso(alarm.created_at),
+            "paused_until": iso(alarm.paused_until) if alarm.paused else None,
+            "skipping": _skipping(alarm),
         }
 
     def _occurrence_json(self, occurrence: Occurrence) -> dict[str, Any]:
@@ -456,7 +639,7 @@ def _ref_text(ref: int | str, entry: PhoneNumber) -> str:
 def _state(alarm: Alarm) -> str:
     if alarm.next_fire_at is None:
         return "done"
-    if alarm.paused:
+    if alarm.paused and (alarm.paused_until is None or alarm.paused_until > clock.now()):
         return "paused"
     return "active"
 
@@ -469,3 +652,59 @@ def _duration(delta: timedelta) -> str:
     if hours < 48:
         return f"{hours}h {minutes}min"
     return f"{hours // 24} days"
+
+
+# --- edit, skip, upcoming ------------------------------------------------------------
+
+
+def _stored_input(alarm: Alarm) -> dict[str, Any]:
+    """The alarm as AlarmInput fields, the shape an edit is merged into."""
+    schedule = schedule_of(alarm)
+    return {
+        "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day,
+        "days": ",".join(schedules.DAY_NAMES[d] for d in sorted(schedule.days)) if alarm.kind == "daily" else None,
+        "cron": alarm.cron, "tz": alarm.tz, "name": alarm.name, "grace_seconds": alarm.grace_seconds,
+    }
+
+
+def _merged_input(alarm: Alarm, changes: dict[str, Any]) -> dict[str, Any]:
+    merged = _stored_input(alarm)
+    if {"at", "daily", "cron"} & changes.keys():
+        # A new kind of schedule replaces the old one; a new daily time keeps the days.
+        keep_days = alarm.kind == "daily" and "daily" in changes
+        merged.update(at=None, daily=None, cron=None, days=merged["days"] if keep_days else None)
+    merged.update(changes)
+    return merged
+
+
+def _apply_schedule(alarm: Alarm, schedule: Schedule) -> None:
+    alarm.kind, alarm.tz, alarm.at, alarm.cron = schedule.kind, schedule.tz, schedule.at, schedule.cron
+    alarm.time_of_day = f"{schedule.time_of_day:%H:%M}" if schedule.time_of_day else None
+    alarm.days = ",".join(str(d) for d in sorted(schedule.days)) if schedule.kind == "daily" else None
+
+
+def _skipping(alarm: Alarm) -> list[str]:
+    """The skipped instants not yet reached (claimed ones are history)."""
+    if alarm.next_fire_at is None:
+        return []
+    pending = [s for s in json.loads(alarm.skip_instants or "[]")
+               if datetime.fromisoformat(s) >= alarm.next_fire_at]
+    return sorted(pending)
+
+
+def _upcoming(alarm: Alarm, count: int) -> list[firetimes.FireTime]:
+    if alarm.next_fire_at is None:
+        return []
+    return firetimes.upcoming(
+        schedule_of(alarm), alarm.next_fire_at - timedelta(microseconds=1), count,
+        skipping=set(json.loads(alarm.skip_instants or "[]")), paused=alarm.paused,
+        paused_until=alarm.paused_until,
+    )
+
+
+def _parse_date(text: str) -> date:
+    # Only YYYY-MM-DD: fromisoformat alone would also take "20261224".
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(text.strip())
+    raise BadInput(f"{text!r} is not a date like \"2026-12-24\".")

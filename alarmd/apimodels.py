@@ -1,0 +1,150 @@
+"""The shapes of the API's answers and of its smaller request bodies, for /openapi.json.
+
+Answers are open (extra fields allowed): the service's dicts are the truth, and a field
+another feature adds must not be cut off or break a client checking against the schema.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NumberRef(Open):
+    ref: str = Field(description="phoneNumbers index or name, as stored")
+    index: int | None
+    name: str | None
+    number: str | None = Field(description="international format; masked for secret numbers")
+
+
+class LastRing(Open):
+    scheduled_at: str | None
+    status: str
+
+
+class AlarmOut(Open):
+    id: int
+    name: str | None
+    kind: str = Field(description="once | daily | cron")
+    schedule: str
+    at: str | None
+    daily: str | None
+    days: str | None
+    cron: str | None
+    tz: str
+    to: NumberRef
+    grace_seconds: int
+    state: str = Field(description="active | paused | done")
+    next_fire_at: str | None = Field(description="UTC, ISO 8601")
+    next_fire_local: str | None = Field(description="the same instant in the alarm's zone")
+    last: LastRing | None
+    created_at: str | None
+    paused_until: str | None
+    skipping: list[str] = Field(description="instants (UTC, ISO 8601) that will be skipped")
+
+
+class AlarmList(Open):
+    alarms: list[AlarmOut]
+
+
+class AttemptOut(Open):
+    id: int
+    number: str
+    number_name: str | None
+    dialer: str
+    sid: str | None
+    status: str
+    error_code: int | None
+    error_message: str | None
+    permanent: bool | None
+    duration_seconds: int | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class OccurrenceOut(Open):
+    id: int
+    alarm_id: int | None
+    alarm_name: str | None
+    reason: str = Field(description="alarm | dial | keepalive")
+    scheduled_at: str | None
+    status: str
+    detail: str | None
+    to: NumberRef
+    finished_at: str | None
+    attempts: list[AttemptOut]
+
+
+class CallList(Open):
+    calls: list[OccurrenceOut]
+    next_before: str | None = Field(
+        description="pass as ?before= for the next (older) page; null on the last page")
+
+
+class FireTimeOut(Open):
+    at: str = Field(description="UTC, ISO 8601")
+    local: str = Field(description="ISO 8601 with the offset of the alarm's zone")
+    gap_moved: bool = Field(description="its wall time falls in a spring-forward gap; moved forward")
+    repeated_hour: bool = Field(description="its wall time happens twice (autumn); this is the first")
+
+
+class AlarmFireTimes(Open):
+    alarm: int
+    fire_times: list[FireTimeOut]
+
+
+class AnyFireTime(FireTimeOut):
+    alarm_id: int
+    alarm_name: str | None
+
+
+class AllFireTimes(Open):
+    fire_times: list[AnyFireTime]
+
+
+class NumberOut(Open):
+    index: int
+    name: str | None
+    number: str = Field(description="international format; masked for secret numbers")
+
+
+class NumberList(Open):
+    numbers: list[NumberOut]
+
+
+class StatusOut(Open):
+    version: str
+    mode: str
+    dry_run_reason: str | None
+    timezone: str
+    alarms: int
+    next_alarm: AlarmOut | None
+    last_call: OccurrenceOut | None
+    scheduler: str
+
+
+class HealthOut(Open):
+    status: str
+    version: str
+    mode: str
+
+
+class PauseBody(Closed):
+    until: str | None = Field(None, max_length=100, description="pause until this time; omit for good")
+
+
+class SkipBody(Closed):
+    on: str | None = Field(None, max_length=40,
+                           description="YYYY-MM-DD: skip the rings on this local date; omit for the next ring")
+
+
+class DialBody(Closed):
+    at: str | None = Field(None, max_length=100,
+                           description="schedule a one-off alarm at this time instead of dialling now")

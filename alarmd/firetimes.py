@@ -1,0 +1,116 @@
+"""Upcoming fire times as people read them: the instant, its local time, and what DST did to it.
+
+Pure: nothing here reads the clock or the database; callers pass the instant to start
+after and what the alarm row says about pauses and skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from alarmd import schedules
+from alarmd.schedules import CronSpec, Schedule
+
+# Skipped instants are passed over; this bounds the walk past them (they are a short list
+# in practice, but an every-minute cron with many skips must not loop for long).
+MAX_PASSED_OVER = 10_000
+# The local date of an instant can be the day after its wall time's (a gap at midnight).
+_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class FireTime:
+    at: datetime  # UTC
+    local: datetime  # the same instant in the alarm's zone
+    gap_moved: bool  # its wall time does not exist that day (spring gap): moved forward
+    repeated_hour: bool  # its wall time happens twice that day (autumn): this is the first
+
+    def as_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "local": self.local.isoformat(),
+                "gap_moved": self.gap_moved, "repeated_hour": self.repeated_hour}
+
+
+def describe(schedule: Schedule, instant: datetime) -> FireTime:
+    """Say where `instant`, one of the schedule's fire times, came from."""
+    tz = schedule.zone
+    local = instant.astimezone(tz)
+    naive = local.replace(tzinfo=None)
+    cron = schedules.parse_cron(schedule.cron or "") if schedule.kind == "cron" else None
+    if schedule.kind == "once" or _is_wall(schedule, cron, naive):
+        return FireTime(instant.astimezone(UTC), local, False, schedules.is_repeated(naive, tz))
+    # Not a wall time of the schedule itself: a wall time in the gap, moved forward to here.
+    for day in (naive.date(), naive.date() - _DAY):
+        for wall in _walls(schedule, cron, day):
+            if schedules.is_in_gap(wall, tz) and schedules.resolve_local(wall, tz) == instant:
+                return FireTime(instant.astimezone(UTC), local, True, False)
+    return FireTime(instant.astimezone(UTC), local, False, False)
+
+
+def upcoming(schedule: Schedule, after: datetime, count: int, *, skipping: set[str],
+             paused: bool, paused_until: datetime | None) -> list[FireTime]:
+    """The next `count` times the alarm will ring after `after`: skipped ones and those
+    inside a pause left out (claim_due records them as skipped)."""
+    if paused and paused_until is None:
+        return []
+    if paused and paused_until is not None:
+        after = max(after, paused_until - _TICK)
+    found: list[FireTime] = []
+    for instant in _unskipped(schedule, after, skipping):
+        found.append(describe(schedule, instant))
+        if len(found) >= count:
+            break
+    return found
+
+
+def next_unskipped(schedule: Schedule, after: datetime, skipping: set[str]) -> datetime | None:
+    """The first fire time after `after` that is not already being skipped."""
+    return next(_unskipped(schedule, after, skipping), None)
+
+
+def instants_on(schedule: Schedule, day: date, after: datetime) -> list[datetime]:
+    """The fire times after `after` whose local date, in the alarm's zone, is `day`."""
+    tz = schedule.zone
+    # From a little before local midnight: the first instant of a day may follow a gap.
+    start = max(after, schedules.resolve_local(datetime.combine(day, time(0)), tz) - timedelta(hours=3))
+    found: list[datetime] = []
+    for instant in schedules.iter_fire_times(schedule, start):
+        local_day = instant.astimezone(tz).date()
+        if local_day > day:
+            break
+        if local_day == day:
+            found.append(instant)
+    return found
+
+
+def _unskipped(schedule: Schedule, after: datetime, skipping: set[str]) -> Iterator[datetime]:
+    passed = 0
+    for instant in schedules.iter_fire_times(schedule, after):
+        if instant.isoformat() in skipping:
+            passed += 1
+            if passed > MAX_PASSED_OVER:
+                return
+            continue
+        yield instant
+
+
+def _is_wall(schedule: Schedule, cron: CronSpec | None, naive: datetime) -> bool:
+    if naive.second or naive.microsecond:
+        return False
+    if schedule.kind == "daily":
+        return naive.weekday() in schedule.days and naive.time() == schedule.time_of_day
+    assert cron is not None
+    return cron.matches_day(naive.date()) and naive.hour in cron.hours and naive.minute in cron.minutes
+
+
+def _walls(schedule: Schedule, cron: CronSpec | None, day: date) -> list[datetime]:
+    if schedule.kind == "daily":
+        assert schedule.time_of_day is not None
+        return [datetime.combine(day, schedule.time_of_day)] if day.weekday() in schedule.days else []
+    assert cron is not None
+    if not cron.matches_day(day):
+        return []
+    return [datetime.combine(day, time(h, m)) for h in sorted(cron.hours) for m in sorted(cron.minutes)]

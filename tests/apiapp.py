@@ -1,0 +1,91 @@
+"""The API in this process: create_app wired as daemon.run wires it, served by uvicorn
+on a free loopback port, over a real SQLite file, with a started scheduler.
+
+Tests reach it with httpx over real HTTP and can look at the service and database
+directly. (fastapi's TestClient is not used: it warns that its httpx use is deprecated.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+
+from alarmd.api import create_app
+from alarmd.config import Settings, load_settings
+from alarmd.daemon import open_database, phonebook_of
+from alarmd.db import session_factory
+from alarmd.dialers import make_dialer
+from alarmd.scheduler import AlarmScheduler
+from alarmd.service import AlarmService
+from tests.conftest import API_TOKEN, Home, free_port
+
+
+@dataclass
+class LiveApi:
+    home: Home
+    settings: Settings
+    service: AlarmService
+    scheduler: AlarmScheduler
+    client: httpx.Client  # sends the valid token
+    url: str
+
+    def anonymous(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.home.db_path) as db:
+            return db.execute(sql, params).fetchall()
+
+    def count(self, table: str) -> int:
+        return int(self.rows(f"SELECT count(*) FROM {table}")[0][0])
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"not true after {timeout}s")
+
+
+@contextmanager
+def live_api(home: Home, twilio: dict[str, Any] | None = None, **alarmd: Any) -> Iterator[LiveApi]:
+    home.write_config(twilio, **alarmd)
+    settings = load_settings(home.config_path, env={"HOME": str(home.root / "home")})
+    engine = open_database(settings)
+    service = AlarmService(session_factory(engine), make_dialer(settings.twilio), settings,
+                           phonebook_of(settings))
+    scheduler = AlarmScheduler(service)
+    scheduler.start()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(service, API_TOKEN, scheduler.is_alive), host="127.0.0.1", port=port,
+        log_config=None, access_log=False, lifespan="off",
+    ))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("the API did not start")
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=30)
+    try:
+        yield LiveApi(home, settings, service, scheduler, client, url)
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(5)
+        scheduler.shutdown()
+        service.wait_idle(5)
+        engine.dispose()
