@@ -333,11 +333,16 @@ def dial(ctx: Context, number: str) -> None:
     from urllib.parse import quote
 
     occurrence = ctx.call("POST", "/twilio/" + quote(number.strip(), safe=""))
+    who = fmt.number(occurrence.get("to"))
+    status = str(occurrence.get("status"))
+    if status in ("claimed", "dialling"):
+        # The daemon places the call off the request: the answer comes before Twilio's.
+        ctx.echo(f"Calling {who} now; `alarmd history --limit 1` shows how it went.")
+        return
     attempts = occurrence.get("attempts") or []
     sid = attempts[-1].get("sid") if attempts else None
     detail = occurrence.get("detail") or (f"call {sid}" if sid else "")
-    ctx.echo(f"Dialled {fmt.number(occurrence.get('to'))}: {ctx.paint.outcome(str(occurrence.get('status')))}"
-             + (f" ({detail})." if detail else "."))
+    ctx.echo(f"Dialled {who}: {ctx.paint.outcome(status)}" + (f" ({detail})." if detail else "."))
 
 
 @cli.command()

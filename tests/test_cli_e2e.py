@@ -100,7 +100,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
 
     # dial: rings now through the Twilio stand-in
     out = home.cli("dial", "MOBILE").stdout
-    assert out.startswith("Dialled MOBILE (+44 7700 900123)")
+    assert out.startswith("Calling MOBILE (+44 7700 900123) now")
     assert standin.wait_for_creates(1, timeout=10)[0].field("To") == "+447700900123"
 
     # history, with its filters
