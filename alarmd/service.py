@@ -499,9 +499,21 @@ class AlarmService:
             alarm = session.get(Alarm, int(text))
         else:
             alarm = session.scalars(select(Alarm).where(Alarm.name == text)).first()
+            if alarm is None:
+                alarm = self._find_ignoring_case(session, text)
         if alarm is None:
             raise NoSuchAlarm(f"no alarm has the id or name {text!r}.")
         return alarm
+
+    @staticmethod
+    def _find_ignoring_case(session: Session, text: str) -> Alarm | None:
+        """People type "Work" for "work"; when that fits several alarms, say so, never guess."""
+        found = session.scalars(select(Alarm).where(func.lower(Alarm.name) == text.lower())
+                                .order_by(Alarm.id)).all()
+        if len(found) > 1:
+            names = ", ".join(f"{a.name!r} (#{a.id})" for a in found)
+            raise BadInput(f"the name {text!r} is ambiguous: it fits {names}; use the id or the exact name.")
+        return found[0] if found else None
 
     @staticmethod
     def _check_name(name: str | None) -> str | None:

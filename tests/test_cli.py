@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,8 +17,10 @@ from alarmd.timeparse import parse_when
 from tests.cli_harness import LiveApp, app  # noqa: F401 (the fixture)
 from tests.conftest import free_port
 
+LONDON = ZoneInfo("Europe/London")
 ALARM_FIELDS = {"id", "name", "kind", "schedule", "at", "daily", "days", "cron", "tz", "to",
-                "grace_seconds", "state", "next_fire_at", "next_fire_local", "last", "created_at"}
+                "grace_seconds", "state", "paused_until", "skipping", "next_fire_at", "next_fire_local", "last",
+                "created_at"}
 
 
 def ok(live: LiveApp, *args: str) -> str:
@@ -215,3 +218,124 @@ def test_conflicting_or_missing_options_exit_2(app: LiveApp, args: tuple[str, ..
 
 def test_bare_alarmd_prints_help(app: LiveApp) -> None:  # noqa: F811
     assert ok(app).startswith("Usage: alarmd")
+
+
+def test_names_match_ignoring_case_and_an_ambiguous_one_exits_2(app: LiveApp) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--daily", "06:00", "--name", "Work")
+    assert as_json(app, "show", "WORK")["name"] == "Work"
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "work")
+    assert as_json(app, "show", "work")["id"] == 2  # the exact name wins
+    before = as_json(app, "list")
+    sentence = refused(app, 2, "remove", "WORK")
+    assert sentence == ("The name 'WORK' is ambiguous: it fits 'Work' (#1), 'work' (#2); "
+                        "use the id or the exact name.")
+    assert as_json(app, "list") == before
+
+
+# --- edit, pause, resume, skip, next, dial ---------------------------------------------
+
+
+def test_edit_changes_only_what_is_given(app: LiveApp) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
+    out = ok(app, "edit", "work", "--to", "OFFICE", "--tz", "Europe/Paris")
+    assert out.startswith("Changed alarm work (#1): 07:00 Mon–Fri Europe/Paris, calling OFFICE (+44 1** *** *455)")
+    out = ok(app, "edit", "1", "--cron", "15 6 * * sat", "--name", "weekend")
+    assert "Changed alarm weekend (#1): cron 15 6 * * sat Europe/Paris" in out
+    changed = as_json(app, "show", "weekend")
+    assert (changed["kind"], changed["to"]["name"], changed["grace_seconds"]) == ("cron", "OFFICE", 600)
+    ok(app, "edit", "weekend", "--at", "tomorrow 06:45")
+    once = as_json(app, "show", "weekend")
+    assert once["kind"] == "once" and instant(once["at"]).astimezone().tzinfo is not None
+
+
+def test_pause_until_and_resume(app: LiveApp) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "work")
+    out = ok(app, "pause", "work")
+    assert out == "Paused alarm work (#1); `alarmd resume 1` brings it back.\n"
+    assert as_json(app, "show", "work")["state"] == "paused"
+    assert "paused" in ok(app, "list").splitlines()[1]
+    assert as_json(app, "next", "work") == []  # paused for good: nothing coming
+    assert ok(app, "resume", "work").startswith("Resumed alarm work (#1); next ")
+    before = clock.now()
+    out = ok(app, "pause", "work", "--until", "mon 08:00")
+    until = parse_when("mon 08:00", "Europe/London", before)
+    assert out == f"Paused alarm work (#1) until {until.astimezone(LONDON):%a %Y-%m-%d %H:%M %Z}.\n"
+    shown = as_json(app, "show", "work")
+    assert instant(shown["paused_until"]) == until
+    assert f"paused until {until.astimezone(LONDON):%a %Y-%m-%d %H:%M}" in ok(app, "list")
+    coming = as_json(app, "next", "work", "--count", "2")
+    assert all(instant(c["at"]) >= until for c in coming)
+
+
+def test_skip_the_next_ring_and_a_given_day(app: LiveApp) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "work")
+    first = as_json(app, "show", "work")["next_fire_at"]
+    assert ok(app, "skip", "work").startswith("Alarm work (#1) will not ring at ")
+    skipped = as_json(app, "show", "work")
+    assert skipped["skipping"] == [first]
+    assert "skipping next" in ok(app, "list")
+    assert as_json(app, "next", "work", "--count", "1")[0]["at"] != first
+    day = (instant(first) + timedelta(days=5)).date().isoformat()
+    ok(app, "skip", "work", "--on", day)
+    assert len(as_json(app, "show", "work")["skipping"]) == 2
+    assert day not in [c["local"][:10] for c in as_json(app, "next", "work", "--count", "7")]
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (("pause", "work", "--until", "whenever"), "is not a time alarmd understands"),
+    (("pause", "work", "--until", "2020-01-01T00:00"), "not in the future"),
+    (("skip", "work", "--on", "soon"), "is not a date"),
+    (("skip", "nope"), "No alarm has the id or name 'nope'."),
+    (("resume", "nope"), "No alarm has the id or name 'nope'."),
+    (("next", "nope"), "No alarm has the id or name 'nope'."),
+    (("edit", "work", "--cron", "* * * *"), "is not a cron expression"),
+    (("edit", "work", "--tz", "Nowhere/Land"), "is not a known time zone"),
+    (("edit", "work", "--to", "9"), "There is no phone number 9"),
+    (("edit", "work", "--at", "2020-01-01T07:00"), "is in the past"),
+    (("dial", "9"), "There is no phone number 9"),
+    (("dial", "PAGER"), "No phone number is named 'PAGER'"),
+])
+def test_bad_input_to_the_new_verbs_exits_2_and_changes_nothing(app: LiveApp, args: tuple[str, ...],  # noqa: F811
+                                                                sentence: str) -> None:
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "work")
+    before = as_json(app, "list")
+    assert sentence.casefold() in refused(app, 2, *args).casefold()
+    assert as_json(app, "list") == before
+    assert as_json(app, "history") == []
+
+
+def test_next_lists_all_alarms_soonest_first(app: LiveApp) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "daily")
+    ok(app, "add", "--to", "0", "--at", "in 30m", "--name", "soon")
+    coming = as_json(app, "next", "--count", "4")
+    assert [c["alarm_name"] for c in coming][:2] == ["soon", "daily"]
+    assert len(coming) == 4 and [c["at"] for c in coming] == sorted(c["at"] for c in coming)
+    for item in coming:
+        assert set(item) == {"alarm_id", "alarm_name", "at", "local", "gap_moved", "repeated_hour"}
+    lines = ok(app, "next").splitlines()
+    assert lines[0].split() == ["WHEN", "LEFT", "ALARM"] and "soon (#2)" in lines[1]
+    assert as_json(app, "next", "daily", "--count", "2")[0]["alarm_name"] == "daily"
+
+
+def test_next_explain_marks_the_dst_gap_and_the_repeated_hour(app: LiveApp) -> None:  # noqa: F811
+    # Sundays 01:30 in London: within 60 weeks there is always a spring gap and an autumn
+    # repeat, both on a Sunday at 01:00.
+    ok(app, "add", "--to", "0", "--cron", "30 1 * * sun", "--name", "night")
+    lines = ok(app, "next", "night", "--explain", "--count", "60").splitlines()
+    assert lines[0].split() == ["LOCAL", "UTC", "LEFT", "ALARM", "NOTE"]
+    gap = [line for line in lines if "DST gap" in line]
+    repeat = [line for line in lines if "DST repeat" in line]
+    assert len(gap) == 1 and len(repeat) == 1
+    assert " 02:30 BST  " in gap[0] and " 01:30 UTC  " in gap[0]
+    assert " 01:30 BST  " in repeat[0] and " 00:30 UTC  " in repeat[0]
+    items = as_json(app, "next", "night", "--count", "60")
+    assert sum(i["gap_moved"] for i in items) == 1 and sum(i["repeated_hour"] for i in items) == 1
+
+
+def test_dial_rings_now(app: LiveApp) -> None:  # noqa: F811
+    out = ok(app, "dial", "0")
+    assert out == "Calling MOBILE (+44 7700 900123) now; `alarmd history --limit 1` shows how it went.\n"
+    app.service.wait_idle(5)
+    calls = as_json(app, "history", "--limit", "1")
+    assert calls[0]["reason"] == "dial" and calls[0]["status"] == "dry-run"
+    assert "dry-run" in ok(app, "history")
