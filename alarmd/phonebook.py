@@ -75,11 +75,23 @@ def mask_in_text(text: str, entries: Sequence[PhoneNumber]) -> str:
     for entry in entries:
         if not entry.secret:
             continue
-        national = re.sub(r"^\+\d{1,3}", "", entry.number)
-        for form in {entry.number, international(entry.number), national}:
-            if form:
-                text = text.replace(form, mask(entry.number))
+        # Longest first: a shorter form (the bare national digits) is part of the longer
+        # ones, and replacing it first would leave the country code and a digit behind.
+        for form in sorted(_written_forms(entry.number), key=len, reverse=True):
+            text = text.replace(form, mask(entry.number))
     return text
+
+
+def _written_forms(e164: str) -> set[str]:
+    """The ways a number turns up in text: E.164, international, national, bare digits."""
+    forms = {e164, international(e164)}
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    forms |= {national, re.sub(r"\D", "", national), str(parsed.national_number)}
+    return {form for form in forms if len(form) >= 6}
 
 
 class Phonebook:
