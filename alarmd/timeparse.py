@@ -45,7 +45,7 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime:
     tzinfo = zone(tz)
     spec = " ".join(text.strip().lower().split())
     if not spec:
-        raise BadInput(f"an empty time is not a time; try {EXAMPLES}.")
+        raise BadInput(f"an empty text is not a date and time; try {EXAMPLES}.")
     if spec == "now":
         return now.astimezone(UTC)
     if spec.startswith("in "):
@@ -82,7 +82,7 @@ def _day_then_time(match: re.Match[str], tz: ZoneInfo, now: datetime, text: str)
         return resolve_local(datetime.combine(today + timedelta(days=1), at), tz)
     weekday = _weekday(word)
     if weekday is None:
-        raise BadInput(f"{text.strip()!r} is not a time alarmd understands; try {EXAMPLES}.")
+        raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; try {EXAMPLES}.")
     return _next_wall_time(at, tz, now, lambda day: day.weekday() == weekday)
 
 
@@ -100,11 +100,13 @@ def _duration(spec: str, text: str) -> timedelta:
     parts = _DURATION_PART.findall(compact)
     rebuilt = "".join(f"{n}{unit}" for n, unit in parts)
     if not parts or rebuilt != compact.replace(" ", ""):
-        raise BadInput(f"{text.strip()!r} is not a duration like \"in 20m\", \"in 2h\" or \"in 1h30m\".")
+        raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; a duration reads "
+                       "like \"in 20m\", \"in 2h\" or \"in 1h30m\".")
     seconds = 0
     for number, unit in parts:
         if unit not in _UNITS:
-            raise BadInput(f"{text.strip()!r}: {unit!r} is not a unit (use s, m, h or d).")
+            raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands: {unit!r} is not "
+                           "a unit (use s, m, h or d).")
         seconds += int(number) * _UNITS[unit]
     delta = timedelta(seconds=seconds)
     if delta > MAX_RELATIVE:
@@ -116,7 +118,7 @@ def _iso(text: str, tz: ZoneInfo) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise BadInput(f"{text.strip()!r} is not a time alarmd understands; try {EXAMPLES}.") from None
+        raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; try {EXAMPLES}.") from None
     if value.tzinfo is None:
         return resolve_local(value, tz)
     return value.astimezone(UTC)

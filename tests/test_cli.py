@@ -141,7 +141,7 @@ def test_remove(app: LiveApp) -> None:  # noqa: F811
     (("show", "nope"), "No alarm has the id or name 'nope'."),
     (("remove", "42"), "No alarm has the id or name '42'."),
     (("history", "--alarm", "nope"), "No alarm has the id or name 'nope'."),
-    (("add", "--to", "0", "--at", "someday"), "is not a time alarmd understands"),
+    (("add", "--to", "0", "--at", "someday"), "is not a date and time alarmd understands"),
     (("add", "--to", "0", "--at", "2020-01-01T07:00"), "is in the past"),
     (("add", "--to", "0", "--cron", "61 * * * *"), "is not a valid minute"),
     (("add", "--to", "0", "--daily", "07:00", "--tz", "Mars/Olympus"), "is not a known time zone"),
@@ -282,7 +282,7 @@ def test_skip_the_next_ring_and_a_given_day(app: LiveApp) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize(("args", "sentence"), [
-    (("pause", "work", "--until", "whenever"), "is not a time alarmd understands"),
+    (("pause", "work", "--until", "whenever"), "is not a date and time alarmd understands"),
     (("pause", "work", "--until", "2020-01-01T00:00"), "not in the future"),
     (("skip", "work", "--on", "soon"), "is not a date"),
     (("skip", "nope"), "No alarm has the id or name 'nope'."),
