@@ -188,7 +188,8 @@ def _next_text(alarm: dict[str, Any]) -> str:
 
 
 def _label(alarm: dict[str, Any]) -> str:
-    return fmt.alarm_label(alarm.get("id"), alarm.get("name"))
+    """"1 (wake)" in sentences: the id first, as the user may type it next."""
+    return f"{alarm.get('id')} ({alarm['name']})" if alarm.get("name") else str(alarm.get("id"))
 
 
 # --- the command ---------------------------------------------------------------------
@@ -287,7 +288,7 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
 def remove(ctx: Context, alarm: str) -> None:
     """Remove an alarm."""
     removed = ctx.call("DELETE", _path(alarm))
-    ctx.echo(f"Removed alarm {_label(removed)} ({removed['schedule']}).")
+    ctx.echo(f"Removed alarm {_label(removed)}: {removed['schedule']}.")
 
 
 @cli.command()

@@ -59,7 +59,7 @@ def test_add_reads_each_time_form_in_the_alarms_zone(app: LiveApp, text: str) ->
     text = text.format(day=(before + timedelta(days=30)).date().isoformat())
     out = ok(app, "add", "--to", "MOBILE", "--at", text, "--tz", "America/New_York", "--name", "x")
     after = clock.now()
-    assert out.startswith("Added alarm x (#1): once ") and "calling MOBILE (+44 7700 900123)" in out
+    assert out.startswith("Added alarm 1 (x): once ") and "calling MOBILE (+44 7700 900123)" in out
     stored = as_json(app, "show", "x")
     at = instant(stored["at"])
     # The daemon parsed it at some instant between `before` and `after`.
@@ -130,7 +130,7 @@ def test_status_says_up_mode_and_next(app: LiveApp) -> None:  # noqa: F811
 
 def test_remove(app: LiveApp) -> None:  # noqa: F811
     ok(app, "add", "--to", "0", "--at", "in 3h", "--name", "gone")
-    assert ok(app, "remove", "gone").startswith("Removed alarm gone (#1)")
+    assert ok(app, "remove", "gone").startswith("Removed alarm 1 (gone):")
     assert as_json(app, "list") == []
 
 
@@ -238,9 +238,9 @@ def test_names_match_ignoring_case_and_an_ambiguous_one_exits_2(app: LiveApp) ->
 def test_edit_changes_only_what_is_given(app: LiveApp) -> None:  # noqa: F811
     ok(app, "add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
     out = ok(app, "edit", "work", "--to", "OFFICE", "--tz", "Europe/Paris")
-    assert out.startswith("Changed alarm work (#1): 07:00 Mon–Fri Europe/Paris, calling OFFICE (+44 1** *** *455)")
+    assert out.startswith("Changed alarm 1 (work): 07:00 Mon–Fri Europe/Paris, calling OFFICE (+44 1** *** *455)")
     out = ok(app, "edit", "1", "--cron", "15 6 * * sat", "--name", "weekend")
-    assert "Changed alarm weekend (#1): cron 15 6 * * sat Europe/Paris" in out
+    assert "Changed alarm 1 (weekend): cron 15 6 * * sat Europe/Paris" in out
     changed = as_json(app, "show", "weekend")
     assert (changed["kind"], changed["to"]["name"], changed["grace_seconds"]) == ("cron", "OFFICE", 600)
     ok(app, "edit", "weekend", "--at", "tomorrow 06:45")
@@ -251,15 +251,15 @@ def test_edit_changes_only_what_is_given(app: LiveApp) -> None:  # noqa: F811
 def test_pause_until_and_resume(app: LiveApp) -> None:  # noqa: F811
     ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "work")
     out = ok(app, "pause", "work")
-    assert out == "Paused alarm work (#1); `alarmd resume 1` brings it back.\n"
+    assert out == "Paused alarm 1 (work); `alarmd resume 1` brings it back.\n"
     assert as_json(app, "show", "work")["state"] == "paused"
     assert "paused" in ok(app, "list").splitlines()[1]
     assert as_json(app, "next", "work") == []  # paused for good: nothing coming
-    assert ok(app, "resume", "work").startswith("Resumed alarm work (#1); next ")
+    assert ok(app, "resume", "work").startswith("Resumed alarm 1 (work); next ")
     before = clock.now()
     out = ok(app, "pause", "work", "--until", "mon 08:00")
     until = parse_when("mon 08:00", "Europe/London", before)
-    assert out == f"Paused alarm work (#1) until {until.astimezone(LONDON):%a %Y-%m-%d %H:%M %Z}.\n"
+    assert out == f"Paused alarm 1 (work) until {until.astimezone(LONDON):%a %Y-%m-%d %H:%M %Z}.\n"
     shown = as_json(app, "show", "work")
     assert instant(shown["paused_until"]) == until
     assert f"paused until {until.astimezone(LONDON):%a %Y-%m-%d %H:%M}" in ok(app, "list")
@@ -270,7 +270,7 @@ def test_pause_until_and_resume(app: LiveApp) -> None:  # noqa: F811
 def test_skip_the_next_ring_and_a_given_day(app: LiveApp) -> None:  # noqa: F811
     ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "work")
     first = as_json(app, "show", "work")["next_fire_at"]
-    assert ok(app, "skip", "work").startswith("Alarm work (#1) will not ring at ")
+    assert ok(app, "skip", "work").startswith("Alarm 1 (work) will not ring at ")
     skipped = as_json(app, "show", "work")
     assert skipped["skipping"] == [first]
     assert "skipping next" in ok(app, "list")

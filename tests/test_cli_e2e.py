@@ -45,7 +45,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
 
     # add, in the forms people write
     out = home.cli("add", "--to", "MOBILE", "--daily", "07:00", "--days", "weekdays", "--name", "work").stdout
-    assert out.startswith("Added alarm work (#1): 07:00 Mon–Fri Europe/London, calling MOBILE")
+    assert out.startswith("Added alarm 1 (work): 07:00 Mon–Fri Europe/London, calling MOBILE")
     home.cli("add", "--to", "OFFICE", "--at", "tomorrow 06:45", "--name", "early")
     home.cli("add", "--to", "0", "--cron", "30 6 * * 1-5", "--tz", "Europe/Paris", "--name", "paris")
     home.cli("add", "--to", "0", "--at", "in 20m", "--name", "soon")
@@ -71,7 +71,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
 
     # pause --until, resume, skip, skip --on
     out = home.cli("pause", "work", "--until", "in 3d").stdout
-    assert out.startswith("Paused alarm work (#1) until ")
+    assert out.startswith("Paused alarm 1 (work) until ")
     paused = home.cli_json("show", "work")
     assert paused["state"] == "paused" and paused["paused_until"]
     assert "paused until" in home.cli("list").stdout
@@ -116,7 +116,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
     assert "Daemon:" in home.cli("status").stdout
 
     # remove
-    assert home.cli("remove", "soon").stdout.startswith("Removed alarm soon (#4)")
+    assert home.cli("remove", "soon").stdout.startswith("Removed alarm 4 (soon):")
     assert len(home.cli_json("list")) == 3
 
     # a refused command changes nothing stored
