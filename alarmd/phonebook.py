@@ -6,6 +6,7 @@ raw digits, so a leaked token cannot be used to ring a stranger.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ def normalise(raw: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Formatting is pure and slow (phonenumbers parses each time); a listing formats the same
+# few numbers once per row.
+@functools.lru_cache(maxsize=256)
 def international(e164: str) -> str:
     try:
         parsed = phonenumbers.parse(e164, None)

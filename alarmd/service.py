@@ -128,7 +128,8 @@ class AlarmService:
     def list_alarms(self) -> list[dict[str, Any]]:
         with self.sessions() as session:
             alarms = session.scalars(select(Alarm)).all()
-            views = [self._alarm_json(session, alarm) for alarm in alarms]
+            latest = _latest_occurrences(session)
+            views = [self._alarm_json(session, alarm, latest) for alarm in alarms]
         # Soonest first; spent one-offs (no next) last, newest first among them.
         return sorted(views, key=lambda v: (v["next_fire_at"] is None, v["next_fire_at"] or "", -v["id"]))
 
@@ -563,9 +564,10 @@ class AlarmService:
             return {"ref": ref, "index": None, "name": None, "number": None}
         return {"ref": ref, "index": entry.index, "name": entry.name, "number": entry.display}
 
-    def _alarm_json(self, session: Session, alarm: Alarm) -> dict[str, Any]:
+    def _alarm_json(self, session: Session, alarm: Alarm,
+                    latest: dict[int, Occurrence] | None = None) -> dict[str, Any]:
         schedule = schedule_of(alarm)
-        last = session.scalars(
+        last = latest.get(alarm.id) if latest is not None else session.scalars(
             select(Occurrence).where(Occurrence.alarm_id == alarm.id)
             .order_by(Occurrence.scheduled_at.desc()).limit(1)
         ).first()
@@ -669,6 +671,15 @@ def _duration(delta: timedelta) -> str:
 # --- edit, skip, upcoming ------------------------------------------------------------
 
 
+def _latest_occurrences(session: Session) -> dict[int, Occurrence]:
+    """Each alarm's newest occurrence, in one query (a listing would otherwise ask once per alarm)."""
+    newest = (select(Occurrence.alarm_id, func.max(Occurrence.scheduled_at).label("at"))
+              .where(Occurrence.alarm_id.is_not(None)).group_by(Occurrence.alarm_id).subquery())
+    rows = session.scalars(select(Occurrence).join(newest, and_(
+        Occurrence.alarm_id == newest.c.alarm_id, Occurrence.scheduled_at == newest.c.at)))
+    return {row.alarm_id: row for row in rows if row.alarm_id is not None}
+
+
 def _stored_input(alarm: Alarm) -> dict[str, Any]:
     """The alarm as AlarmInput fields, the shape an edit is merged into."""
     schedule = schedule_of(alarm)
@@ -697,9 +708,9 @@ def _apply_schedule(alarm: Alarm, schedule: Schedule) -> None:
 
 def _skipping(alarm: Alarm) -> list[str]:
     """The skipped instants not yet reached (claimed ones are history)."""
-    if alarm.next_fire_at is None:
+    if alarm.next_fire_at is None or alarm.skip_instants in ("", "[]"):
         return []
-    pending = [s for s in json.loads(alarm.skip_instants or "[]")
+    pending = [s for s in json.loads(alarm.skip_instants)
                if datetime.fromisoformat(s) >= alarm.next_fire_at]
     return sorted(pending)
 
