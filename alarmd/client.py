@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import socket
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode  # pathlib imports urllib.parse anyway
 
 from alarmd import __version__
 from alarmd.apitoken import read_token
@@ -80,9 +80,26 @@ class ApiClient:
         if data is not None or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(data or b'')}")
         message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (data or b"")
-        with socket.create_connection((self.host, self.port), timeout=timeout) as sock:
+        with _connect(self.host, self.port, timeout) as sock:
             sock.sendall(message)
             return _read_answer(sock)
+
+
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """socket.create_connection, but resolving a bytes host: a str one makes the socket
+    module import the idna codec, about 5 ms of a CLI's start."""
+    error: OSError = ConnectionRefusedError("no address to connect to")
+    name = host.encode() if host.isascii() else host.encode("idna")
+    for family, kind, proto, _, address in socket.getaddrinfo(name, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
 
 
 def _read_answer(sock: socket.socket) -> tuple[int, bytes]:
