@@ -28,14 +28,17 @@ SCHEDULE_OPTIONS = ("at", "daily", "cron")
 class Context:
     def __init__(self, config_path: str | None):
         self.config_path = config_path
+        self._client: Any = None
         # NO_COLOR is read here, not in config: it is about this terminal, not alarmd.
         self.paint = fmt.Painter(fmt.use_colour(sys.stdout.isatty(), os.environ.get("NO_COLOR")))
 
     def api(self) -> Any:
-        from alarmd.client import ApiClient
-        from alarmd.config import load_client_settings
+        if self._client is None:
+            from alarmd.client import ApiClient
+            from alarmd.config import load_client_settings
 
-        return ApiClient(load_client_settings(self.config_path))
+            self._client = ApiClient(load_client_settings(self.config_path))
+        return self._client
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
              query: dict[str, Any] | None = None) -> Any:

@@ -339,3 +339,20 @@ def test_dial_rings_now(app: LiveApp) -> None:  # noqa: F811
     calls = as_json(app, "history", "--limit", "1")
     assert calls[0]["reason"] == "dial" and calls[0]["status"] == "dry-run"
     assert "dry-run" in ok(app, "history")
+
+
+def test_list_shows_the_last_ring_and_its_outcome(app: LiveApp) -> None:  # noqa: F811
+    ok(app, "add", "--to", "0", "--at", "now", "--name", "rang")
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "later")
+    for occurrence in app.service.claim_due(1, clock.now() + timedelta(seconds=1)):
+        app.service.fire_occurrence(occurrence)
+    lines = ok(app, "list").splitlines()
+    assert "later" in lines[1] and "active" in lines[1]
+    rang = lines[2]
+    assert rang.startswith("-") and "rang" in rang and rang.endswith("done")
+    assert " dry-run " in rang  # LAST: when, and its outcome
+    assert as_json(app, "show", "rang")["last"]["status"] == "dry-run"
+    calls = as_json(app, "history", "--alarm", "rang")
+    assert [c["status"] for c in calls] == ["dry-run"]
+    assert "rang (#1)" in ok(app, "history")
+    assert "Last call:" in ok(app, "status") and "rang (#1)" in ok(app, "status")
