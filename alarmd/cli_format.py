@@ -201,11 +201,11 @@ def alarm_detail(alarm: dict[str, Any], now: datetime, paint: Painter,
         ("Next", f"{local(alarm.get('next_fire_at'), tz)} (in {until(alarm.get('next_fire_at'), now)})"
          if alarm.get("next_fire_at") else "-"),
         ("Last", last(alarm)),
-        ("Grace", f"{alarm.get('grace_seconds')} s late at most after a restart"),
+        ("Grace", f"{alarm.get('grace_seconds')} s (how late it may still ring after a restart)"),
         ("Created", local(alarm.get("created_at"), tz)),
     ]
     if fire_times:
-        coming = ", ".join(local(f.get("at"), tz, zone_name=False)[4:] for f in fire_times[1:])
+        coming = ", ".join(local(f.get("at"), tz, zone_name=False) for f in fire_times[1:])
         if coming:
             fields.append(("Then", coming))
     width = max(len(k) for k, _ in fields) + 1
