@@ -285,11 +285,12 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
                       f"{alarm_label(nxt.get('id'), nxt.get('name'))} ({nxt.get('schedule')})"))
     else:
         lines.append(("Next alarm", "none"))
+    zone = info.get("timezone")  # the daemon's zone: where keepalive and dial times are meant
     call = info.get("last_call")
     if call:
         who = (alarm_label(call["alarm_id"], call.get("alarm_name")) if call.get("alarm_id")
                else call.get("reason"))
-        lines.append(("Last call", f"{local(call.get('scheduled_at'))}, {who} to {number(call.get('to'))}: "
+        lines.append(("Last call", f"{local(call.get('scheduled_at'), zone)}, {who} to {number(call.get('to'))}: "
                       f"{paint.outcome(str(call.get('status')))}"))
     else:
         lines.append(("Last call", "none yet"))
@@ -298,8 +299,8 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
         if not keepalive.get("enabled"):
             lines.append(("Keepalive", "off"))
         else:
-            lines.append(("Keepalive", f"next {local(keepalive.get('next_due'))}, last accepted call "
-                          f"{local(keepalive.get('last_accepted_call'))}"))
+            lines.append(("Keepalive", f"next {local(keepalive.get('next_due'), zone)}, last accepted call "
+                          f"{local(keepalive.get('last_accepted_call'), zone)}"))
         if keepalive.get("warning"):
             lines.append(("Warning", paint(str(keepalive["warning"]), fg="red", bold=True)))
     width = max(len(k) for k, _ in lines) + 1

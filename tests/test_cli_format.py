@@ -126,7 +126,41 @@ def test_status_lines_show_next_alarm_last_call_and_keepalive() -> None:
     assert "Mode:       dry-run (twilio.enabled is not true)" in text
     assert "Next alarm: Fri 2026-11-27 07:00 GMT, work (#2) (07:00 Mon–Fri Europe/London)" in text
     assert "work (#2) to MOBILE (+44 7700 900123): accepted" in text
-    assert "Keepalive:  next Fri 2026-12-25 12:00" in text
+    assert "Keepalive:  next Fri 2026-12-25 12:00 GMT, last accepted call Thu 2026-11-26 07:00 GMT" in text
+    assert "Last call:  Thu 2026-11-26 07:00 GMT, work (#2)" in text
     assert "Warning:    trial number at risk" in text
     info.pop("keepalive")
     assert "Keepalive" not in "\n".join(fmt.status_lines(info, PLAIN))
+
+
+def test_show_lists_the_alarm_and_its_next_rings() -> None:
+    fire_times = [{"at": f"2026-11-{d}T07:00:00+00:00"} for d in (27, 30)]
+    lines = fmt.alarm_detail(alarm(2, name="work"), NOW, PLAIN, fire_times)
+    assert lines == [
+        "Alarm:    work (#2)",
+        "Schedule: 07:00 Mon–Fri Europe/London",
+        "Calls:    MOBILE (+44 7700 900123)",
+        "State:    active",
+        "Next:     Fri 2026-11-27 07:00 GMT (in 8h 12min)",
+        "Last:     -",
+        "Grace:    600 s (how late it may still ring after a restart)",
+        "Created:  Fri 2026-11-20 10:00 GMT",
+        "Then:     Mon 2026-11-30 07:00",
+    ]
+
+
+def test_history_rows_name_the_alarm_or_the_reason() -> None:
+    calls = [
+        {"alarm_id": None, "alarm_name": None, "reason": "dial", "scheduled_at": "2026-11-26T18:00:00+00:00",
+         "status": "accepted", "detail": None, "to": {"name": "MOBILE", "number": "+44 7700 900123"},
+         "attempts": [{"sid": "CA" + "0" * 32, "error_message": None}]},
+        {"alarm_id": 2, "alarm_name": "work", "reason": "alarm", "scheduled_at": "2026-11-26T07:00:00+00:00",
+         "status": "failed", "detail": "Twilio refused: not a verified caller ID (21219)",
+         "to": {"name": "OFFICE", "number": "+44 1** *** *455"}, "attempts": []},
+    ]
+    lines = fmt.history_list(calls, PLAIN)
+    assert lines[0].split() == ["WHEN", "ALARM", "TO", "STATUS", "DETAIL"]
+    # WHEN is in the machine's own zone, so only the other columns are compared exactly.
+    assert lines[1].split()[4:] == ["dial", "MOBILE", "(+44", "7700", "900123)", "accepted", "CA" + "0" * 32]
+    assert lines[1].endswith("accepted  CA" + "0" * 32)
+    assert "work (#2)" in lines[2] and lines[2].endswith("failed    Twilio refused: not a verified caller ID (21219)")
