@@ -26,9 +26,9 @@ from tests.conftest import API_TOKEN, Home, twilio_block
 
 
 class LiveApp:
-    def __init__(self, home: Home):
+    def __init__(self, home: Home, **alarmd: Any):
         self.home = home
-        home.write_config(twilio_block(None))
+        home.write_config(twilio_block(None), **alarmd)
         settings = load_settings(home.config_path, env=home.env())
         self.engine = open_database(settings)
         self.service = AlarmService(db.session_factory(self.engine), make_dialer(settings.twilio),

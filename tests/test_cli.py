@@ -185,6 +185,18 @@ def test_status_of_a_daemon_that_is_down(app: LiveApp) -> None:  # noqa: F811
     assert down["daemon"] == "down" and "is not running" in down["error"]
 
 
+def test_a_call_the_cost_guard_refuses_exits_1(home: Any) -> None:
+    live = LiveApp(home, limits={"callsPerHour": 1})
+    try:
+        ok(live, "dial", "MOBILE")
+        live.service.wait_idle(5)
+        sentence = refused(live, 1, "dial", "MOBILE")
+        assert "calls" in sentence and "hour" in sentence
+        assert len(as_json(live, "history")) == 1
+    finally:
+        live.stop()
+
+
 def test_a_config_error_is_one_sentence(app: LiveApp, tmp_path: Any) -> None:  # noqa: F811
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
