@@ -147,7 +147,9 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         alive = is_alive()
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
                 "mode": service.dialer.mode}
-        return JSONResponse(body, status_code=200 if alive else 503)
+        # The trial number's at-risk warning: outside checks only read /healthz.
+        warning = {"warning": service.keepalive_warning(clock.now())}
+        return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
 
     @app.post("/v1/alarms", status_code=201, dependencies=[Auth], response_model=AlarmOut)

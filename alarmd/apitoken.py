@@ -1,27 +1,39 @@
 """The API token: configured, or made on first start and kept in the state directory.
 
 The file is created 0600 so only the daemon's user (and root) can read it; the CLI of
-the same user finds it there.
+the same user finds it there. A file named api-token beside the config file is read
+first: that is how root's CLI, given --config /etc/alarmd/config.json, finds the token
+that alarmd.service loads as a credential from /etc/alarmd/api-token.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from alarmd import defaults
 from alarmd.config import ClientSettings
 from alarmd.errors import ConfigError
 
 
 def read_token(client: ClientSettings) -> str | None:
-    """The configured token, else the one the daemon stored, else None."""
+    """The configured token, else one kept beside the config, else the daemon's, else None."""
     if client.api_token:
         return client.api_token
-    try:
-        return client.token_file.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-    except PermissionError:
-        return None
+    for path in token_files(client):
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, PermissionError, NotADirectoryError):
+            continue
+        if token:
+            return token
+    return None
+
+
+def token_files(client: ClientSettings) -> list[Path]:
+    """Where a token may be kept, in the order they are read."""
+    beside_config = [client.config_path.parent / defaults.TOKEN_FILENAME] if client.config_path else []
+    return [*beside_config, client.token_file]
 
 
 def ensure_token(client: ClientSettings) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode  # pathlib imports urllib.parse anyway
 
 from alarmd import __version__
-from alarmd.apitoken import read_token
+from alarmd.apitoken import read_token, token_files
 from alarmd.config import ClientSettings
 from alarmd.errors import AlarmdError, DaemonUnavailable
 
@@ -47,7 +47,7 @@ class ApiClient:
         token = read_token(self.settings)
         if not token:
             raise DaemonUnavailable(
-                f"no API token found (looked in {self.settings.token_file}); start the daemon "
+                f"no API token found (looked in {', '.join(map(str, token_files(self.settings)))}); start the daemon "
                 "once with `alarmd run`, or set ALARMD_API_TOKEN."
             )
         if any(ch in token for ch in "\r\n"):

@@ -5,19 +5,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
-import sys
 import threading
 from types import FrameType
 
 from sqlalchemy import Engine
 
-from alarmd import __version__, db
+from alarmd import __version__, db, logs, supervision
 from alarmd.apitoken import ensure_token
 from alarmd.config import Settings
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.dialers import make_dialer
 from alarmd.errors import ConfigError
 from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.sdnotify import Notifier
 
 log = logging.getLogger("alarmd")
 
@@ -25,15 +25,7 @@ STARTUP_TIMEOUT_SECONDS = 15
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # These libraries narrate every job run, migration step and start-up at INFO;
-    # alarmd's own lines say what matters.
-    for noisy in ("apscheduler", "alembic", "uvicorn.error"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(level)
 
 
 def phonebook_of(settings: Settings) -> Phonebook:
@@ -54,10 +46,12 @@ def run(settings: Settings) -> int:
     import uvicorn
 
     from alarmd.api import create_app
+    from alarmd.client import ApiClient
     from alarmd.scheduler import AlarmScheduler
     from alarmd.service import AlarmService
 
     configure_logging()
+    supervision.warn_if_auth_token_exposed(settings.client.config_path)
     dialer = make_dialer(settings.twilio)
     reason = settings.twilio.dry_run_reason
     if reason:
@@ -73,6 +67,8 @@ def run(settings: Settings) -> int:
     service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
     scheduler = AlarmScheduler(service)
     scheduler.start()
+    supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
+    supervisor.start()
 
     app = create_app(service, token, scheduler.is_alive)
     host, port = settings.client.listen_host, settings.client.listen_port
@@ -97,12 +93,18 @@ def run(settings: Settings) -> int:
         scheduler.shutdown()
         return 1
     log.info("listening on http://%s:%s", host, port)
+    if not supervisor.ready(ApiClient(settings.client).base + "/healthz"):
+        log.error("the API on %s:%s does not answer /healthz", host, port)
+        server.should_exit = True
+        scheduler.shutdown()
+        return 1
 
     while not stop.wait(1.0):
         if not server_thread.is_alive():
             log.error("the API server stopped unexpectedly")
             break
 
+    supervisor.stopping()
     server.should_exit = True
     scheduler.shutdown()
     if not service.wait_idle(SHUTDOWN_WAIT_SECONDS):

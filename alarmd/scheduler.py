@@ -5,19 +5,26 @@ next_fire_at. When it runs, the service claims what is due, the job is set for t
 next occurrence, and the claimed occurrence is dialled. At start every alarm goes
 through the same path, which is how occurrences missed while the daemon was down are
 dialled late (inside grace) or recorded as missed.
+
+The keepalive has one more job, "keepalive", a DateTrigger at the service's
+keepalive_wake_at: the next keepalive call (overdue after downtime: at once) or the next
+at-risk log line. Each run re-reads the database, so an alarm call Twilio accepted in
+the meantime moves the keepalive without any hook here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import UTC, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from alarmd import clock
 from alarmd.service import AlarmService
@@ -27,6 +34,7 @@ log = logging.getLogger("alarmd.scheduler")
 # Enough threads that many alarms due in the same second each get their own.
 WORKERS = 32
 RETRY_AFTER_ERROR = timedelta(seconds=30)
+KEEPALIVE_JOB = "keepalive"
 
 
 class AlarmScheduler:
@@ -46,6 +54,11 @@ class AlarmScheduler:
         self.scheduler.start()
         for alarm_id in self.service.alarm_ids():
             self.sync(alarm_id)
+        self.service.record_first_start(clock.now())
+        self.sync_keepalive()
+        keepalive = self.service.keepalive_status(clock.now())
+        log.info("keepalive: %s", f"next call due {keepalive['next_due']}" if keepalive["enabled"]
+                 else "off (alarmd.keepalive.enabled is false or twilio.phoneNumbers is empty)")
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -96,6 +109,44 @@ class AlarmScheduler:
         self.scheduler.add_job(
             self._run_alarm, DateTrigger(run_date=retry_at, timezone=UTC), args=[alarm_id],
             id=f"alarm-{alarm_id}", replace_existing=True,
+        )
+
+    def keepalive_run_at(self) -> datetime | None:
+        """When the keepalive job should run next (in the past: at once); None when it is off."""
+        return self.service.keepalive_wake_at(clock.now())
+
+    def sync_keepalive(self, when: datetime | None = None) -> None:
+        when = when or self.keepalive_run_at()
+        if when is None:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(KEEPALIVE_JOB)
+            return
+        self.scheduler.add_job(self.run_keepalive, DateTrigger(run_date=when, timezone=UTC),
+                               id=KEEPALIVE_JOB, replace_existing=True)
+
+    def run_keepalive(self) -> None:
+        """The keepalive job: place the call if it is due, log the warning, set the next run."""
+        try:
+            occurrence_id = self.service.claim_keepalive(clock.now())
+            if occurrence_id is not None:
+                self._fire(occurrence_id)
+            self.service.log_keepalive_warning(clock.now())
+            self.sync_keepalive()
+        except Exception:
+            log.exception("the keepalive could not be run")
+            self.sync_keepalive(clock.now() + RETRY_AFTER_ERROR)
+
+    def every(self, job_id: str, seconds: float, func: Callable[[], object]) -> None:
+        """Call `func` at once, then every `seconds`; each run is handed out by the scheduler's loop.
+
+        If the scheduler thread dies or hangs, the runs stop: that is what lets a
+        heartbeat job feed systemd's watchdog. The job has a one-thread executor of its
+        own, so alarms being dialled never delay it.
+        """
+        self.scheduler.add_executor(ThreadPoolExecutor(1), alias=job_id)
+        self.scheduler.add_job(
+            func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
+            replace_existing=True, next_run_time=clock.now(),
         )
 
     def jobs(self) -> list[dict[str, Any]]:

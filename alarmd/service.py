@@ -21,11 +21,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import __version__, clock, costguard, firetimes, schedules, timeparse
+from alarmd import __version__, clock, costguard, firetimes, keepalive, schedules, timeparse
 from alarmd.config import Settings
 from alarmd.dialers.base import CallRequest, Dialer
 from alarmd.errors import BadInput, Conflict, DialError, LimitExceeded, NoSuchAlarm
-from alarmd.models import Alarm, Attempt, Occurrence
+from alarmd.models import Alarm, Attempt, Occurrence, StateEntry
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.schedules import Schedule
 
@@ -40,6 +40,9 @@ MAX_NAME_LENGTH = 100
 MAX_MISSED_RECORDED = 50
 # More than this many stored alarms is a runaway script, not a household (HTTP 409).
 MAX_ALARMS = 10_000
+# `state` keys: the daemon's first start; when the keepalive warning was last logged.
+FIRST_START = "first_start"
+WARNING_LOGGED = "keepalive_warning_logged"
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ class AlarmService:
             session.add(attempt)
             session.flush()
             attempt_id = attempt.id
-        request = CallRequest(to=entry.number, url=self.settings.twilio.calling_uri)
+        request = self.call_request_for(occurrence, entry)
         outcome: dict[str, Any]
         detail: str | None
         try:
@@ -285,6 +288,13 @@ class AlarmService:
             occurrence = session.get_one(Occurrence, occurrence_id)
             occurrence.status, occurrence.detail = final, detail
             occurrence.finished_at = attempt.finished_at
+
+    def call_request_for(self, occurrence: Occurrence, entry: PhoneNumber) -> CallRequest:
+        """What to ask the dialer for this occurrence: a keepalive is short and says so."""
+        if occurrence.reason == "keepalive":
+            return CallRequest(to=entry.number, twiml=keepalive.twiml(),
+                               ring_seconds=self.settings.keepalive.ring_seconds)
+        return CallRequest(to=entry.number, url=self.settings.twilio.calling_uri)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for calls in flight to finish; False if some still run after `timeout`."""
@@ -489,7 +499,116 @@ class AlarmService:
                 "alarms": count,
                 "next_alarm": self._alarm_json(session, upcoming) if upcoming else None,
                 "last_call": self._occurrence_json(last) if last else None,
+                "keepalive": self.keepalive_status(clock.now()),
             }
+
+    # --- keepalive (the pure math is in alarmd.keepalive) ----------------------------
+
+    def record_first_start(self, now: datetime) -> datetime:
+        """Remember the daemon's first start (the keepalive's clock before any call); return it."""
+        with self.sessions.begin() as session:
+            session.execute(sqlite_insert(StateEntry).values(key=FIRST_START, value=now.isoformat())
+                            .on_conflict_do_nothing(index_elements=["key"]))
+            return _instant(session.get_one(StateEntry, FIRST_START).value)
+
+    def keepalive_plan(self) -> keepalive.Plan | None:
+        """The keepalive settings, or None when it is off (disabled, or no number to call)."""
+        conf = self.settings.keepalive
+        if not conf.enabled or not self.phonebook.entries:
+            return None
+        return keepalive.Plan(conf.every_days, schedules.parse_time_of_day(conf.at),
+                              schedules.zone(self.settings.timezone))
+
+    def keepalive_history(self, now: datetime) -> keepalive.History:
+        with self.sessions() as session:
+            stored = session.get(StateEntry, FIRST_START)
+            last_accepted = session.scalar(
+                select(func.max(Attempt.started_at)).where(Attempt.sid.is_not(None)))
+            last_dry_run = session.scalar(
+                select(func.max(Attempt.started_at)).join(Occurrence)
+                .where(Occurrence.reason == "keepalive", Attempt.dialer == "dry-run"))
+            first_start = _instant(stored.value) if stored else now
+            history = keepalive.History(first_start, last_accepted, last_dry_run)
+            # Every keepalive claimed after the last call that counted got none accepted.
+            tries = session.execute(
+                select(Occurrence.created_at, Occurrence.finished_at)
+                .where(Occurrence.reason == "keepalive", Occurrence.created_at > history.since)).all()
+        failures = sorted(keepalive.failed_at(claimed, finished) for claimed, finished in tries)
+        return keepalive.History(first_start, last_accepted, last_dry_run, tuple(failures))
+
+    def keepalive_wake_at(self, now: datetime) -> datetime | None:
+        """When the keepalive job should next run: the next call or the next warning log line."""
+        plan = self.keepalive_plan()
+        if plan is None:
+            return None
+        history = self.keepalive_history(now)
+        logged = self._state_instant(WARNING_LOGGED)
+        return min(keepalive.next_due(history, plan), keepalive.next_warning_log(history, plan, logged))
+
+    def claim_keepalive(self, now: datetime) -> int | None:
+        """Claim the keepalive call if it is due by `now`; the occurrence to dial, or None.
+
+        The claim key is the instant it fell due, so a restart or a second daemon that
+        computes the same instant from the same rows claims nothing.
+        """
+        plan = self.keepalive_plan()
+        if plan is None:
+            return None
+        due = keepalive.next_due(self.keepalive_history(now), plan)
+        if due > now:
+            return None
+        with self.sessions.begin() as session:
+            occurrence_id = session.execute(
+                sqlite_insert(Occurrence)
+                # scheduled_at is now, not `due`: a keepalive late after downtime is still
+                # wanted, and nothing judging lateness by scheduled_at may call it missed.
+                .values(claim_key=f"keepalive:{due.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}", reason="keepalive",
+                        to_ref=str(self.settings.keepalive.number), scheduled_at=now, status="claimed",
+                        created_at=now)
+                .on_conflict_do_nothing(index_elements=["claim_key"])
+                .returning(Occurrence.id)
+            ).scalar_one_or_none()
+        if occurrence_id is not None:
+            log.info("keepalive call due %s claimed", iso(due.astimezone(plan.zone)))
+        return occurrence_id
+
+    def keepalive_warning(self, now: datetime) -> str | None:
+        plan = self.keepalive_plan()
+        return keepalive.warning(self.keepalive_history(now), plan, now) if plan else None
+
+    def log_keepalive_warning(self, now: datetime) -> None:
+        """Log the at-risk warning, at most once a day (remembered across restarts)."""
+        plan = self.keepalive_plan()
+        if plan is None:
+            return
+        history = self.keepalive_history(now)
+        text = keepalive.warning(history, plan, now)
+        logged = self._state_instant(WARNING_LOGGED)
+        if text is None or keepalive.next_warning_log(history, plan, logged) > now:
+            return
+        why = ("alarmd is in dry-run mode, so no call reaches Twilio" if self.dialer.mode == "dry-run"
+               else "the keepalive call is retried until Twilio accepts one")
+        log.warning("%s; %s", text, why)
+        with self.sessions.begin() as session:
+            session.merge(StateEntry(key=WARNING_LOGGED, value=now.isoformat()))
+
+    def keepalive_status(self, now: datetime) -> dict[str, Any]:
+        """`keepalive` in status: {enabled, last_accepted_call, next_due, warning}, local ISO."""
+        plan = self.keepalive_plan()
+        history = self.keepalive_history(now)
+        zone = schedules.zone(self.settings.timezone)
+        last = history.last_accepted
+        return {
+            "enabled": plan is not None,
+            "last_accepted_call": iso(last.astimezone(zone)) if last else None,
+            "next_due": iso(keepalive.next_due(history, plan).astimezone(zone)) if plan else None,
+            "warning": keepalive.warning(history, plan, now) if plan else None,
+        }
+
+    def _state_instant(self, key: str) -> datetime | None:
+        with self.sessions() as session:
+            entry = session.get(StateEntry, key)
+            return _instant(entry.value) if entry else None
 
     # --- helpers ------------------------------------------------------------------
 
@@ -638,6 +757,12 @@ def schedule_of(alarm: Alarm) -> Schedule:
         return Schedule("daily", alarm.tz, time_of_day=schedules.parse_time_of_day(alarm.time_of_day),
                         days=days or schedules.ALL_DAYS)
     return Schedule("cron", alarm.tz, cron=alarm.cron)
+
+
+def _instant(text: str) -> datetime:
+    """A stored ISO instant; one without an offset (written by hand) is UTC."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def new_dial_key() -> str:

@@ -1,0 +1,112 @@
+"""The daemon's whole path under the unit's SystemCallFilter=, RestrictAddressFamilies= and MDWE.
+
+No systemd runs here, so tests/sandbox.py applies the same kernel mechanisms (seccomp
+via libseccomp, PR_SET_MDWE) with the syscall sets that systemd-analyze lists for the
+unit's filter. The daemon starts, tells a notify socket READY=1, rings an alarm through
+the twilio SDK and the stand-in, answers the CLI and stops on SIGTERM, all confined.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests import sandbox
+from tests.conftest import Home, twilio_block
+from tests.test_systemd_unit import UNIT, directives
+from tests.twilio_standin import TwilioStandin
+
+REPO = Path(__file__).resolve().parent.parent
+ANALYZE = shutil.which("systemd-analyze")
+
+pytestmark = [
+    pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (Debian package: systemd)"),
+    pytest.mark.skipif(sandbox.libseccomp() is None, reason="libseccomp is not installed (Debian: libseccomp2)"),
+    pytest.mark.skipif(not sandbox.mdwe_supported(), reason="this kernel has no PR_SET_MDWE (Linux 6.3+)"),
+]
+
+
+@pytest.fixture
+def allowed_syscalls(tmp_path: Path) -> Path:
+    """The unit's filter as a list of calls: exactly its SystemCallFilter= lines, expanded."""
+    assert ANALYZE is not None
+    filters = directives(UNIT.read_text())["SystemCallFilter"]
+    assert filters == ["@system-service", "~@privileged @resources"], "update the emulation below"
+    listing = subprocess.run([ANALYZE, "syscall-filter"], capture_output=True, text=True, check=True).stdout
+    groups = sandbox.syscall_groups(listing)
+    allowed = sandbox.expand(groups, "@system-service") - sandbox.expand(groups, "@privileged") \
+        - sandbox.expand(groups, "@resources")
+    assert {"sendto", "connect", "execve", "mmap"} <= allowed and "setuid" not in allowed
+    path = tmp_path / "allowed-syscalls"
+    path.write_text("\n".join(sorted(allowed)))
+    return path
+
+
+def confined(allowed: Path, *command: str) -> list[str]:
+    families = directives(UNIT.read_text())["RestrictAddressFamilies"]
+    assert len(families) == 1 and not families[0].startswith("~")
+    return [sys.executable, "-m", "tests.sandbox", str(allowed), ",".join(families[0].split()), "--",
+            sys.executable, *command]
+
+
+@pytest.mark.parametrize("code", [
+    # Writable+executable memory: what MemoryDenyWriteExecute= forbids.
+    "import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)",
+    # setuid is in @privileged, sched_setaffinity in @resources: both taken out by the unit.
+    "import os; os.setuid(os.getuid())",
+    "import os; os.sched_setaffinity(0, os.sched_getaffinity(0))",
+    # Netlink is not among RestrictAddressFamilies=.
+    "import socket; socket.socket(socket.AF_NETLINK, socket.SOCK_RAW)",
+])
+def test_the_sandbox_really_confines(allowed_syscalls: Path, code: str) -> None:
+    free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert free.returncode == 0, free.stderr
+    result = subprocess.run(confined(allowed_syscalls, "-c", code), cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0 and "PermissionError" in result.stderr, result.stderr
+
+
+def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
+    home: Home, standin: TwilioStandin, allowed_syscalls: Path
+) -> None:
+    # A host name, so the twilio SDK resolves it as it would api.twilio.com.
+    home.write_config(twilio_block(standin, apiBaseURL=standin.url.replace("127.0.0.1", "localhost")))
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    name = f"alarmd-sandbox-{uuid.uuid4().hex}"
+    notify.bind(b"\0" + name.encode())
+    notify.settimeout(30)
+    log_path = home.root / "sandboxed.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(confined(allowed_syscalls, "-m", "alarmd", "run"), cwd=REPO,
+                                env=home.env(NOTIFY_SOCKET="@" + name, WATCHDOG_USEC="1000000"),
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while b"READY=1" not in notify.recv(4096):
+            pass
+        with urllib.request.urlopen(f"http://127.0.0.1:{home.port}/healthz", timeout=5) as response:
+            assert json.load(response)["status"] == "ok"
+
+        when = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+        home.cli("add", "--at", when, "--to", "MOBILE", "--name", "confined")
+        standin.wait_for_creates(1, timeout=15)
+        time.sleep(0.5)
+        calls = home.cli_json("history")
+        assert calls[0]["status"] == "accepted" and calls[0]["attempts"][0]["sid"].startswith("CA")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        notify.close()
+    text = log_path.read_text()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text and "not permitted" not in text, text
