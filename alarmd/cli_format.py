@@ -297,10 +297,11 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
     keepalive = info.get("keepalive")
     if isinstance(keepalive, dict):
         if not keepalive.get("enabled"):
-            lines.append(("Keepalive", "off"))
+            lines.append(("Keepalive", "off (alarmd.keepalive.enabled is false)"))
         else:
+            accepted = keepalive.get("last_accepted_call")
             lines.append(("Keepalive", f"next {local(keepalive.get('next_due'), zone)}, last accepted call "
-                          f"{local(keepalive.get('last_accepted_call'), zone)}"))
+                          + (local(accepted, zone) if accepted else "none yet")))
         if keepalive.get("warning"):
             lines.append(("Warning", paint(str(keepalive["warning"]), fg="red", bold=True)))
     width = max(len(k) for k, _ in lines) + 1

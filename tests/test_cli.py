@@ -124,8 +124,11 @@ def test_status_says_up_mode_and_next(app: LiveApp) -> None:  # noqa: F811
     assert info["daemon"] == "up" and info["mode"] == "dry-run"
     assert {"version", "mode", "dry_run_reason", "timezone", "alarms", "next_alarm", "last_call"} <= set(info)
     assert info["next_alarm"]["name"] == "next-one"
+    assert set(info["keepalive"]) == {"enabled", "last_accepted_call", "next_due", "warning"}
     text = ok(app, "status")
     assert "Daemon:" in text and "up" in text and "dry-run" in text and "next-one (#1)" in text
+    due = instant(info["keepalive"]["next_due"]).astimezone(LONDON)
+    assert f"Keepalive:  next {due:%a %Y-%m-%d %H:%M %Z}, last accepted call none yet" in text
 
 
 def test_remove(app: LiveApp) -> None:  # noqa: F811
