@@ -108,10 +108,10 @@ def _duration(spec: str, text: str) -> timedelta:
             raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands: {unit!r} is not "
                            "a unit (use s, m, h or d).")
         seconds += int(number) * _UNITS[unit]
-    delta = timedelta(seconds=seconds)
-    if delta > MAX_RELATIVE:
+    # Compared as a number first: a timedelta of "in 99999999999d" would overflow.
+    if seconds > MAX_RELATIVE.total_seconds():
         raise BadInput(f"{text.strip()!r} is too far ahead.")
-    return delta
+    return timedelta(seconds=seconds)
 
 
 def _iso(text: str, tz: ZoneInfo) -> datetime:
@@ -119,14 +119,8 @@ def _iso(text: str, tz: ZoneInfo) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; try {EXAMPLES}.") from None
-    if value.tzinfo is None:
-        return resolve_local(value, tz)
-    return value.astimezone(UTC)
-
-
-def parse_date(text: str) -> date:
-    """A calendar date "YYYY-MM-DD" (for `skip --on`)."""
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadInput(f"{text.strip()!r} is not a date like \"2026-11-27\".") from None
+        return resolve_local(value, tz) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # the last hours of year 9999 in a zone behind UTC
+        raise BadInput(f"{text.strip()!r} is too far ahead.") from None
+
