@@ -269,13 +269,12 @@ def explain_note(item: dict[str, Any]) -> str:
 
 
 def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
-    mode = str(info.get("mode"))
+    mode = f"{info.get('mode')} mode"
     if info.get("dry_run_reason"):
-        mode += f" ({info['dry_run_reason']})"
+        mode = paint(f"{mode} ({info['dry_run_reason']})", fg="yellow")
+    scheduler = f", scheduler {info['scheduler']}" if info.get("scheduler") not in (None, "running") else ""
     lines = [
-        ("Daemon", paint("up", fg="green") + f", alarmd {info.get('version')}"
-         + (f", scheduler {info['scheduler']}" if info.get("scheduler") not in (None, "running") else "")),
-        ("Mode", paint(mode, fg="yellow") if info.get("dry_run_reason") else mode),
+        ("Daemon", f"{paint('up', fg='green')}, alarmd {info.get('version')}, {mode}{scheduler}"),
         ("Zone", str(info.get("timezone") or "-")),
         ("Alarms", str(info.get("alarms", "-"))),
     ]

@@ -122,8 +122,7 @@ def test_status_lines_show_next_alarm_last_call_and_keepalive() -> None:
                       "next_due": "2026-12-25T12:00:00+00:00", "warning": "trial number at risk"},
     }
     text = "\n".join(fmt.status_lines(info, PLAIN))
-    assert "Daemon:     up, alarmd 0.1.0" in text
-    assert "Mode:       dry-run (twilio.enabled is not true)" in text
+    assert "Daemon:     up, alarmd 0.1.0, dry-run mode (twilio.enabled is not true)" in text
     assert "Next alarm: Fri 2026-11-27 07:00 GMT, work (#2) (07:00 Mon–Fri Europe/London)" in text
     assert "work (#2) to MOBILE (+44 7700 900123): accepted" in text
     assert "Keepalive:  next Fri 2026-12-25 12:00 GMT, last accepted call Thu 2026-11-26 07:00 GMT" in text
