@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
@@ -49,7 +49,8 @@ class NewAlarm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: int | str = Field(description="phoneNumbers index or name")
+    # Strict: JSON true or 1.0 must not quietly become phone number 1.
+    to: StrictInt | StrictStr = Field(description="phoneNumbers index or name")
     at: str | None = Field(None, description="ISO 8601 instant (one-off)", max_length=100)
     daily: str | None = Field(None, description="HH:MM", max_length=5)
     days: str | None = Field(None, description='"mon-fri", "sat,sun", "weekdays"', max_length=40)
@@ -64,7 +65,7 @@ class AlarmChanges(NewAlarm):
 
     # Narrowing a field in a subclass is what mypy objects to; pydantic supports it, and
     # subclassing keeps every field a later feature adds to NewAlarm editable.
-    to: int | str | None = Field(None, description="phoneNumbers index or name")  # type: ignore[assignment]
+    to: StrictInt | StrictStr | None = Field(None, description="phoneNumbers index or name")  # type: ignore[assignment]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -120,7 +121,7 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("request failed: %s", type(exc).__name__, exc_info=exc)
-        return JSONResponse({"error": "alarmd failed to answer this request; its log says why."},
+        return JSONResponse({"error": "The daemon failed to answer this request; its log says why."},
                             status_code=500)
 
     def once(key: str | None, request: Request, payload: Any,
@@ -255,7 +256,11 @@ def validation_sentence(exc: RequestValidationError) -> str:
     if not errors:
         return "The request is not valid."
     first = errors[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header"))
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    if len(loc) > 1 and loc[-1] in ("int", "str"):
+        # pydantic names the union member that failed last; `to` is an index or a name.
+        return f"{'.'.join(loc[:-1])}: expected a whole number (an index) or a string (a name)."
+    where = ".".join(loc)
     kind = first.get("type", "")
     if kind == "extra_forbidden":
         return f"Unknown field {where!r}."

@@ -105,6 +105,8 @@ def test_a_time_within_60_seconds_in_the_past_means_now(api: LiveApi) -> None:
     ({"to": "+447700900123", "daily": "07:00"}, 422, "no phone number is named"),
     ({"to": "447700900123", "daily": "07:00"}, 422, "no phone number 447700900123"),
     ([1, 2], 422, "valid dictionary"),
+    ({"to": True, "daily": "07:00"}, 422, "to: expected a whole number (an index) or a string"),
+    ({"to": 1.0, "daily": "07:00"}, 422, "to: expected a whole number (an index) or a string"),
 ])
 def test_bad_alarms_are_refused_with_one_sentence_and_nothing_stored(
     api: LiveApi, body: Any, status: int, words: str
