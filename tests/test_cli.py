@@ -320,7 +320,8 @@ def test_bad_input_to_the_new_verbs_exits_2_and_changes_nothing(app: LiveApp, ar
 
 
 def test_next_lists_all_alarms_soonest_first(app: LiveApp) -> None:  # noqa: F811
-    ok(app, "add", "--to", "0", "--daily", "07:00", "--name", "daily")
+    daily = (clock.now() + timedelta(hours=2)).astimezone(LONDON)  # always after "in 30m"
+    ok(app, "add", "--to", "0", "--daily", f"{daily:%H:%M}", "--name", "daily")
     ok(app, "add", "--to", "0", "--at", "in 30m", "--name", "soon")
     coming = as_json(app, "next", "--count", "4")
     assert [c["alarm_name"] for c in coming][:2] == ["soon", "daily"]

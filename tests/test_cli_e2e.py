@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.conftest import Home, twilio_block
 from tests.twilio_standin import TwilioStandin
@@ -39,15 +40,23 @@ def test_read_verbs_import_nothing_heavy(home: Home, start_daemon) -> None:
         assert heavy == set(), f"alarmd {' '.join(verb)} imported {sorted(heavy)}"
 
 
+def wall_time_from_now(hours: int, zone: str) -> datetime:
+    """A wall time `hours` ahead: recurring alarms far enough off that "soon" stays first."""
+    return (datetime.now(UTC) + timedelta(hours=hours)).astimezone(ZoneInfo(zone))
+
+
 def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, start_daemon) -> None:
     home.write_config(twilio_block(standin))
     daemon = start_daemon()
+    work, later = wall_time_from_now(2, "Europe/London"), wall_time_from_now(3, "Europe/London")
+    paris = wall_time_from_now(3, "Europe/Paris")
 
     # add, in the forms people write
-    out = home.cli("add", "--to", "MOBILE", "--daily", "07:00", "--days", "weekdays", "--name", "work").stdout
-    assert out.startswith("Added alarm 1 (work): 07:00 Mon–Fri Europe/London, calling MOBILE")
+    out = home.cli("add", "--to", "MOBILE", "--daily", f"{work:%H:%M}", "--days", "weekdays", "--name", "work").stdout
+    assert out.startswith(f"Added alarm 1 (work): {work:%H:%M} Mon–Fri Europe/London, calling MOBILE")
     home.cli("add", "--to", "OFFICE", "--at", "tomorrow 06:45", "--name", "early")
-    home.cli("add", "--to", "0", "--cron", "30 6 * * 1-5", "--tz", "Europe/Paris", "--name", "paris")
+    home.cli("add", "--to", "0", "--cron", f"{paris.minute} {paris.hour} * * *", "--tz", "Europe/Paris",
+             "--name", "paris")
     home.cli("add", "--to", "0", "--at", "in 20m", "--name", "soon")
 
     # list: text and JSON
@@ -61,12 +70,12 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
 
     # show
     shown = home.cli_json("show", "work")
-    assert shown["schedule"] == "07:00 Mon–Fri Europe/London" and shown["state"] == "active"
+    assert shown["schedule"] == f"{work:%H:%M} Mon–Fri Europe/London" and shown["state"] == "active"
     assert "Schedule:" in home.cli("show", "1").stdout
 
     # edit: only what is given changes
-    out = home.cli("edit", "work", "--daily", "06:30", "--days", "mon-thu").stdout
-    assert "06:30 Mon–Thu Europe/London" in out
+    out = home.cli("edit", "work", "--daily", f"{later:%H:%M}", "--days", "mon-thu").stdout
+    assert f"{later:%H:%M} Mon–Thu Europe/London" in out
     assert home.cli_json("show", "work")["to"]["name"] == "MOBILE"
 
     # pause --until, resume, skip, skip --on
