@@ -32,6 +32,7 @@ from alarmd.apimodels import (
     SkipBody,
     StatusOut,
 )
+from alarmd.costguard import CallLimitReached
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
 from alarmd.httpguard import UNAUTHORIZED, RequestGuard, token_matches
 from alarmd.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
@@ -124,6 +125,11 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
 
     for error, status in ((NoSuchAlarm, 404), (Conflict, 409), (LimitExceeded, 429), (BadInput, 422)):
         app.add_exception_handler(error, _handler(status))
+
+    @app.exception_handler(CallLimitReached)
+    async def _limit(_: Request, exc: CallLimitReached) -> JSONResponse:
+        return JSONResponse({"error": _sentence(str(exc))}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after_seconds)})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -228,7 +234,10 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         return JSONResponse({"numbers": service.numbers()})
 
     @app.post("/twilio/{x}", status_code=202, dependencies=[Auth], response_model=OccurrenceOut,
-              responses={201: {"model": AlarmOut, "description": "with `at`: the one-off alarm scheduled"}})
+              responses={201: {"model": AlarmOut, "description": "with `at`: the one-off alarm scheduled"},
+                         429: {"model": ErrorBody, "description": "the cost guard refused the call",
+                               "headers": {"Retry-After": {"description": "seconds until a call is allowed",
+                                                           "schema": {"type": "integer"}}}}})
     def dial(x: Annotated[str, Path(max_length=100, description="phoneNumbers index or name")],
              request: Request, body: DialBody | None = None, key: IdempotencyKey = None) -> JSONResponse:
         """Dial phoneNumbers[x] now, as NMO's /twilio/x action does (202 with the call);

@@ -9,7 +9,6 @@ that alarmd.service loads as a credential from /etc/alarmd/api-token.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from alarmd import defaults
@@ -41,6 +40,8 @@ def ensure_token(client: ClientSettings) -> str:
     token = read_token(client)
     if token:
         return token
+    import secrets  # only the daemon makes tokens; the CLI skips this import
+
     path = client.token_file
     token = secrets.token_urlsafe(32)
     try:

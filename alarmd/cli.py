@@ -1,45 +1,99 @@
 """The `alarmd` command: parse, ask the daemon's API (or do an offline verb), print.
 
 Imports stay light: the server stack, APScheduler and the twilio SDK are only imported
-by `run`, so every other verb starts fast.
+by `run`, so every other verb starts fast. Time text ("07:00", "in 20m") is sent to the
+daemon as written: the service reads it in the alarm's zone, in one place.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from alarmd import __version__
-from alarmd.errors import AlarmdError, BadInput, ConfigError, DaemonUnavailable
-
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
+from alarmd import cli_format as fmt
+from alarmd.cli_support import (
+    AlarmdGroup,
+    alarm_argument,
+    check_schedule,
+    complete_alarm,
+    complete_number,
+    json_option,
+    schedule_options,
+)
+from alarmd.errors import DaemonUnavailable
 
 
 class Context:
     def __init__(self, config_path: str | None):
         self.config_path = config_path
+        self._client: Any = None
+        # NO_COLOR is read here, not in config: it is about this terminal, not alarmd.
+        self.paint = fmt.Painter(fmt.use_colour(sys.stdout.isatty(), os.environ.get("NO_COLOR")))
 
     def api(self) -> Any:
-        from alarmd.client import ApiClient
-        from alarmd.config import load_client_settings
+        if self._client is None:
+            from alarmd.client import ApiClient
+            from alarmd.config import load_client_settings
 
-        return ApiClient(load_client_settings(self.config_path))
+            self._client = ApiClient(load_client_settings(self.config_path))
+        return self._client
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             query: dict[str, Any] | None = None) -> Any:
+        return self.api().request(method, path, body, query)
+
+    def echo(self, lines: str | Sequence[str]) -> None:
+        text = lines if isinstance(lines, str) else "\n".join(lines)
+        click.echo(text, color=self.paint.colour)
 
 
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _path(ref: str) -> str:
+    from urllib.parse import quote
+
+    return "/v1/alarms/" + quote(ref.strip(), safe="")
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _next_text(alarm: dict[str, Any]) -> str:
+    from alarmd import clock
+
+    if not alarm.get("next_fire_at"):
+        return "it will not ring again"
+    return (f"next {fmt.local(alarm['next_fire_at'], alarm.get('tz'))} "
+            f"(in {fmt.until(alarm['next_fire_at'], clock.now())})")
+
+
+def _label(alarm: dict[str, Any]) -> str:
+    """"1 (wake)" in sentences: the id first, as the user may type it next."""
+    return f"{alarm.get('id')} ({alarm['name']})" if alarm.get("name") else str(alarm.get("id"))
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+@click.group("alarmd", cls=AlarmdGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="ALARMD_CONFIG", metavar="PATH",
               type=click.Path(dir_okay=False), help="Config file (default: see README).")
 @click.version_option(__version__, prog_name="alarmd")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
-    """alarmd: wake-up calls through Twilio."""
+    """alarmd: wake-up calls through Twilio.
+
+    An ALARM is named by its id or its unique name. Shell completion:
+    eval "$(_ALARMD_COMPLETE=bash_source alarmd)" (zsh_source, fish_source).
+    """
     ctx.obj = Context(config_path)
 
 
@@ -64,90 +118,213 @@ def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | 
         raise click.BadParameter(str(exc)) from None
 
 
+def delivery_options(func: Any) -> Any:
+    """How hard an alarm tries to wake someone (alarmd.delivery)."""
+    options = [
+        click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
+                     help="Calls in all while unanswered (default alarmd.redial.attempts, 3)."),
+        click.option("--interval", "redial_interval_seconds", callback=_duration_option, metavar="DURATION",
+                     help="Wait between unanswered calls, e.g. 3m (default alarmd.redial.intervalSeconds, 2m)."),
+        click.option("--then", "then", metavar="NAME", shell_complete=complete_number,
+                     help="Fallback number to ring the same way when nobody answers."),
+        click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
+                     help="How long each call rings, e.g. 45s (default 60s)."),
+        click.option("--say", help="Words spoken when answered, instead of twilio.callingURI."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command()
-@click.option("--to", "to", required=True, help="phoneNumbers index or name.")
-@click.option("--at", "at", help="One-off: an ISO 8601 date and time.")
-@click.option("--daily", help="Every day (or --days) at HH:MM.")
-@click.option("--days", help='With --daily: "mon-fri", "sat,sun", "weekdays", "weekends".')
-@click.option("--cron", help='A 5-field cron expression, e.g. "30 6 * * 1-5".')
-@click.option("--tz", help="IANA time zone (default: the configured one).")
-@click.option("--name", help="A unique name to refer to the alarm by.")
-@click.option("--grace", "grace_seconds", type=click.IntRange(0, 86_400),
-              help="Seconds late it may still ring after a restart (default 600).")
-@click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
-              help="Calls in all while unanswered (default alarmd.redial.attempts, 3).")
-@click.option("--interval", "redial_interval_seconds", callback=_duration_option, metavar="DURATION",
-              help="Wait between unanswered calls, e.g. 3m (default alarmd.redial.intervalSeconds, 120s).")
-@click.option("--then", "then", metavar="NAME", help="Fallback number to ring when nobody answers.")
-@click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
-              help="How long each call rings, e.g. 45s (default 60s).")
-@click.option("--say", help="Words spoken when answered, instead of twilio.callingURI.")
+@click.option("--to", "to", required=True, shell_complete=complete_number,
+              help="phoneNumbers index or name.")
+@schedule_options
+@delivery_options
 @pass_ctx
 def add(ctx: Context, /, **options: Any) -> None:
-    """Add an alarm."""
+    """Add an alarm: --at for once, --daily [--days] or --cron to repeat."""
+    check_schedule(options, required=True)
     body = {k: v for k, v in options.items() if v is not None}
-    alarm = ctx.api().request("POST", "/v1/alarms", body)
-    click.echo(f"Added alarm {alarm['id']}: {alarm['schedule']}, next {_local(alarm['next_fire_local'])}.")
+    alarm = ctx.call("POST", "/v1/alarms", body)
+    ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, calling {fmt.number(alarm.get('to'))}; "
+             f"{_next_text(alarm)}.")
+
+
+@cli.command()
+@alarm_argument()
+@click.option("--to", "to", shell_complete=complete_number, help="phoneNumbers index or name.")
+@schedule_options
+@delivery_options
+@pass_ctx
+def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
+    """Change an alarm; only the options given change."""
+    check_schedule(options, required=False)
+    body = {k: v for k, v in options.items() if v is not None}
+    if not body:
+        raise click.UsageError("nothing to change: give at least one of --to, --at, --daily, --days, "
+                               "--cron, --tz, --name or --grace.")
+    changed = ctx.call("PATCH", _path(alarm), body)
+    ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
+             f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @pass_ctx
 def list_(ctx: Context, as_json: bool) -> None:
-    """List alarms, soonest first."""
-    alarms = ctx.api().request("GET", "/v1/alarms")["alarms"]
+    """List alarms, soonest first (like systemctl list-timers)."""
+    from alarmd import clock
+
+    alarms = fmt.sort_by_next(ctx.call("GET", "/v1/alarms")["alarms"])
     if as_json:
         _print_json(alarms)
         return
-    rows = [["ID", "NAME", "NEXT", "SCHEDULE", "TO", "STATE"]]
-    for a in alarms:
-        rows.append([str(a["id"]), a["name"] or "-", _local(a["next_fire_local"]), a["schedule"],
-                     _number(a["to"]), a["state"]])
-    _print_table(rows)
-    click.echo(f"\n{len(alarms)} alarm{'s' if len(alarms) != 1 else ''} listed.")
+    ctx.echo(fmt.alarm_list(alarms, clock.now(), ctx.paint))
 
 
 @cli.command()
-@click.argument("alarm")
+@alarm_argument()
+@json_option()
+@pass_ctx
+def show(ctx: Context, alarm: str, as_json: bool) -> None:
+    """Everything about one alarm."""
+    from alarmd import clock
+
+    found = ctx.call("GET", _path(alarm))
+    if as_json:
+        _print_json(found)
+        return
+    fire_times = None
+    if found.get("next_fire_at"):
+        fire_times = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": 4})["fire_times"]
+    ctx.echo(fmt.alarm_detail(found, clock.now(), ctx.paint, fire_times))
+
+
+@cli.command()
+@alarm_argument()
 @pass_ctx
 def remove(ctx: Context, alarm: str) -> None:
-    """Remove an alarm by id or name."""
-    removed = ctx.api().request("DELETE", f"/v1/alarms/{_quote(alarm)}")
-    click.echo(f"Removed alarm {removed['id']} ({removed['schedule']}).")
+    """Remove an alarm."""
+    removed = ctx.call("DELETE", _path(alarm))
+    ctx.echo(f"Removed alarm {_label(removed)}: {removed['schedule']}.")
+
+
+@cli.command()
+@alarm_argument()
+@click.option("--until", "until", metavar="WHEN", help='Resume by itself then ("mon 07:00", "in 3d", ISO).')
+@pass_ctx
+def pause(ctx: Context, alarm: str, until: str | None) -> None:
+    """Stop an alarm ringing until resumed (or until WHEN)."""
+    paused = ctx.call("POST", _path(alarm) + "/pause", {"until": until} if until is not None else None)
+    if paused.get("paused_until"):
+        until_text = fmt.local(paused["paused_until"], paused.get("tz"))
+        ctx.echo(f"Paused alarm {_label(paused)} until {until_text}.")
+    else:
+        ctx.echo(f"Paused alarm {_label(paused)}; `alarmd resume {paused['id']}` brings it back.")
+
+
+@cli.command()
+@alarm_argument()
+@pass_ctx
+def resume(ctx: Context, alarm: str) -> None:
+    """Let a paused alarm ring again."""
+    resumed = ctx.call("POST", _path(alarm) + "/resume")
+    ctx.echo(f"Resumed alarm {_label(resumed)}; {_next_text(resumed)}.")
+
+
+@cli.command()
+@alarm_argument()
+@click.option("--on", "on", metavar="DATE", help="Skip the ring on this day (YYYY-MM-DD) instead.")
+@pass_ctx
+def skip(ctx: Context, alarm: str, on: str | None) -> None:
+    """Skip the next ring of an alarm (or the one on --on DATE)."""
+    skipped = ctx.call("POST", _path(alarm) + "/skip", {"on": on} if on is not None else None)
+    instants = sorted(skipped.get("skipping") or [])
+    shown = ", ".join(fmt.local(s, skipped.get("tz")) for s in instants) or "nothing"
+    ctx.echo(f"Alarm {_label(skipped)} will not ring at {shown}.")
+
+
+@cli.command()
+@click.argument("number", metavar="INDEX|NAME", shell_complete=complete_number)
+@pass_ctx
+def dial(ctx: Context, number: str) -> None:
+    """Ring a configured number now."""
+    from urllib.parse import quote
+
+    occurrence = ctx.call("POST", "/twilio/" + quote(number.strip(), safe=""))
+    who = fmt.number(occurrence.get("to"))
+    status = str(occurrence.get("status"))
+    if status in ("claimed", "dialling"):
+        # The daemon places the call off the request: the answer comes before Twilio's.
+        ctx.echo(f"Calling {who} now; `alarmd history --limit 1` shows how it went.")
+        return
+    attempts = occurrence.get("attempts") or []
+    sid = attempts[-1].get("sid") if attempts else None
+    detail = occurrence.get("detail") or (f"call {sid}" if sid else "")
+    ctx.echo(f"Dialled {who}: {ctx.paint.outcome(status)}" + (f" ({detail})." if detail else "."))
 
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--alarm", help="Only this alarm (id or name).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--alarm", metavar="ALARM", shell_complete=complete_alarm, help="Only this alarm (id or name).")
+@json_option()
 @pass_ctx
 def history(ctx: Context, limit: int, alarm: str | None, as_json: bool) -> None:
     """Calls placed (and missed), newest first."""
-    calls = ctx.api().request("GET", "/v1/calls", query={"limit": limit, "alarm": alarm})["calls"]
+    query = {"limit": limit, "alarm": alarm.strip() if alarm else None}
+    calls = ctx.call("GET", "/v1/calls", query=query)["calls"]
     if as_json:
         _print_json(calls)
         return
-    rows = [["WHEN", "ALARM", "TO", "STATUS", "DETAIL"]]
-    for c in calls:
-        last = c["attempts"][-1] if c["attempts"] else None
-        detail = c["detail"] or (last and (last["sid"] or last["error_message"])) or ""
-        rows.append([_local(c["scheduled_at"]), c["alarm_name"] or str(c["alarm_id"] or c["reason"]),
-                     _number(c["to"]), c["status"], detail])
-    _print_table(rows)
+    ctx.echo(fmt.history_list(calls, ctx.paint))
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:
     """Is the daemon up, in which mode, and what is next."""
-    info = ctx.api().request("GET", "/v1/status")
+    try:
+        info = ctx.call("GET", "/v1/status")
+    except DaemonUnavailable as exc:
+        # Down is an answer, not only an error: say it on stdout too, then exit 1.
+        if as_json:
+            _print_json({"daemon": "down", "error": str(exc)})
+        else:
+            ctx.echo(f"{ctx.paint('Daemon:', bold=True)}     {ctx.paint('down', fg='red', bold=True)}")
+        raise
+    info = {"daemon": "up", **info}
     if as_json:
         _print_json(info)
         return
-    click.echo(f"alarmd {info['version']}: up, {info['mode']} mode, {info['alarms']} alarms")
-    if info["next_alarm"]:
-        click.echo(f"next alarm: {_local(info['next_alarm']['next_fire_local'])}")
+    ctx.echo(fmt.status_lines(info, ctx.paint))
+
+
+@cli.command("next")
+@click.argument("alarm", metavar="[ALARM]", required=False, shell_complete=complete_alarm)
+@click.option("--count", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="How many instants.")
+@click.option("--explain", is_flag=True, help="Local and UTC, and what DST did to each instant.")
+@json_option()
+@pass_ctx
+def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: bool) -> None:
+    """The next instants alarms will ring (all alarms, or one)."""
+    from alarmd import clock
+
+    if alarm is not None:
+        found = ctx.call("GET", _path(alarm))
+        answer = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": count})
+        items = [{"alarm_id": found["id"], "alarm_name": found.get("name"), **item}
+                 for item in answer["fire_times"]]
+        zones = {found["id"]: found.get("tz")}
+    else:
+        items = ctx.call("GET", "/v1/next", query={"count": count})["fire_times"]
+        zones = {a["id"]: a.get("tz") for a in ctx.call("GET", "/v1/alarms")["alarms"]} if items else {}
+    if as_json:
+        _print_json(items)
+        return
+    ctx.echo(fmt.fire_time_list(items, clock.now(), ctx.paint, explain=explain, zones=zones))
 
 
 @cli.group()
@@ -185,63 +362,6 @@ def config_check(ctx: Context) -> None:
                f"database {settings.database}")
 
 
-# --- output helpers -------------------------------------------------------------------
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")
-
-
-def _local(value: str | None) -> str:
-    if not value:
-        return "-"
-    from datetime import datetime
-
-    return datetime.fromisoformat(value).strftime("%a %Y-%m-%d %H:%M %Z").strip()
-
-
-def _number(to: dict[str, Any]) -> str:
-    if to.get("name"):
-        return f"{to['name']} ({to['number']})"
-    return str(to.get("number") or to.get("ref"))
-
-
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def _print_table(rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every error is one line on stderr and an exit status, never a traceback."""
-    from alarmd.client import ApiRefused
-
-    try:
-        cli.main(args=argv, prog_name="alarmd", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("alarmd: aborted.", err=True)
-        sys.exit(EXIT_FAILURE)
-    except click.ClickException as exc:
-        click.echo(f"alarmd: {exc.format_message()}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except ApiRefused as exc:
-        click.echo(f"alarmd: {exc}", err=True)
-        # The daemon judged the input (4xx but auth and rate limit): that is bad input.
-        bad_input = 400 <= exc.status < 500 and exc.status not in (401, 403, 429)
-        sys.exit(EXIT_BAD_INPUT if bad_input else EXIT_FAILURE)
-    except (ConfigError, BadInput) as exc:
-        click.echo(f"alarmd: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except (DaemonUnavailable, AlarmdError) as exc:
-        click.echo(f"alarmd: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    """Entry point (the `alarmd` script and `python -m alarmd`)."""
+    cli.main(args=argv, prog_name="alarmd")

@@ -11,6 +11,7 @@ both see room for one more.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -20,6 +21,14 @@ from alarmd.errors import LimitExceeded
 from alarmd.models import Attempt, StateEntry
 
 WINDOW = timedelta(hours=1)
+
+
+class CallLimitReached(LimitExceeded):
+    """LimitExceeded, with when the oldest counted attempt leaves the window (HTTP Retry-After)."""
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 def calls_in_window(session: Session, now: datetime) -> int:
@@ -37,7 +46,10 @@ def check(session: Session, now: datetime, limit: int) -> None:
     session.execute(update(StateEntry).where(StateEntry.key == "costguard").values(value=StateEntry.value))
     placed = calls_in_window(session, now)
     if placed >= limit:
-        raise LimitExceeded(
+        oldest = session.scalar(select(func.min(Attempt.started_at)).where(Attempt.started_at > now - WINDOW))
+        wait = (oldest + WINDOW - now).total_seconds() if oldest is not None else WINDOW.total_seconds()
+        raise CallLimitReached(
             f"the cost guard allows {limit} calls per hour (alarmd.limits.callsPerHour) and "
-            f"{placed} were placed in the last hour; try again later."
+            f"{placed} were placed in the last hour; try again later.",
+            max(1, math.ceil(wait)),
         )

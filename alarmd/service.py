@@ -21,7 +21,17 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import __version__, callplan, clock, costguard, delivery, firetimes, keepalive, schedules
+from alarmd import (
+    __version__,
+    callplan,
+    clock,
+    costguard,
+    delivery,
+    firetimes,
+    keepalive,
+    schedules,
+    timeparse,
+)
 from alarmd.config import Settings
 from alarmd.dialers.base import Dialer
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
@@ -426,7 +436,7 @@ class AlarmService:
 
     def _parse_when(self, text: str, tz: str, now: datetime) -> datetime:
         """Every time text a person or NMO sends ("at", "until", "before") is read here."""
-        return schedules.parse_instant(text, tz)
+        return timeparse.parse_when(text, tz, now)
 
     def _check_room(self, session: Session) -> None:
         if (session.scalar(select(func.count(Alarm.id))) or 0) >= MAX_ALARMS:
@@ -594,9 +604,21 @@ class AlarmService:
             alarm = session.get(Alarm, int(text))
         else:
             alarm = session.scalars(select(Alarm).where(Alarm.name == text)).first()
+            if alarm is None:
+                alarm = self._find_ignoring_case(session, text)
         if alarm is None:
             raise NoSuchAlarm(f"no alarm has the id or name {text!r}.")
         return alarm
+
+    @staticmethod
+    def _find_ignoring_case(session: Session, text: str) -> Alarm | None:
+        """People type "Work" for "work"; when that fits several alarms, say so, never guess."""
+        found = session.scalars(select(Alarm).where(func.lower(Alarm.name) == text.lower())
+                                .order_by(Alarm.id)).all()
+        if len(found) > 1:
+            names = ", ".join(f"{a.name!r} (#{a.id})" for a in found)
+            raise BadInput(f"the name {text!r} is ambiguous: it fits {names}; use the id or the exact name.")
+        return found[0] if found else None
 
     @staticmethod
     def _check_name(name: str | None) -> str | None:

@@ -1,0 +1,307 @@
+"""How the `alarmd` command prints: tables, durations, local times, colour.
+
+Pure functions over the API's JSON (and `now`), so tests can check the exact text.
+Only the standard library and click: this runs in every CLI process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+# Outcomes worth a colour; anything else prints plain.
+GOOD = {"accepted", "completed", "answered", "in-progress", "ringing", "queued", "active", "up"}
+BAD = {"failed", "missed", "busy", "no-answer", "canceled", "error", "refused", "down"}
+MILD = {"paused", "skipped", "dry-run", "dialling", "claimed", "done"}
+
+
+def use_colour(is_tty: bool, no_color: str | None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return is_tty and not no_color
+
+
+class Painter:
+    """click.style when colour is on, the text unchanged when it is off."""
+
+    def __init__(self, colour: bool):
+        self.colour = colour
+
+    def __call__(self, text: str, **style: Any) -> str:
+        return click.style(text, **style) if self.colour and text else text
+
+    def outcome(self, text: str) -> str:
+        word = text.split(" ", 1)[0]
+        if word in GOOD:
+            return self(text, fg="green")
+        if word in BAD:
+            return self(text, fg="red", bold=True)
+        if word in MILD or word == "skipping":
+            return self(text, fg="yellow")
+        return text
+
+
+Cell = str | tuple[str, str]  # plain text, or (plain text, the same text painted)
+
+
+def table(rows: Sequence[Sequence[Cell]], paint: Painter) -> list[str]:
+    """Left-aligned columns two spaces apart; widths from the plain text, so colour never skews them."""
+    plain = [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in plain) for i in range(len(plain[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = []
+        for i, cell in enumerate(row):
+            text, shown = (cell, cell) if isinstance(cell, str) else cell
+            if number == 0:
+                shown = paint(text, bold=True)
+            pad = " " * (widths[i] - len(text)) if i < len(row) - 1 else ""
+            cells.append(shown + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+# --- values ---------------------------------------------------------------------------
+
+
+def parse_iso(value: str) -> datetime:
+    instant = datetime.fromisoformat(value)
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def zone_or_local(tz: str | None) -> ZoneInfo | None:
+    """The alarm's zone; None means the machine's own (datetime.astimezone() with no argument)."""
+    if not tz:
+        return None
+    try:
+        return ZoneInfo(tz)
+    except (KeyError, ValueError):
+        return None
+
+
+def local(value: str | None, tz: str | None = None, *, zone_name: bool = True) -> str:
+    """"Fri 2026-11-27 07:00 GMT": an ISO instant as wall time in `tz` with its weekday."""
+    if not value:
+        return "-"
+    instant = parse_iso(value)
+    shown = instant.astimezone(zone_or_local(tz))
+    text = shown.strftime("%a %Y-%m-%d %H:%M")
+    return f"{text} {shown.strftime('%Z')}".rstrip() if zone_name else text
+
+
+def left(delta: timedelta) -> str:
+    """Time until an instant, as systemctl list-timers writes it: "8h 12min", "2 days 3h", "45s"."""
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "-"
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}min" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    unit = "day" if days == 1 else "days"
+    return f"{days} {unit} {hours}h" if hours else f"{days} {unit}"
+
+
+def until(value: str | None, now: datetime) -> str:
+    return left(parse_iso(value) - now) if value else "-"
+
+
+def number(to: dict[str, Any] | None) -> str:
+    """The number's name, and its digits (already masked by the daemon when `secret`)."""
+    if not to:
+        return "-"
+    name, digits = to.get("name"), to.get("number")
+    if name and digits:
+        return f"{name} ({digits})"
+    return str(name or digits or f"#{to.get('ref')} (not configured)")
+
+
+def alarm_label(alarm_id: Any, name: str | None) -> str:
+    return f"{name} (#{alarm_id})" if name and alarm_id is not None else str(name or f"#{alarm_id}")
+
+
+def state(alarm: dict[str, Any]) -> str:
+    """"active", "paused", "paused until Sat 2026-11-28 07:00", "skipping next", "done"."""
+    kind = alarm.get("state") or "active"
+    if kind == "paused":
+        until_text = alarm.get("paused_until")
+        if not until_text:
+            return "paused"
+        return f"paused until {local(until_text, alarm.get('tz'), zone_name=False)}"
+    if kind != "active":
+        return str(kind)
+    skipping = alarm.get("skipping") or []
+    if skipping:
+        nxt = alarm.get("next_fire_at")
+        if nxt and any(parse_iso(s) == parse_iso(nxt) for s in skipping):
+            return "skipping next"
+        first = min(parse_iso(s) for s in skipping)
+        return f"skipping {first.astimezone(zone_or_local(alarm.get('tz'))):%a %Y-%m-%d}"
+    return "active"
+
+
+def last(alarm: dict[str, Any]) -> str:
+    previous = alarm.get("last")
+    if not previous:
+        return "-"
+    when = local(previous.get("scheduled_at"), alarm.get("tz"), zone_name=False)
+    return f"{when} {previous.get('status')}"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# --- whole outputs --------------------------------------------------------------------
+
+
+def sort_by_next(alarms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Soonest first; alarms that will not ring again last (newest first among them)."""
+    def key(a: dict[str, Any]) -> tuple[bool, datetime, int]:
+        nxt = a.get("next_fire_at")
+        when = parse_iso(nxt) if nxt else datetime.max.replace(tzinfo=UTC)
+        return (nxt is None, when, -int(a.get("id") or 0))
+
+    return sorted(alarms, key=key)
+
+
+def alarm_list(alarms: list[dict[str, Any]], now: datetime, paint: Painter) -> list[str]:
+    rows: list[list[Cell]] = [["NEXT", "LEFT", "LAST", "ID", "NAME", "TO", "SCHEDULE", "STATE"]]
+    for a in sort_by_next(alarms):
+        last_text, state_text = last(a), state(a)
+        last_cell: Cell = last_text
+        if a.get("last"):
+            outcome = str(a["last"].get("status"))
+            last_cell = (last_text, last_text[: -len(outcome)] + paint.outcome(outcome))
+        rows.append([local(a.get("next_fire_at"), a.get("tz")), until(a.get("next_fire_at"), now),
+                     last_cell, str(a["id"]), a.get("name") or "-", number(a.get("to")),
+                     a.get("schedule") or "-", (state_text, paint.outcome(state_text))])
+    footer = f"{plural(len(alarms), 'alarm')} listed."
+    if not alarms:
+        return [footer]
+    return [*table(rows, paint), "", footer]
+
+
+def alarm_detail(alarm: dict[str, Any], now: datetime, paint: Painter,
+                 fire_times: list[dict[str, Any]] | None = None) -> list[str]:
+    tz = alarm.get("tz")
+    fields: list[tuple[str, str]] = [
+        ("Alarm", alarm_label(alarm.get("id"), alarm.get("name"))),
+        ("Schedule", str(alarm.get("schedule"))),
+        ("Calls", number(alarm.get("to"))),
+        ("State", paint.outcome(state(alarm))),
+        ("Next", f"{local(alarm.get('next_fire_at'), tz)} (in {until(alarm.get('next_fire_at'), now)})"
+         if alarm.get("next_fire_at") else "-"),
+        ("Last", last(alarm)),
+        ("Grace", f"{alarm.get('grace_seconds')} s (how late it may still ring after a restart)"),
+        ("Created", local(alarm.get("created_at"), tz)),
+    ]
+    if fire_times:
+        coming = ", ".join(local(f.get("at"), tz, zone_name=False) for f in fire_times[1:])
+        if coming:
+            fields.append(("Then", coming))
+    width = max(len(k) for k, _ in fields) + 1
+    return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in fields]
+
+
+def history_list(calls: list[dict[str, Any]], paint: Painter) -> list[str]:
+    if not calls:
+        return ["No calls yet."]
+    rows: list[list[Cell]] = [["WHEN", "ALARM", "TO", "STATUS", "DETAIL"]]
+    for c in calls:
+        attempts = c.get("attempts") or []
+        final = attempts[-1] if attempts else None
+        detail = c.get("detail") or (final and (final.get("error_message") or final.get("sid"))) or ""
+        who = alarm_label(c["alarm_id"], c.get("alarm_name")) if c.get("alarm_id") else str(c.get("reason"))
+        status_text = str(c.get("status"))
+        rows.append([local(c.get("scheduled_at")), who, number(c.get("to")),
+                     (status_text, paint.outcome(status_text)), str(detail)])
+    return table(rows, paint)
+
+
+def fire_time_list(items: list[dict[str, Any]], now: datetime, paint: Painter, *, explain: bool,
+                   zones: dict[Any, str | None]) -> list[str]:
+    """`alarmd next`: one row per instant; --explain adds UTC and the DST notes."""
+    if not items:
+        return ["No alarm will ring."]
+    header: list[Cell] = ["WHEN", "LEFT", "ALARM"]
+    if explain:
+        header = ["LOCAL", "UTC", "LEFT", "ALARM", "NOTE"]
+    rows: list[list[Cell]] = [header]
+    for item in items:
+        alarm_id = item.get("alarm_id", item.get("alarm"))
+        who = alarm_label(alarm_id, item.get("alarm_name"))
+        tz = zones.get(alarm_id)
+        local_text = local(item.get("local") or item.get("at"), tz) if tz else _own_offset(item)
+        if not explain:
+            rows.append([local_text, until(item.get("at"), now), who])
+            continue
+        utc_text = parse_iso(str(item["at"])).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        note = explain_note(item)
+        rows.append([local_text, utc_text, until(item.get("at"), now), who, (note, paint(note, fg="yellow"))])
+    return table(rows, paint)
+
+
+def _own_offset(item: dict[str, Any]) -> str:
+    # No zone name known: the local ISO text still carries the right offset.
+    value = item.get("local") or item.get("at")
+    if not value:
+        return "-"
+    shown = parse_iso(str(value))
+    return f"{shown:%a %Y-%m-%d %H:%M} {shown:%z}"
+
+
+def explain_note(item: dict[str, Any]) -> str:
+    notes = []
+    if item.get("gap_moved"):
+        notes.append("moved forward: that wall time does not exist (DST gap)")
+    if item.get("repeated_hour"):
+        notes.append("rings once: that wall time happens twice (DST repeat)")
+    return "; ".join(notes)
+
+
+def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
+    mode = f"{info.get('mode')} mode"
+    if info.get("dry_run_reason"):
+        mode = paint(f"{mode} ({info['dry_run_reason']})", fg="yellow")
+    scheduler = f", scheduler {info['scheduler']}" if info.get("scheduler") not in (None, "running") else ""
+    lines = [
+        ("Daemon", f"{paint('up', fg='green')}, alarmd {info.get('version')}, {mode}{scheduler}"),
+        ("Zone", str(info.get("timezone") or "-")),
+        ("Alarms", str(info.get("alarms", "-"))),
+    ]
+    nxt = info.get("next_alarm")
+    if nxt:
+        lines.append(("Next alarm", f"{local(nxt.get('next_fire_at'), nxt.get('tz'))}, "
+                      f"{alarm_label(nxt.get('id'), nxt.get('name'))} ({nxt.get('schedule')})"))
+    else:
+        lines.append(("Next alarm", "none"))
+    zone = info.get("timezone")  # the daemon's zone: where keepalive and dial times are meant
+    call = info.get("last_call")
+    if call:
+        who = (alarm_label(call["alarm_id"], call.get("alarm_name")) if call.get("alarm_id")
+               else call.get("reason"))
+        lines.append(("Last call", f"{local(call.get('scheduled_at'), zone)}, {who} to {number(call.get('to'))}: "
+                      f"{paint.outcome(str(call.get('status')))}"))
+    else:
+        lines.append(("Last call", "none yet"))
+    keepalive = info.get("keepalive")
+    if isinstance(keepalive, dict):
+        if not keepalive.get("enabled"):
+            lines.append(("Keepalive", "off (alarmd.keepalive.enabled is false)"))
+        else:
+            accepted = keepalive.get("last_accepted_call")
+            lines.append(("Keepalive", f"next {local(keepalive.get('next_due'), zone)}, last accepted call "
+                          + (local(accepted, zone) if accepted else "none yet")))
+        if keepalive.get("warning"):
+            lines.append(("Warning", paint(str(keepalive["warning"]), fg="red", bold=True)))
+    width = max(len(k) for k, _ in lines) + 1
+    return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in lines]

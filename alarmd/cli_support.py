@@ -1,0 +1,139 @@
+"""The `alarmd` command's plumbing: error reporting, shared options, shell completion.
+
+Kept apart from the verbs in alarmd.cli; like them, it imports only click and the
+standard library at module level.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from alarmd.errors import AlarmdError, BadInput, ConfigError, DaemonUnavailable
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+SCHEDULE_OPTIONS = ("at", "daily", "cron")
+
+
+class AlarmdGroup(click.Group):
+    """Every failure leaves as one line on stderr and an exit status, never a traceback.
+
+    Done here rather than only in main() so the CliRunner in tests sees what users see.
+    """
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        code = run_reporting_errors(
+            lambda: super(AlarmdGroup, self).main(args, prog_name, complete_var,
+                                                  standalone_mode=False, **extra))
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def run_reporting_errors(invoke: Callable[[], Any]) -> int:
+    from alarmd.client import ApiRefused
+
+    try:
+        result = invoke()
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _fail("aborted.")
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `alarmd` (click >= 8.2): help, as 8.1 did
+            click.echo(exc.format_message())
+            return 0
+        _fail(exc.format_message())
+        return EXIT_BAD_INPUT
+    except ApiRefused as exc:
+        _fail(str(exc))
+        # The daemon judged the input (4xx but auth and rate limit): that is bad input.
+        bad_input = 400 <= exc.status < 500 and exc.status not in (401, 403, 429)
+        return EXIT_BAD_INPUT if bad_input else EXIT_FAILURE
+    except (ConfigError, BadInput) as exc:
+        _fail(str(exc))
+        return EXIT_BAD_INPUT
+    except (DaemonUnavailable, AlarmdError) as exc:
+        _fail(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug, still one line: a traceback helps nobody at 6 a.m.
+        _fail(f"unexpected {type(exc).__name__}: {exc}; please report this.")
+        return EXIT_FAILURE
+    return result if isinstance(result, int) else 0
+
+
+def _fail(sentence: str) -> None:
+    sentence = sentence.strip().replace("\n", " ")
+    click.echo(f"alarmd: {sentence}", err=True)
+
+
+# --- shell completion (click's own: eval "$(_ALARMD_COMPLETE=bash_source alarmd)") ------
+
+
+def _completions(path: str, key: str, fields: tuple[str, ...]) -> Callable[..., list[CompletionItem]]:
+    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        from alarmd.client import ApiClient
+        from alarmd.config import load_client_settings
+
+        try:
+            client = ApiClient(load_client_settings(ctx.find_root().params.get("config_path")))
+            items = client.request("GET", path, timeout=2)[key]
+        except Exception:  # completion must never print an error into the user's prompt
+            return []
+        words = {str(item[f]) for item in items for f in fields if item.get(f) is not None}
+        return [CompletionItem(w) for w in sorted(words) if w.startswith(incomplete)]
+
+    return complete
+
+
+complete_alarm = _completions("/v1/alarms", "alarms", ("name", "id"))
+complete_number = _completions("/v1/numbers", "numbers", ("name", "index"))
+
+
+def alarm_argument() -> Callable[[Any], Any]:
+    return click.argument("alarm", metavar="ALARM", shell_complete=complete_alarm)
+
+
+def json_option() -> Callable[[Any], Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
+
+
+def schedule_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--at", help='One-off: "07:00", "tomorrow 06:45", "in 20m", "fri 07:10", ISO 8601.'),
+        click.option("--daily", metavar="HH:MM", help="Every day (or --days) at this time."),
+        click.option("--days", help='With --daily: "mon-fri", "sat,sun", "weekdays", "weekends".'),
+        click.option("--cron", help='A 5-field cron expression, e.g. "30 6 * * 1-5".'),
+        click.option("--tz", help="IANA time zone (default: the configured one, else the system's)."),
+        click.option("--name", help="A unique name to refer to the alarm by."),
+        click.option("--grace", "grace_seconds", type=click.IntRange(0, 86_400),
+                     help="Seconds late it may still ring after a restart (default 600)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def check_schedule(options: dict[str, Any], *, required: bool) -> None:
+    chosen = [f"--{k}" for k in SCHEDULE_OPTIONS if options.get(k) is not None]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} conflict: give only one of --at, --daily or --cron.")
+    if required and not chosen:
+        raise click.UsageError("give one of --at, --daily or --cron.")
+    if options.get("days") is not None and options.get("at") is not None:
+        raise click.UsageError("--days conflicts with --at: days go with --daily.")
+    if options.get("days") is not None and options.get("cron") is not None:
+        raise click.UsageError("--days conflicts with --cron: put the days in the cron expression.")
+    if required and options.get("days") is not None and options.get("daily") is None:
+        raise click.UsageError("--days goes with --daily.")

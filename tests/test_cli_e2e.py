@@ -1,0 +1,190 @@
+"""Every verb of `alarmd` as a real subprocess against a real daemon subprocess.
+
+Also: what a CLI process imports (nothing of the server stack, the scheduler or the
+twilio SDK), and colour only on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.conftest import Home, twilio_block
+from tests.twilio_standin import TwilioStandin
+
+HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
+         "phonenumbers", "alembic", "requests", "anyio", "h11"}
+
+
+def imported_modules(home: Home, *args: str) -> set[str]:
+    """Top-level packages a CLI process imported, from `python -X importtime`."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "alarmd", *args], env=home.env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", result.stderr, re.MULTILINE)
+    assert "alarmd.cli" in names  # the parse worked
+    return {name.split(".")[0] for name in names}
+
+
+def test_read_verbs_import_nothing_heavy(home: Home, start_daemon) -> None:
+    home.write_config(twilio_block(None))
+    start_daemon()
+    home.cli("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
+    for verb in (["list"], ["list", "--json"], ["status"], ["history"], ["show", "work"]):
+        heavy = imported_modules(home, *verb) & HEAVY
+        assert heavy == set(), f"alarmd {' '.join(verb)} imported {sorted(heavy)}"
+
+
+def wall_time_from_now(hours: int, zone: str) -> datetime:
+    """A wall time `hours` ahead: recurring alarms far enough off that "soon" stays first."""
+    return (datetime.now(UTC) + timedelta(hours=hours)).astimezone(ZoneInfo(zone))
+
+
+def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, start_daemon) -> None:
+    home.write_config(twilio_block(standin))
+    daemon = start_daemon()
+    work, later = wall_time_from_now(2, "Europe/London"), wall_time_from_now(3, "Europe/London")
+    paris = wall_time_from_now(3, "Europe/Paris")
+
+    # add, in the forms people write
+    out = home.cli("add", "--to", "MOBILE", "--daily", f"{work:%H:%M}", "--days", "weekdays", "--name", "work").stdout
+    assert out.startswith(f"Added alarm 1 (work): {work:%H:%M} Mon–Fri Europe/London, calling MOBILE")
+    home.cli("add", "--to", "OFFICE", "--at", "tomorrow 06:45", "--name", "early")
+    home.cli("add", "--to", "0", "--cron", f"{paris.minute} {paris.hour} * * *", "--tz", "Europe/Paris",
+             "--name", "paris")
+    home.cli("add", "--to", "0", "--at", "in 20m", "--name", "soon")
+
+    # list: text and JSON
+    text = home.cli("list").stdout
+    assert text.splitlines()[0].split() == ["NEXT", "LEFT", "LAST", "ID", "NAME", "TO", "SCHEDULE", "STATE"]
+    assert text.rstrip().endswith("4 alarms listed.")
+    assert "soon" in text.splitlines()[1]  # the soonest first
+    assert "334455" not in text  # OFFICE is secret
+    listed = home.cli_json("list")
+    assert listed[0]["name"] == "soon"
+
+    # show
+    shown = home.cli_json("show", "work")
+    assert shown["schedule"] == f"{work:%H:%M} Mon–Fri Europe/London" and shown["state"] == "active"
+    assert "Schedule:" in home.cli("show", "1").stdout
+
+    # edit: only what is given changes
+    out = home.cli("edit", "work", "--daily", f"{later:%H:%M}", "--days", "mon-thu").stdout
+    assert f"{later:%H:%M} Mon–Thu Europe/London" in out
+    assert home.cli_json("show", "work")["to"]["name"] == "MOBILE"
+
+    # pause --until, resume, skip, skip --on
+    out = home.cli("pause", "work", "--until", "in 3d").stdout
+    assert out.startswith("Paused alarm 1 (work) until ")
+    paused = home.cli_json("show", "work")
+    assert paused["state"] == "paused" and paused["paused_until"]
+    assert "paused until" in home.cli("list").stdout
+    home.cli("resume", "work")
+    assert home.cli_json("show", "work")["state"] == "active"
+    out = home.cli("skip", "work").stdout
+    assert "will not ring at" in out
+    skipped = home.cli_json("show", "work")
+    assert skipped["skipping"] == [skipped["next_fire_at"]]
+    assert "skipping next" in home.cli("list").stdout
+    day = (datetime.now(UTC) + timedelta(days=9)).date()
+    while day.weekday() > 3:  # a Mon-Thu day, when "work" rings
+        day += timedelta(days=1)
+    home.cli("skip", "work", "--on", day.isoformat())
+    assert len(home.cli_json("show", "work")["skipping"]) == 2
+
+    # next, next --explain, next ALARM --count
+    coming = home.cli_json("next", "--count", "3")
+    assert len(coming) == 3 and coming[0]["alarm_name"] == "soon"
+    assert set(coming[0]) >= {"alarm_id", "alarm_name", "at", "local", "gap_moved", "repeated_hour"}
+    explained = home.cli("next", "--explain", "--count", "3").stdout
+    assert explained.splitlines()[0].split() == ["LOCAL", "UTC", "LEFT", "ALARM", "NOTE"]
+    assert "UTC" in explained.splitlines()[1]
+    only = home.cli_json("next", "paris", "--count", "2")
+    assert [i["alarm_name"] for i in only] == ["paris", "paris"]
+
+    # dial: rings now through the Twilio stand-in
+    out = home.cli("dial", "MOBILE").stdout
+    assert out.startswith("Calling MOBILE (+44 7700 900123) now")
+    assert standin.wait_for_creates(1, timeout=10)[0].field("To") == "+447700900123"
+
+    # history, with its filters
+    calls = home.cli_json("history", "--limit", "5")
+    assert calls and calls[0]["to"]["name"] == "MOBILE"
+    assert home.cli_json("history", "--alarm", "work") == []
+    assert "WHEN" in home.cli("history").stdout
+
+    # status
+    info = home.cli_json("status")
+    assert info["daemon"] == "up" and info["mode"] == "twilio" and info["next_alarm"]["name"] == "soon"
+    assert info["last_call"] is not None
+    assert "Daemon:" in home.cli("status").stdout
+
+    # remove
+    assert home.cli("remove", "soon").stdout.startswith("Removed alarm 4 (soon):")
+    assert len(home.cli_json("list")) == 3
+
+    # a refused command changes nothing stored
+    before = home.cli_json("list")
+    for args in (["edit", "work", "--cron", "99 * * * *"], ["edit", "work", "--tz", "Nowhere/Land"],
+                 ["edit", "work", "--to", "PAGER"], ["pause", "work", "--until", "whenever"],
+                 ["skip", "work", "--on", "not-a-date"], ["edit", "work", "--at", "in 1h", "--cron", "* * * * *"],
+                 ["edit", "nope", "--daily", "07:00"]):
+        result = home.cli(*args, check=False)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("alarmd: ") and result.stderr.count("\n") == 1
+    assert home.cli_json("list") == before
+
+    # offline verbs, once the daemon is stopped
+    daemon.stop()
+    assert "OK; mode twilio; 2 phone numbers" in home.cli("config", "check").stdout
+    assert "schema is up to date" in home.cli("db", "upgrade").stdout
+    down = home.cli("list", check=False)
+    assert down.returncode == 1 and "alarmd run" in down.stderr
+
+
+def run_on_a_terminal(home: Home, *args: str, **env: str) -> str:
+    """Run the CLI with its stdout on a pseudo-terminal; what it wrote there."""
+    leader, follower = os.openpty()
+    try:
+        subprocess.run([sys.executable, "-m", "alarmd", *args], env=home.env(**env), stdout=follower,
+                       stderr=subprocess.PIPE, timeout=60, check=True)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(home: Home, start_daemon) -> None:
+    home.write_config(twilio_block(None))
+    start_daemon()
+    home.cli("add", "--to", "0", "--daily", "07:00", "--name", "work")
+    assert "\x1b[" in run_on_a_terminal(home, "list")
+    assert "\x1b[" not in run_on_a_terminal(home, "list", NO_COLOR="1")
+    assert "\x1b[" not in home.cli("list").stdout  # piped
+    assert json.loads(run_on_a_terminal(home, "list", "--json"))[0]["name"] == "work"
+
+
+def test_shell_completion_uses_clicks_own_mechanism(home: Home, start_daemon) -> None:
+    home.write_config(twilio_block(None))
+    script = home.cli(_ALARMD_COMPLETE="bash_source").stdout
+    assert "_ALARMD_COMPLETE=bash_complete" in script and "complete " in script
+    start_daemon()
+    home.cli("add", "--to", "0", "--daily", "07:00", "--name", "workday")
+    words = home.cli(_ALARMD_COMPLETE="bash_complete", COMP_WORDS="alarmd show wo", COMP_CWORD="2").stdout
+    assert "plain,workday" in words.splitlines()
+    verbs = home.cli(_ALARMD_COMPLETE="bash_complete", COMP_WORDS="alarmd pa", COMP_CWORD="1").stdout
+    assert "plain,pause" in verbs.splitlines()
