@@ -472,9 +472,11 @@ class AlarmService:
             upcoming = session.scalars(
                 select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.next_fire_at).limit(1)
             ).first()
+            # A call still being followed (accepted, or dialling its redials) counts too.
             last = session.scalars(
-                select(Occurrence).where(Occurrence.finished_at.is_not(None))
-                .order_by(Occurrence.finished_at.desc()).limit(1)
+                select(Occurrence).where(or_(Occurrence.finished_at.is_not(None),
+                                             Occurrence.status.in_(("dialling", "accepted"))))
+                .order_by(func.coalesce(Occurrence.finished_at, Occurrence.created_at).desc()).limit(1)
             ).first()
             return {
                 "version": __version__,
