@@ -22,7 +22,7 @@ from alarmd.phonebook import Phonebook, PhoneNumber
 TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
 # How long before its instant an occurrence is claimed and its request prepared, so that
 # at the instant only the request itself is left to do (the scheduler claims this early).
-LEAD = timedelta(seconds=2)
+LEAD = timedelta(seconds=3)
 # Statuses of a followed call that mean someone picked up.
 ANSWERED = frozenset({"completed", "in-progress"})
 

@@ -103,7 +103,7 @@ def test_kill_9_before_the_request_dials_once_after_restart(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
     standin.create_script.append(rate_limited())  # refused for certain: nothing placed
-    configure(home, standin, firstRetrySeconds=6, maxRetrySeconds=6)  # next attempt row at 4 s
+    configure(home, standin, firstRetrySeconds=8, maxRetrySeconds=8)  # next attempt row at 5 s
     daemon = start_daemon()
     home.cli("add", "--at", soon(1), "--to", "MOBILE")
     standin.wait_for_creates(1)
