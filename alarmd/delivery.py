@@ -153,6 +153,12 @@ class Delivery:
             with self.sessions.begin() as session:
                 session.execute(delete(Attempt).where(Attempt.id == attempt_id))
             return
+        called_off = self._called_off(occurrence_id)
+        if called_off:
+            with self.sessions.begin() as session:
+                session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            self._finish(occurrence_id, Done("skipped", called_off))
+            return
         values: dict[str, Any]
         try:
             placed = self.dialer.place_call(request)
@@ -172,6 +178,21 @@ class Delivery:
                 values = {"status": "dry-run", "finished_at": clock.now()}
                 log.info("dry-run: would call %s now", entry.label())
         self._record(occurrence_id, attempt_id, values, "accepted" if values.get("sid") else None)
+
+    def _called_off(self, occurrence_id: int) -> str | None:
+        """Why an alarm's call, prepared ahead of its instant, must not go out after all.
+
+        The occurrence was claimed a few seconds early (callplan.LEAD); a remove, pause or
+        skip in those seconds, or while redials are under way, still stops the ringing.
+        """
+        with self.sessions() as session:
+            occurrence = session.get(Occurrence, occurrence_id)
+            if occurrence is None or occurrence.reason != "alarm":
+                return None
+            alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
+            if alarm is None:
+                return "the alarm was removed"
+            return alarm.skip_reason(occurrence.scheduled_at)
 
     def _settle(self, occurrence_id: int, snapshot: Snapshot, attempt: Attempt) -> None:
         try:

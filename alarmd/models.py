@@ -6,6 +6,7 @@ the way out; the rest of the code only ever sees aware datetimes.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,6 +72,14 @@ class Alarm(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     occurrences: Mapped[list[Occurrence]] = relationship(back_populates="alarm")
+
+    def skip_reason(self, instant: datetime) -> str | None:
+        """Why this alarm does not ring at `instant` (paused, told to skip it), or None."""
+        if self.paused and (self.paused_until is None or instant < self.paused_until):
+            return "paused"
+        if instant.isoformat() in json.loads(self.skip_instants or "[]"):
+            return "skipped by request"
+        return None
 
 
 class Occurrence(Base):

@@ -202,7 +202,7 @@ class AlarmService:
             for instant in due:
                 latest = instant == due[-1]
                 status, detail = "claimed", None
-                skipped = self._skip_reason(alarm, instant)
+                skipped = alarm.skip_reason(instant)
                 if skipped:
                     status, detail = "skipped", skipped
                 elif not latest:
@@ -236,14 +236,6 @@ class AlarmService:
             .returning(Occurrence.id)
         )
         return result.scalar_one_or_none()
-
-    @staticmethod
-    def _skip_reason(alarm: Alarm, instant: datetime) -> str | None:
-        if alarm.paused and (alarm.paused_until is None or instant < alarm.paused_until):
-            return "paused"
-        if iso(instant) in json.loads(alarm.skip_instants or "[]"):
-            return "skipped by request"
-        return None
 
     def fire_occurrence(self, occurrence_id: int) -> None:
         """Deliver a claimed occurrence (alarmd.delivery): dial, follow, redial, escalate.

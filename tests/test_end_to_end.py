@@ -159,3 +159,20 @@ def test_the_daemon_answers_many_requests_while_ringing(
         thread.join()
     assert errors == []
     assert len(standin.wait_for_creates(3)) == 3
+
+
+def test_an_alarm_removed_in_its_last_seconds_does_not_ring(
+    home: Home, standin: TwilioStandin, start_daemon
+) -> None:
+    """Calls are claimed and prepared 3 s ahead; a remove in those seconds still stops the call."""
+    home.write_config(twilio_block(standin))
+    start_daemon()
+    home.cli("add", "--at", soon(2.5), "--to", "MOBILE", "--name", "cancelled")
+    home.cli("remove", "cancelled")
+    time.sleep(4)
+    assert standin.creates() == []
+    calls = home.cli_json("history")
+    # Due in under 3 s, it was claimed as soon as it was added: the record says why it did not ring.
+    assert [(c["alarm_name"], c["status"], c["detail"]) for c in calls] == [
+        ("cancelled", "skipped", "the alarm was removed")]
+    assert calls[0]["attempts"] == []
