@@ -38,6 +38,7 @@ from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
 from alarmd.models import Alarm, Attempt, Occurrence, StateEntry
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.schedules import Schedule
+from alarmd.views import Views, iso, latest_occurrences, schedule_of
 
 log = logging.getLogger("alarmd.service")
 
@@ -74,10 +75,6 @@ class AlarmInput:
     redial_interval_seconds: int | None = None
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 class AlarmService:
     def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
                  phonebook: Phonebook):
@@ -85,6 +82,7 @@ class AlarmService:
         self.dialer = dialer
         self.settings = settings
         self.phonebook = phonebook
+        self.views = Views(phonebook)
         self._listeners: list[Callable[[int], None]] = []
         self._in_flight = 0
         self._idle = threading.Condition()
@@ -143,7 +141,7 @@ class AlarmService:
             )
             session.add(alarm)
             session.flush()
-            view = self._alarm_json(session, alarm)
+            view = self.views.alarm(session, alarm)
         log.info("alarm %s added: %s, calling %s, next %s", view["id"], view["schedule"],
                  entry.label(), view["next_fire_at"])
         self._changed(view["id"])
@@ -152,19 +150,19 @@ class AlarmService:
     def list_alarms(self) -> list[dict[str, Any]]:
         with self.sessions() as session:
             alarms = session.scalars(select(Alarm)).all()
-            latest = _latest_occurrences(session)
-            views = [self._alarm_json(session, alarm, latest) for alarm in alarms]
+            latest = latest_occurrences(session)
+            views = [self.views.alarm(session, alarm, latest) for alarm in alarms]
         # Soonest first; spent one-offs (no next) last, newest first among them.
         return sorted(views, key=lambda v: (v["next_fire_at"] is None, v["next_fire_at"] or "", -v["id"]))
 
     def get_alarm(self, ref: int | str) -> dict[str, Any]:
         with self.sessions() as session:
-            return self._alarm_json(session, self._find(session, ref))
+            return self.views.alarm(session, self._find(session, ref))
 
     def remove_alarm(self, ref: int | str) -> dict[str, Any]:
         with self.sessions.begin() as session:
             alarm = self._find(session, ref)
-            view = self._alarm_json(session, alarm)
+            view = self.views.alarm(session, alarm)
             session.delete(alarm)
         log.info("alarm %s removed", view["id"])
         self._changed(view["id"])
@@ -318,7 +316,7 @@ class AlarmService:
                 # A one-off is an instant: another zone only changes how it is shown.
                 alarm.tz = schedules.zone(given.tz or self.settings.timezone).key
             alarm.updated_at = now
-            view = self._alarm_json(session, alarm)
+            view = self.views.alarm(session, alarm)
         log.info("alarm %s changed (%s): %s, next %s", view["id"], ", ".join(sorted(changes)) or "nothing",
                  view["schedule"], view["next_fire_at"])
         self._changed(view["id"])
@@ -334,7 +332,7 @@ class AlarmService:
                 if until_at <= now:
                     raise BadInput(f"{until!r} is not in the future; pause until a later time.")
             alarm.paused, alarm.paused_until, alarm.updated_at = True, until_at, now
-            view = self._alarm_json(session, alarm)
+            view = self.views.alarm(session, alarm)
         log.info("alarm %s paused%s", view["id"], f" until {iso(until_at)}" if until_at else "")
         self._changed(view["id"])
         return view
@@ -343,7 +341,7 @@ class AlarmService:
         with self.sessions.begin() as session:
             alarm = self._find(session, ref)
             alarm.paused, alarm.paused_until, alarm.updated_at = False, None, now
-            view = self._alarm_json(session, alarm)
+            view = self.views.alarm(session, alarm)
         log.info("alarm %s resumed", view["id"])
         self._changed(view["id"])
         return view
@@ -370,7 +368,7 @@ class AlarmService:
                     raise BadInput(f"alarm {alarm.id} has no occurrence left on {day.isoformat()} to skip.")
             alarm.skip_instants = json.dumps(sorted(set(pending) | {i.isoformat() for i in instants}))
             alarm.updated_at = now
-            view = self._alarm_json(session, alarm)
+            view = self.views.alarm(session, alarm)
         log.info("alarm %s will skip %s", view["id"], ", ".join(i.isoformat() for i in instants))
         self._changed(view["id"])
         return view
@@ -418,7 +416,7 @@ class AlarmService:
             )
             session.add(occurrence)
             session.flush()
-            view = self._occurrence_json(occurrence)
+            view = self.views.occurrence(occurrence)
         log.info("dial %s: occurrence %s claimed", entry.label(), view["id"])
         if self._dispatch is not None:
             self._dispatch(view["id"])
@@ -456,7 +454,7 @@ class AlarmService:
             if before is not None:
                 query = query.where(self._before(session, before))
             rows = session.scalars(query.limit(limit)).all()
-            return [self._occurrence_json(row) for row in rows]
+            return [self.views.occurrence(row) for row in rows]
 
     def status(self) -> dict[str, Any]:
         with self.sessions() as session:
@@ -476,8 +474,8 @@ class AlarmService:
                 "dry_run_reason": self.settings.twilio.dry_run_reason,
                 "timezone": self.settings.timezone,
                 "alarms": count,
-                "next_alarm": self._alarm_json(session, upcoming) if upcoming else None,
-                "last_call": self._occurrence_json(last) if last else None,
+                "next_alarm": self.views.alarm(session, upcoming) if upcoming else None,
+                "last_call": self.views.occurrence(last) if last else None,
                 "keepalive": self.keepalive_status(clock.now()),
             }
 
@@ -671,92 +669,6 @@ class AlarmService:
             raise BadInput(f"the schedule {schedule.describe()!r} never fires.")
         return first
 
-    def _number_json(self, ref: str) -> dict[str, Any]:
-        try:
-            entry = self.phonebook.resolve(ref)
-        except BadInput:
-            return {"ref": ref, "index": None, "name": None, "number": None}
-        return {"ref": ref, "index": entry.index, "name": entry.name, "number": entry.display}
-
-    def _alarm_json(self, session: Session, alarm: Alarm,
-                    latest: dict[int, Occurrence] | None = None) -> dict[str, Any]:
-        schedule = schedule_of(alarm)
-        last = latest.get(alarm.id) if latest is not None else session.scalars(
-            select(Occurrence).where(Occurrence.alarm_id == alarm.id)
-            .order_by(Occurrence.scheduled_at.desc()).limit(1)
-        ).first()
-        zone = schedule.zone
-        return {
-            "id": alarm.id,
-            "name": alarm.name,
-            "kind": alarm.kind,
-            "schedule": schedule.describe(),
-            "at": iso(alarm.at),
-            "daily": alarm.time_of_day,
-            "days": ",".join(schedules.DAY_NAMES[d] for d in sorted(schedule.days))
-            if alarm.kind == "daily" else None,
-            "cron": alarm.cron,
-            "tz": alarm.tz,
-            "to": self._number_json(alarm.to_ref),
-            "grace_seconds": alarm.grace_seconds,
-            "then": self._number_json(alarm.then_ref) if alarm.then_ref is not None else None,
-            "ring_seconds": alarm.ring_seconds,
-            "say": alarm.say,
-            "redial_attempts": alarm.redial_attempts,
-            "redial_interval_seconds": alarm.redial_interval_seconds,
-            "state": _state(alarm),
-            "next_fire_at": iso(alarm.next_fire_at),
-            "next_fire_local": iso(alarm.next_fire_at.astimezone(zone)) if alarm.next_fire_at else None,
-            "last": {"scheduled_at": iso(last.scheduled_at), "status": last.status} if last else None,
-            "created_at": iso(alarm.created_at),
-            "paused_until": iso(alarm.paused_until) if alarm.paused else None,
-            "skipping": _skipping(alarm),
-        }
-
-    def _occurrence_json(self, occurrence: Occurrence) -> dict[str, Any]:
-        return {
-            "id": occurrence.id,
-            "alarm_id": occurrence.alarm_id,
-            "alarm_name": occurrence.alarm_name,
-            "reason": occurrence.reason,
-            "scheduled_at": iso(occurrence.scheduled_at),
-            "status": occurrence.status,
-            "detail": occurrence.detail,
-            "to": self._number_json(occurrence.to_ref),
-            "finished_at": iso(occurrence.finished_at),
-            "attempts": [self._attempt_json(a) for a in occurrence.attempts],
-        }
-
-    def _attempt_json(self, attempt: Attempt) -> dict[str, Any]:
-        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt.number))
-        return {
-            "id": attempt.id,
-            "number": entry.display,
-            "number_name": attempt.number_name,
-            "dialer": attempt.dialer,
-            "sid": attempt.sid,
-            "status": attempt.status,
-            "error_code": attempt.error_code,
-            "error_message": attempt.error_message,
-            "permanent": attempt.permanent,
-            "duration_seconds": attempt.duration_seconds,
-            "started_at": iso(attempt.started_at),
-            "finished_at": iso(attempt.finished_at),
-        }
-
-    def _is_secret(self, number: str) -> bool:
-        return any(e.secret and e.number == number for e in self.phonebook.entries)
-
-
-def schedule_of(alarm: Alarm) -> Schedule:
-    if alarm.kind == "once":
-        return Schedule("once", alarm.tz, at=alarm.at)
-    if alarm.kind == "daily":
-        assert alarm.time_of_day is not None
-        days = frozenset(int(d) for d in (alarm.days or "").split(",") if d)
-        return Schedule("daily", alarm.tz, time_of_day=schedules.parse_time_of_day(alarm.time_of_day),
-                        days=days or schedules.ALL_DAYS)
-    return Schedule("cron", alarm.tz, cron=alarm.cron)
 
 
 def _instant(text: str) -> datetime:
@@ -775,14 +687,6 @@ def _ref_text(ref: int | str, entry: PhoneNumber) -> str:
     return entry.name if by_name and entry.name else str(entry.index)
 
 
-def _state(alarm: Alarm) -> str:
-    if alarm.next_fire_at is None:
-        return "done"
-    if alarm.paused and (alarm.paused_until is None or alarm.paused_until > clock.now()):
-        return "paused"
-    return "active"
-
-
 def _duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
@@ -794,15 +698,6 @@ def _duration(delta: timedelta) -> str:
 
 
 # --- edit, skip, upcoming ------------------------------------------------------------
-
-
-def _latest_occurrences(session: Session) -> dict[int, Occurrence]:
-    """Each alarm's newest occurrence, in one query (a listing would otherwise ask once per alarm)."""
-    newest = (select(Occurrence.alarm_id, func.max(Occurrence.scheduled_at).label("at"))
-              .where(Occurrence.alarm_id.is_not(None)).group_by(Occurrence.alarm_id).subquery())
-    rows = session.scalars(select(Occurrence).join(newest, and_(
-        Occurrence.alarm_id == newest.c.alarm_id, Occurrence.scheduled_at == newest.c.at)))
-    return {row.alarm_id: row for row in rows if row.alarm_id is not None}
 
 
 def _stored_input(alarm: Alarm) -> dict[str, Any]:
@@ -829,15 +724,6 @@ def _apply_schedule(alarm: Alarm, schedule: Schedule) -> None:
     alarm.kind, alarm.tz, alarm.at, alarm.cron = schedule.kind, schedule.tz, schedule.at, schedule.cron
     alarm.time_of_day = f"{schedule.time_of_day:%H:%M}" if schedule.time_of_day else None
     alarm.days = ",".join(str(d) for d in sorted(schedule.days)) if schedule.kind == "daily" else None
-
-
-def _skipping(alarm: Alarm) -> list[str]:
-    """The skipped instants not yet reached (claimed ones are history)."""
-    if alarm.next_fire_at is None or alarm.skip_instants in ("", "[]"):
-        return []
-    pending = [s for s in json.loads(alarm.skip_instants)
-               if datetime.fromisoformat(s) >= alarm.next_fire_at]
-    return sorted(pending)
 
 
 def _upcoming(alarm: Alarm, count: int) -> list[firetimes.FireTime]:

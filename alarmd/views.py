@@ -1,0 +1,141 @@
+"""How stored alarms, occurrences and attempts read as JSON (the API's and the CLI's shapes).
+
+Secret numbers are masked here, once, for every answer that names a number.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from alarmd import clock, schedules
+from alarmd.errors import BadInput
+from alarmd.models import Alarm, Attempt, Occurrence
+from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.schedules import Schedule
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def schedule_of(alarm: Alarm) -> Schedule:
+    if alarm.kind == "once":
+        return Schedule("once", alarm.tz, at=alarm.at)
+    if alarm.kind == "daily":
+        assert alarm.time_of_day is not None
+        days = frozenset(int(d) for d in (alarm.days or "").split(",") if d)
+        return Schedule("daily", alarm.tz, time_of_day=schedules.parse_time_of_day(alarm.time_of_day),
+                        days=days or schedules.ALL_DAYS)
+    return Schedule("cron", alarm.tz, cron=alarm.cron)
+
+
+def alarm_state(alarm: Alarm) -> str:
+    if alarm.next_fire_at is None:
+        return "done"
+    if alarm.paused and (alarm.paused_until is None or alarm.paused_until > clock.now()):
+        return "paused"
+    return "active"
+
+
+def skipping(alarm: Alarm) -> list[str]:
+    """The skipped instants not yet reached (claimed ones are history)."""
+    if alarm.next_fire_at is None or alarm.skip_instants in ("", "[]"):
+        return []
+    pending = [s for s in json.loads(alarm.skip_instants)
+               if datetime.fromisoformat(s) >= alarm.next_fire_at]
+    return sorted(pending)
+
+
+def latest_occurrences(session: Session) -> dict[int, Occurrence]:
+    """Each alarm's newest occurrence, in one query (a listing would otherwise ask once per alarm)."""
+    newest = (select(Occurrence.alarm_id, func.max(Occurrence.scheduled_at).label("at"))
+              .where(Occurrence.alarm_id.is_not(None)).group_by(Occurrence.alarm_id).subquery())
+    rows = session.scalars(select(Occurrence).join(newest, and_(
+        Occurrence.alarm_id == newest.c.alarm_id, Occurrence.scheduled_at == newest.c.at)))
+    return {row.alarm_id: row for row in rows if row.alarm_id is not None}
+
+
+class Views:
+    def __init__(self, phonebook: Phonebook):
+        self.phonebook = phonebook
+
+    def number(self, ref: str) -> dict[str, Any]:
+        try:
+            entry = self.phonebook.resolve(ref)
+        except BadInput:
+            return {"ref": ref, "index": None, "name": None, "number": None}
+        return {"ref": ref, "index": entry.index, "name": entry.name, "number": entry.display}
+
+    def alarm(self, session: Session, alarm: Alarm,
+                    latest: dict[int, Occurrence] | None = None) -> dict[str, Any]:
+        schedule = schedule_of(alarm)
+        last = latest.get(alarm.id) if latest is not None else session.scalars(
+            select(Occurrence).where(Occurrence.alarm_id == alarm.id)
+            .order_by(Occurrence.scheduled_at.desc()).limit(1)
+        ).first()
+        zone = schedule.zone
+        return {
+            "id": alarm.id,
+            "name": alarm.name,
+            "kind": alarm.kind,
+            "schedule": schedule.describe(),
+            "at": iso(alarm.at),
+            "daily": alarm.time_of_day,
+            "days": ",".join(schedules.DAY_NAMES[d] for d in sorted(schedule.days))
+            if alarm.kind == "daily" else None,
+            "cron": alarm.cron,
+            "tz": alarm.tz,
+            "to": self.number(alarm.to_ref),
+            "grace_seconds": alarm.grace_seconds,
+            "then": self.number(alarm.then_ref) if alarm.then_ref is not None else None,
+            "ring_seconds": alarm.ring_seconds,
+            "say": alarm.say,
+            "redial_attempts": alarm.redial_attempts,
+            "redial_interval_seconds": alarm.redial_interval_seconds,
+            "state": alarm_state(alarm),
+            "next_fire_at": iso(alarm.next_fire_at),
+            "next_fire_local": iso(alarm.next_fire_at.astimezone(zone)) if alarm.next_fire_at else None,
+            "last": {"scheduled_at": iso(last.scheduled_at), "status": last.status} if last else None,
+            "created_at": iso(alarm.created_at),
+            "paused_until": iso(alarm.paused_until) if alarm.paused else None,
+            "skipping": skipping(alarm),
+        }
+
+    def occurrence(self, occurrence: Occurrence) -> dict[str, Any]:
+        return {
+            "id": occurrence.id,
+            "alarm_id": occurrence.alarm_id,
+            "alarm_name": occurrence.alarm_name,
+            "reason": occurrence.reason,
+            "scheduled_at": iso(occurrence.scheduled_at),
+            "status": occurrence.status,
+            "detail": occurrence.detail,
+            "to": self.number(occurrence.to_ref),
+            "finished_at": iso(occurrence.finished_at),
+            "attempts": [self.attempt(a) for a in occurrence.attempts],
+        }
+
+    def attempt(self, attempt: Attempt) -> dict[str, Any]:
+        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt.number))
+        return {
+            "id": attempt.id,
+            "number": entry.display,
+            "number_name": attempt.number_name,
+            "dialer": attempt.dialer,
+            "sid": attempt.sid,
+            "status": attempt.status,
+            "error_code": attempt.error_code,
+            "error_message": attempt.error_message,
+            "permanent": attempt.permanent,
+            "duration_seconds": attempt.duration_seconds,
+            "started_at": iso(attempt.started_at),
+            "finished_at": iso(attempt.finished_at),
+        }
+
+    def _is_secret(self, number: str) -> bool:
+        return any(e.secret and e.number == number for e in self.phonebook.entries)
