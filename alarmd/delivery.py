@@ -94,6 +94,13 @@ class Delivery:
         self.owner = owner
         self._active: set[int] = set()
         self._lock = threading.Lock()
+        # How often each alarm was changed through this daemon: a call prepared ahead
+        # re-reads its alarm at the last moment only when this moved (see _dial).
+        self._alarm_changes: dict[int, int] = {}
+
+    def alarm_changed(self, alarm_id: int) -> None:
+        with self._lock:
+            self._alarm_changes[alarm_id] = self._alarm_changes.get(alarm_id, 0) + 1
 
     # --- the loop -----------------------------------------------------------------
 
@@ -139,6 +146,10 @@ class Delivery:
     def _dial(self, occurrence_id: int, snapshot: Snapshot, step: Dial) -> None:
         entry = step.entry
         request = callplan.call_request(snapshot.plan, entry)
+        alarm_id = snapshot.occurrence.alarm_id
+        changes_seen = self._alarm_changes.get(alarm_id, 0) if alarm_id is not None else 0
+        if self._call_off_if_unwanted(occurrence_id, None):
+            return
         try:
             attempt_id = self._begin_attempt(occurrence_id, entry, step.at)
         except LimitExceeded as exc:
@@ -153,11 +164,10 @@ class Delivery:
             with self.sessions.begin() as session:
                 session.execute(delete(Attempt).where(Attempt.id == attempt_id))
             return
-        called_off = self._called_off(occurrence_id)
-        if called_off:
-            with self.sessions.begin() as session:
-                session.execute(delete(Attempt).where(Attempt.id == attempt_id))
-            self._finish(occurrence_id, Done("skipped", called_off))
+        # Read the alarm again only if it was changed while the call waited: at the due
+        # instant every millisecond counts, and the read above covers everything earlier.
+        if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
+                and self._call_off_if_unwanted(occurrence_id, attempt_id)):
             return
         values: dict[str, Any]
         try:
@@ -179,20 +189,25 @@ class Delivery:
                 log.info("dry-run: would call %s now", entry.label())
         self._record(occurrence_id, attempt_id, values, "accepted" if values.get("sid") else None)
 
-    def _called_off(self, occurrence_id: int) -> str | None:
-        """Why an alarm's call, prepared ahead of its instant, must not go out after all.
+    def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None) -> bool:
+        """Finish the occurrence as skipped if its alarm no longer wants this call.
 
-        The occurrence was claimed a few seconds early (callplan.LEAD); a remove, pause or
-        skip in those seconds, or while redials are under way, still stops the ringing.
+        The occurrence was claimed a few seconds early (callplan.LEAD), and redials come
+        minutes later: a remove, pause or skip meanwhile still stops the ringing.
         """
         with self.sessions() as session:
             occurrence = session.get(Occurrence, occurrence_id)
             if occurrence is None or occurrence.reason != "alarm":
-                return None
+                return False
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
-            if alarm is None:
-                return "the alarm was removed"
-            return alarm.skip_reason(occurrence.scheduled_at)
+            reason = "the alarm was removed" if alarm is None else alarm.skip_reason(occurrence.scheduled_at)
+        if reason is None:
+            return False
+        if attempt_id is not None:
+            with self.sessions.begin() as session:
+                session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+        self._finish(occurrence_id, Done("skipped", reason))
+        return True
 
     def _settle(self, occurrence_id: int, snapshot: Snapshot, attempt: Attempt) -> None:
         try:

@@ -91,6 +91,7 @@ class AlarmService:
         self.owner = delivery.owner_id()
         self.delivery = delivery.Delivery(sessions, dialer, settings, phonebook, self.stopping, self.owner)
         self._dispatch: Callable[[int], None] | None = None
+        self.on_alarm_change(self.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
 
