@@ -53,6 +53,17 @@ def run(settings: Settings) -> int:
     from alarmd.service import AlarmService
 
     configure_logging()
+    # Installed first, so a stop asked for while the database upgrades or the API starts
+    # is a clean stop once start-up is through, not a kill halfway.
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
     supervision.warn_if_auth_token_exposed(settings.client.config_path)
     # A delivery thread waking at its alarm's due instant should not wait the default
     # 5 ms for the interpreter lock while another thread does bookkeeping.
@@ -84,15 +95,6 @@ def run(settings: Settings) -> int:
     ))
     server_thread = threading.Thread(target=server.run, name="api", daemon=True)
     server_thread.start()
-
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
 
     if not _wait_started(server, server_thread):
         log.error("the API could not listen on %s:%s", host, port)
