@@ -20,7 +20,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,13 +28,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchutil import free_port, wait_healthy
+
 TOKEN = "bench-token-0123456789abcdefghij"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alarmd_command() -> list[str]:
@@ -68,19 +63,6 @@ def answer_times(port: int, runs: int) -> list[float]:
             response.read()
         times.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the daemon exited with status {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("the daemon did not become healthy within 30 s")
 
 
 def add_alarms(port: int, count: int) -> None:

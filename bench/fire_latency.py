@@ -28,7 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port, twilio_block  # noqa: E402
+from benchutil import free_port, wait_healthy  # noqa: E402
+
+from tests.conftest import twilio_block  # noqa: E402
 from tests.twilio_standin import TwilioStandin  # noqa: E402
 
 TOKEN = "bench-api-token-0123456789abcdef"
@@ -43,18 +45,6 @@ def post(port: int, body: dict[str, object]) -> None:
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
-        if proc.poll() is not None:
-            raise SystemExit(f"the daemon exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the daemon did not become healthy")
 
 
 def arrivals(standin: TwilioStandin, first: int, count: int, timeout: float) -> dict[int, float]:

@@ -22,11 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from benchutil import free_port
 
 
 def start(home: Path, notify_path: str, watchdog_usec: int) -> subprocess.Popen[bytes]:
