@@ -436,10 +436,9 @@ class Delivery:
     # --- labels (secret numbers masked) -------------------------------------------
 
     def _label(self, number: str) -> str:
-        for entry in self.phonebook.entries:
-            if entry.number == number:
-                return entry.label()
-        return mask(number)  # no longer configured: whether it was secret is unknown
+        entry = self.phonebook.by_number(number)
+        # No longer configured: whether it was secret is unknown, so it is masked.
+        return entry.label() if entry is not None else mask(number)
 
     def _label_ref(self, ref: str) -> str:
         try:

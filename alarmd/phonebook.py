@@ -123,5 +123,9 @@ class Phonebook:
             return f"there is no phone number {index}: twilio.phoneNumbers is empty."
         return f"there is no phone number {index}: twilio.phoneNumbers has {count} (0-{count - 1})."
 
+    def by_number(self, number: str) -> PhoneNumber | None:
+        """The entry with this E.164 number, or None once it is no longer configured."""
+        return next((entry for entry in self.entries if entry.number == number), None)
+
     def mask_text(self, text: str) -> str:
         return mask_in_text(text, self.entries)
