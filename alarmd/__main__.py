@@ -1,3 +1,3 @@
-from alarmd.cli import main
+from alarmd.cli_quick import main
 
 main()

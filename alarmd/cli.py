@@ -1,14 +1,13 @@
 """The `alarmd` command: parse, ask the daemon's API (or do an offline verb), print.
 
 Imports stay light: the server stack, APScheduler and the twilio SDK are only imported
-by `run`, so every other verb starts fast. Time text ("07:00", "in 20m") is sent to the
+by `run`, so every other verb starts fast. `list` and `status` are written in
+alarmd.cli_quick, which answers them without importing this module at all. Time text ("07:00", "in 20m") is sent to the
 daemon as written: the service reads it in the alarm's zone, in one place.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +16,7 @@ import click
 
 from alarmd import __version__
 from alarmd import cli_format as fmt
+from alarmd import cli_quick as quick
 from alarmd.cli_support import (
     AlarmdGroup,
     alarm_argument,
@@ -26,20 +26,18 @@ from alarmd.cli_support import (
     json_option,
     schedule_options,
 )
-from alarmd.errors import DaemonUnavailable
 
 
 class Context:
     def __init__(self, config_path: str | None):
         self.config_path = config_path
         self._client: Any = None
-        # NO_COLOR is read here, not in config: it is about this terminal, not alarmd.
-        self.paint = fmt.Painter(fmt.use_colour(sys.stdout.isatty(), os.environ.get("NO_COLOR")))
+        self.paint = quick.stdout_painter()
 
     def api(self) -> Any:
         if self._client is None:
             from alarmd.client import ApiClient
-            from alarmd.config import load_client_settings
+            from alarmd.configfile import load_client_settings
 
             self._client = ApiClient(load_client_settings(self.config_path))
         return self._client
@@ -63,7 +61,7 @@ def _path(ref: str) -> str:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(quick.json_text(value))
 
 
 def _next_text(alarm: dict[str, Any]) -> str:
@@ -174,13 +172,7 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
 @pass_ctx
 def list_(ctx: Context, as_json: bool) -> None:
     """List alarms, soonest first (like systemctl list-timers)."""
-    from alarmd import clock
-
-    alarms = fmt.sort_by_next(ctx.call("GET", "/v1/alarms")["alarms"])
-    if as_json:
-        _print_json(alarms)
-        return
-    ctx.echo(fmt.alarm_list(alarms, clock.now(), ctx.paint))
+    quick.show_list(ctx.api(), ctx.paint, as_json, ctx.echo)
 
 
 @cli.command()
@@ -285,20 +277,7 @@ def history(ctx: Context, limit: int, alarm: str | None, as_json: bool) -> None:
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:
     """Is the daemon up, in which mode, and what is next."""
-    try:
-        info = ctx.call("GET", "/v1/status")
-    except DaemonUnavailable as exc:
-        # Down is an answer, not only an error: say it on stdout too, then exit 1.
-        if as_json:
-            _print_json({"daemon": "down", "error": str(exc)})
-        else:
-            ctx.echo(f"{ctx.paint('Daemon:', bold=True)}     {ctx.paint('down', fg='red', bold=True)}")
-        raise
-    info = {"daemon": "up", **info}
-    if as_json:
-        _print_json(info)
-        return
-    ctx.echo(fmt.status_lines(info, ctx.paint))
+    quick.show_status(ctx.api(), ctx.paint, as_json, ctx.echo)
 
 
 @cli.command("next")
@@ -361,7 +340,3 @@ def config_check(ctx: Context) -> None:
     click.echo(f"{source}: OK; mode {mode}; {len(settings.twilio.phone_numbers)} phone numbers; "
                f"database {settings.database}")
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point (the `alarmd` script and `python -m alarmd`)."""
-    cli.main(args=argv, prog_name="alarmd")

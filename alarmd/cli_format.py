@@ -1,7 +1,8 @@
 """How the `alarmd` command prints: tables, durations, local times, colour.
 
 Pure functions over the API's JSON (and `now`), so tests can check the exact text.
-Only the standard library and click: this runs in every CLI process.
+Only the standard library: this runs in every CLI process, click-free ones included
+(alarmd.cli_quick).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import click
 
 # Outcomes worth a colour; anything else prints plain.
 GOOD = {"accepted", "completed", "answered", "in-progress", "ringing", "queued", "active", "up"}
@@ -24,14 +23,21 @@ def use_colour(is_tty: bool, no_color: str | None) -> bool:
     return is_tty and not no_color
 
 
+# The ANSI SGR codes for the few styles used; the same sequences click.style writes.
+FOREGROUND = {"red": 31, "green": 32, "yellow": 33}
+
+
 class Painter:
-    """click.style when colour is on, the text unchanged when it is off."""
+    """ANSI colour when colour is on, the text unchanged when it is off."""
 
     def __init__(self, colour: bool):
         self.colour = colour
 
-    def __call__(self, text: str, **style: Any) -> str:
-        return click.style(text, **style) if self.colour and text else text
+    def __call__(self, text: str, fg: str | None = None, bold: bool = False) -> str:
+        if not self.colour or not text:
+            return text
+        codes = ([f"\x1b[{FOREGROUND[fg]}m"] if fg else []) + (["\x1b[1m"] if bold else [])
+        return "".join(codes) + text + "\x1b[0m"
 
     def outcome(self, text: str) -> str:
         word = text.split(" ", 1)[0]

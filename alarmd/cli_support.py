@@ -13,10 +13,8 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from alarmd.errors import AlarmdError, BadInput, ConfigError, DaemonUnavailable
+from alarmd.cli_errors import EXIT_BAD_INPUT, EXIT_FAILURE, fail, report
 
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
 SCHEDULE_OPTIONS = ("at", "daily", "cron")
 
 
@@ -37,45 +35,22 @@ class AlarmdGroup(click.Group):
 
 
 def run_reporting_errors(invoke: Callable[[], Any]) -> int:
-    from alarmd.client import ApiRefused
-
     try:
         result = invoke()
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        _fail("aborted.")
+        fail("aborted.")
         return EXIT_FAILURE
     except click.ClickException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `alarmd` (click >= 8.2): help, as 8.1 did
             click.echo(exc.format_message())
             return 0
-        _fail(exc.format_message())
+        fail(exc.format_message())
         return EXIT_BAD_INPUT
-    except ApiRefused as exc:
-        _fail(str(exc))
-        # The daemon judged the input (4xx but auth and rate limit): that is bad input.
-        bad_input = 400 <= exc.status < 500 and exc.status not in (401, 403, 429)
-        return EXIT_BAD_INPUT if bad_input else EXIT_FAILURE
-    except (ConfigError, BadInput) as exc:
-        _fail(str(exc))
-        return EXIT_BAD_INPUT
-    except (DaemonUnavailable, AlarmdError) as exc:
-        _fail(str(exc))
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return EXIT_FAILURE
-    except Exception as exc:  # a bug, still one line: a traceback helps nobody at 6 a.m.
-        _fail(f"unexpected {type(exc).__name__}: {exc}; please report this.")
-        return EXIT_FAILURE
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(exc)
     return result if isinstance(result, int) else 0
-
-
-def _fail(sentence: str) -> None:
-    sentence = sentence.strip().replace("\n", " ")
-    click.echo(f"alarmd: {sentence}", err=True)
 
 
 # --- shell completion (click's own: eval "$(_ALARMD_COMPLETE=bash_source alarmd)") ------
@@ -84,7 +59,7 @@ def _fail(sentence: str) -> None:
 def _completions(path: str, key: str, fields: tuple[str, ...]) -> Callable[..., list[CompletionItem]]:
     def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
         from alarmd.client import ApiClient
-        from alarmd.config import load_client_settings
+        from alarmd.configfile import load_client_settings
 
         try:
             client = ApiClient(load_client_settings(ctx.find_root().params.get("config_path")))

@@ -15,7 +15,7 @@ from urllib.parse import urlencode  # pathlib imports urllib.parse anyway
 
 from alarmd import __version__
 from alarmd.apitoken import read_token, token_files
-from alarmd.config import ClientSettings
+from alarmd.configfile import ClientSettings
 from alarmd.errors import AlarmdError, DaemonUnavailable
 
 TIMEOUT_SECONDS = 15

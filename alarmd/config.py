@@ -1,8 +1,9 @@
 """Read the JSON config (+ environment, + systemd credentials) once into frozen Settings.
 
 The `twilio` block is NMO's, read unchanged; alarmd's own settings live under `alarmd`.
-Every bad value raises ConfigError whose message starts with the key's name. Nothing
-else in alarmd reads the environment.
+Every bad value raises ConfigError whose message starts with the key's name. Apart from
+alarmd.configfile (the part every command reads) and the proxy settings the Twilio
+adapter resolves once at start, nothing else in alarmd reads the environment.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from alarmd import defaults
+from alarmd.configfile import (
+    ClientSettings,
+    Env,
+    client_settings,
+    credential,
+    find_config,
+    read_config_file,
+    section,
+    string,
+)
 from alarmd.errors import ConfigError
-
-Env = Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -82,21 +91,6 @@ class RedialSettings:
 
 
 @dataclass(frozen=True)
-class ClientSettings:
-    """What the CLI needs to reach the daemon; cheap to build (no phone parsing)."""
-
-    config_path: Path | None
-    listen_host: str
-    listen_port: int
-    state_dir: Path
-    api_token: str | None = field(default=None, repr=False)
-
-    @property
-    def token_file(self) -> Path:
-        return self.state_dir / defaults.TOKEN_FILENAME
-
-
-@dataclass(frozen=True)
 class Settings:
     client: ClientSettings
     database: Path
@@ -112,50 +106,6 @@ class Settings:
         return self.client.api_token
 
 
-def find_config(explicit: str | os.PathLike[str] | None, env: Env) -> tuple[Path | None, bool]:
-    """The config path to read and whether it was asked for by name (so must exist)."""
-    if explicit:
-        return Path(explicit), True
-    if env.get("ALARMD_CONFIG"):
-        return Path(env["ALARMD_CONFIG"]), True
-    if env.get("CONFIGURATION_DIRECTORY"):
-        # systemd may list several directories separated by ':'; ours is the first.
-        return Path(env["CONFIGURATION_DIRECTORY"].split(":")[0]) / "config.json", False
-    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    return Path(xdg) / "alarmd" / "config.json", False
-
-
-def read_config_file(path: Path | None, required: bool) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if required:
-            raise ConfigError(f"{path}: no such config file.") from None
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a JSON object.")
-    return data
-
-
-def load_client_settings(
-    config_path: str | os.PathLike[str] | None = None, env: Env | None = None
-) -> ClientSettings:
-    env = os.environ if env is None else env
-    path, required = find_config(config_path, env)
-    raw = read_config_file(path, required)
-    return _client_settings(path if raw or required else None, raw, env)
-
-
 def load_settings(
     config_path: str | os.PathLike[str] | None = None, env: Env | None = None
 ) -> Settings:
@@ -163,11 +113,11 @@ def load_settings(
     env = os.environ if env is None else env
     path, required = find_config(config_path, env)
     raw = read_config_file(path, required)
-    client = _client_settings(path if raw or required else None, raw, env)
-    own = _obj(raw, "alarmd")
-    twilio = _twilio_settings(_obj(raw, "twilio"), env)
-    database = env.get("ALARMD_DB") or _str(own, "alarmd.database", "database")
-    timezone = _str(own, "alarmd.timezone", "timezone") or system_timezone(env)
+    client = client_settings(path if raw or required else None, raw, env)
+    own = section(raw, "alarmd")
+    twilio = _twilio_settings(section(raw, "twilio"), env)
+    database = env.get("ALARMD_DB") or string(own, "alarmd.database", "database")
+    timezone = string(own, "alarmd.timezone", "timezone") or system_timezone(env)
     _check_zone("alarmd.timezone", timezone)
     grace = _int(own, "alarmd.graceSeconds", "graceSeconds", defaults.DEFAULT_GRACE_SECONDS, 0)
     settings = Settings(
@@ -176,32 +126,12 @@ def load_settings(
         timezone=timezone,
         grace_seconds=grace,
         twilio=twilio,
-        keepalive=_keepalive_settings(_obj(own, "keepalive", "alarmd.keepalive"), twilio),
-        redial=_redial_settings(_obj(own, "redial", "alarmd.redial")),
-        calls_per_hour=_int(_obj(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
+        keepalive=_keepalive_settings(section(own, "keepalive", "alarmd.keepalive"), twilio),
+        redial=_redial_settings(section(own, "redial", "alarmd.redial")),
+        calls_per_hour=_int(section(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
                             "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR, 1, 10_000),
     )
     return settings
-
-
-def _client_settings(path: Path | None, raw: Mapping[str, Any], env: Env) -> ClientSettings:
-    own = _obj(raw, "alarmd")
-    listen = env.get("ALARMD_LISTEN") or _str(own, "alarmd.listen", "listen")
-    host, port = defaults.DEFAULT_LISTEN_HOST, defaults.DEFAULT_LISTEN_PORT
-    if listen:
-        host, port = parse_listen("ALARMD_LISTEN" if env.get("ALARMD_LISTEN") else "alarmd.listen", listen)
-    token = (
-        _credential(env, "api-token")
-        or env.get("ALARMD_API_TOKEN")
-        or _str(own, "alarmd.apiToken", "apiToken")
-    )
-    return ClientSettings(
-        config_path=path,
-        listen_host=host,
-        listen_port=port,
-        state_dir=state_directory(env),
-        api_token=token or None,
-    )
 
 
 def _twilio_settings(block: Mapping[str, Any], env: Env) -> TwilioSettings:
@@ -211,20 +141,20 @@ def _twilio_settings(block: Mapping[str, Any], env: Env) -> TwilioSettings:
         raise ConfigError("twilio.phoneNumbers: expected a list of {name, number} objects.")
     for i, item in enumerate(numbers):
         entries.append(_number_entry(f"twilio.phoneNumbers[{i}]", item))
-    number_from = _str(block, "twilio.numberFrom", "numberFrom")
+    number_from = string(block, "twilio.numberFrom", "numberFrom")
     if number_from:
         number_from = _phone("twilio.numberFrom", number_from)
-    base_url = env.get("ALARMD_TWILIO_API_URL") or _str(block, "twilio.apiBaseURL", "apiBaseURL")
+    base_url = env.get("ALARMD_TWILIO_API_URL") or string(block, "twilio.apiBaseURL", "apiBaseURL")
     if base_url and not re.match(r"^https?://[^/\s]+", base_url):
         raise ConfigError(f"twilio.apiBaseURL: {base_url!r} is not an http(s) URL.")
     return TwilioSettings(
         enabled=_bool(block, "twilio.enabled", "enabled", False),
-        account_sid=env.get("TWILIO_ACCOUNT_SID") or _str(block, "twilio.accountSID", "accountSID"),
-        auth_token=_credential(env, "twilio-auth-token")
+        account_sid=env.get("TWILIO_ACCOUNT_SID") or string(block, "twilio.accountSID", "accountSID"),
+        auth_token=credential(env, "twilio-auth-token")
         or env.get("TWILIO_AUTH_TOKEN")
-        or _str(block, "twilio.authToken", "authToken"),
+        or string(block, "twilio.authToken", "authToken"),
         number_from=number_from,
-        calling_uri=_str(block, "twilio.callingURI", "callingURI") or defaults.DEFAULT_CALLING_URI,
+        calling_uri=string(block, "twilio.callingURI", "callingURI") or defaults.DEFAULT_CALLING_URI,
         api_base_url=base_url.rstrip("/") if base_url else None,
         phone_numbers=tuple(entries),
     )
@@ -253,7 +183,7 @@ def _keepalive_settings(block: Mapping[str, Any], twilio: TwilioSettings) -> Kee
     number = block.get("number", 0)
     if isinstance(number, bool) or not isinstance(number, int | str):
         raise ConfigError("alarmd.keepalive.number: expected an index or a name.")
-    at = _str(block, "alarmd.keepalive.at", "at") or defaults.DEFAULT_KEEPALIVE_AT
+    at = string(block, "alarmd.keepalive.at", "at") or defaults.DEFAULT_KEEPALIVE_AT
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", at):
         raise ConfigError(f"alarmd.keepalive.at: {at!r} is not a time of day like \"12:00\".")
     settings = KeepaliveSettings(
@@ -312,21 +242,6 @@ def _check_number_ref(key: str, ref: int | str, entries: tuple[NumberEntry, ...]
         raise ConfigError(f"{key}: no entry of twilio.phoneNumbers is named {ref!r}.")
 
 
-def parse_listen(key: str, value: str) -> tuple[str, int]:
-    match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", value.strip())
-    if not match or not 0 < int(match.group(2)) < 65536:
-        raise ConfigError(f"{key}: {value!r} is not HOST:PORT (e.g. \"127.0.0.1:8421\").")
-    return match.group(1), int(match.group(2))
-
-
-def state_directory(env: Env) -> Path:
-    if env.get("STATE_DIRECTORY"):
-        return Path(env["STATE_DIRECTORY"].split(":")[0])
-    home = Path(env.get("HOME", "~")).expanduser()
-    xdg = env.get("XDG_STATE_HOME") or str(home / ".local" / "state")
-    return Path(xdg) / "alarmd"
-
-
 def system_timezone(env: Env) -> str:
     """The machine's IANA zone: $TZ, else the /etc/localtime link, else UTC."""
     tz = env.get("TZ", "").lstrip(":")
@@ -347,34 +262,6 @@ def _check_zone(key: str, name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{key}: {name!r} is not an IANA time zone (e.g. \"Europe/London\").") from None
-
-
-def _credential(env: Env, name: str) -> str | None:
-    directory = env.get("CREDENTIALS_DIRECTORY")
-    if not directory:
-        return None
-    try:
-        return (Path(directory) / name).read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"credential {name}: cannot be read ({exc.strerror}).") from None
-
-
-def _obj(block: Mapping[str, Any], name: str, key: str | None = None) -> Mapping[str, Any]:
-    value = block.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key or name}: expected a JSON object.")
-    return value
-
-
-def _str(block: Mapping[str, Any], key: str, name: str) -> str | None:
-    value = block.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string, got {json.dumps(value)}.")
-    return value.strip() or None
 
 
 def _bool(block: Mapping[str, Any], key: str, name: str, default: bool) -> bool:

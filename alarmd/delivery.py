@@ -37,10 +37,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd import callplan, clock, costguard
 from alarmd.callplan import Dial, Done, Follow, Plan, Settle
 from alarmd.config import Settings
-from alarmd.dialers.base import Dialer
+from alarmd.dialers.base import CallRequest, Dialer, PlacedCall
 from alarmd.errors import BadInput, DialError, LimitExceeded
 from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber, mask
+from alarmd.rightofway import RightOfWay
 
 log = logging.getLogger("alarmd.delivery")
 
@@ -97,6 +98,7 @@ class Delivery:
         # How often each alarm was changed through this daemon: a call prepared ahead
         # re-reads its alarm at the last moment only when this moved (see _dial).
         self._alarm_changes: dict[int, int] = {}
+        self.right_of_way = RightOfWay()
 
     def alarm_changed(self, alarm_id: int) -> None:
         with self._lock:
@@ -111,6 +113,7 @@ class Delivery:
                 return
             self._active.add(occurrence_id)
         try:
+            self.right_of_way.give_way()
             taken = self._take(occurrence_id)
             if taken is not None:
                 self._run(occurrence_id, resumed=taken)
@@ -122,6 +125,7 @@ class Delivery:
     def _run(self, occurrence_id: int, resumed: bool) -> None:
         redial = self.settings.redial
         while not self.stopping.is_set():
+            self.right_of_way.give_way()
             snapshot = self._load(occurrence_id)
             if isinstance(snapshot, Done):
                 self._finish(occurrence_id, snapshot)
@@ -158,36 +162,47 @@ class Delivery:
             return
         if attempt_id is None:
             return  # another daemon took over meanwhile; it carries on from the record
-        if not self._wait_until(occurrence_id, step.at):
+        with self.right_of_way.call_due(step.at):
+            sent = self._send_at(step.at, occurrence_id, attempt_id, request, alarm_id, changes_seen)
+        if sent is None:
+            return
+        # Other calls due at this instant go out before this one is written down.
+        self.right_of_way.give_way()
+        values: dict[str, Any]
+        if isinstance(sent, DialError):
+            message = self.phonebook.mask_text(sent.message)
+            values = {"status": "uncertain" if sent.uncertain else "error", "error_code": sent.code,
+                      "error_message": message, "permanent": sent.permanent}
+            if not sent.uncertain:
+                values["finished_at"] = clock.now()
+            log.warning("call to %s failed: %s%s", entry.label(), message,
+                        "" if sent.permanent else " (will retry)")
+        elif sent.sid:
+            values = {"sid": sent.sid, "status": sent.status}
+            log.info("calling %s: Twilio accepted call %s", entry.label(), sent.sid)
+        else:
+            values = {"status": "dry-run", "finished_at": clock.now()}
+            log.info("dry-run: would call %s now", entry.label())
+        self._record(occurrence_id, attempt_id, values, "accepted" if values.get("sid") else None)
+
+    def _send_at(self, at: datetime, occurrence_id: int, attempt_id: int, request: CallRequest,
+                 alarm_id: int | None, changes_seen: int) -> PlacedCall | DialError | None:
+        """Wait for `at`, then send the request; None when it was not sent after all."""
+        if not self._wait_until(occurrence_id, at):
             # Stopped in the moments before the call was due: nothing was sent, so there
             # is no attempt to show; the restart prepares it again.
             with self.sessions.begin() as session:
                 session.execute(delete(Attempt).where(Attempt.id == attempt_id))
-            return
+            return None
         # Read the alarm again only if it was changed while the call waited: at the due
-        # instant every millisecond counts, and the read above covers everything earlier.
+        # instant every millisecond counts, and the read before the wait covers the rest.
         if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
                 and self._call_off_if_unwanted(occurrence_id, attempt_id)):
-            return
-        values: dict[str, Any]
+            return None
         try:
-            placed = self.dialer.place_call(request)
+            return self.dialer.place_call(request)
         except DialError as exc:
-            message = self.phonebook.mask_text(exc.message)
-            values = {"status": "uncertain" if exc.uncertain else "error", "error_code": exc.code,
-                      "error_message": message, "permanent": exc.permanent}
-            if not exc.uncertain:
-                values["finished_at"] = clock.now()
-            log.warning("call to %s failed: %s%s", entry.label(), message,
-                        "" if exc.permanent else " (will retry)")
-        else:
-            if placed.sid:
-                values = {"sid": placed.sid, "status": placed.status}
-                log.info("calling %s: Twilio accepted call %s", entry.label(), placed.sid)
-            else:
-                values = {"status": "dry-run", "finished_at": clock.now()}
-                log.info("dry-run: would call %s now", entry.label())
-        self._record(occurrence_id, attempt_id, values, "accepted" if values.get("sid") else None)
+            return exc
 
     def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None) -> bool:
         """Finish the occurrence as skipped if its alarm no longer wants this call.
@@ -263,6 +278,7 @@ class Delivery:
                 occurrence_id, redial.poll_seconds):
             return
         while True:
+            self.right_of_way.give_way()
             try:
                 outcome = self.dialer.fetch_call(attempt.sid)
             except DialError as exc:

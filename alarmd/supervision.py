@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alarmd import clock
-from alarmd.config import read_config_file
+from alarmd.configfile import read_config_file
 from alarmd.errors import ConfigError
 from alarmd.sdnotify import Notifier
 

@@ -4,7 +4,9 @@
 
 Starts `alarmd run` (dry-run, a throw-away HOME and database, a free loopback port),
 adds the alarms through the HTTP API, then times `alarmd list` and, beside it,
-`python -c pass` (the floor: the interpreter starting and stopping) on this machine.
+`python -c pass` (the floor: the interpreter starting and stopping) and
+`alarmd --config FILE list` (the same listing through the full click command, which
+every verb but `list` and `status` takes) on this machine.
 Prints the median and max of each: wall time, the CLI process's own CPU time (which
 other load on the machine disturbs less), and the daemon's share (GET /v1/alarms).
 Goal: `alarmd list` median wall time at most 150 ms.
@@ -107,6 +109,7 @@ def main() -> int:
         assert listed.stdout.rstrip().endswith(f"{args.alarms} alarms listed."), listed.stdout[-200:]
         baseline, baseline_cpu = timed([sys.executable, "-c", "pass"], env, args.runs)
         listing, listing_cpu = timed([*alarmd_command(), "list"], env, args.runs)
+        full, full_cpu = timed([*alarmd_command(), "--config", str(config), "list"], env, args.runs)
         answers = answer_times(port, args.runs)
     finally:
         daemon.terminate()
@@ -117,9 +120,11 @@ def main() -> int:
     print("wall time:")
     print(summary("python -c pass", baseline))
     print(summary("alarmd list", listing))
+    print(summary("... through click", full))
     print("CPU time of the process itself (user + system; less sensitive to other load):")
     print(summary("python -c pass", baseline_cpu))
     print(summary("alarmd list", listing_cpu))
+    print(summary("... through click", full_cpu))
     print("the daemon's share (GET /v1/alarms, wall):")
     print(summary("GET /v1/alarms", answers))
     goal = statistics.median(listing) <= 150

@@ -74,8 +74,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--spacing", type=float, default=0.1, help="seconds between phase-1 alarms")
     args = parser.parse_args()
-    # The stand-in timestamps each POST on arrival; as in the daemon, its threads should
-    # not wait 5 ms for the interpreter lock to do so.
+    # The stand-in timestamps each POST on arrival; its threads should not wait up to the
+    # default 5 ms for the interpreter lock (this process also polls for arrivals) to do so.
     sys.setswitchinterval(0.0005)
 
     with tempfile.TemporaryDirectory() as tmp, TwilioStandin() as standin:

@@ -27,7 +27,7 @@ def imported_modules(home: Home, *args: str) -> set[str]:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", result.stderr, re.MULTILINE)
-    assert "alarmd.cli" in names  # the parse worked
+    assert "alarmd.cli_quick" in names  # the parse worked
     return {name.split(".")[0] for name in names}
 
 
@@ -38,6 +38,29 @@ def test_read_verbs_import_nothing_heavy(home: Home, start_daemon) -> None:
     for verb in (["list"], ["list", "--json"], ["status"], ["history"], ["show", "work"]):
         heavy = imported_modules(home, *verb) & HEAVY
         assert heavy == set(), f"alarmd {' '.join(verb)} imported {sorted(heavy)}"
+
+
+def test_list_and_status_skip_click_and_print_what_the_click_commands_print(home: Home, start_daemon) -> None:
+    home.write_config(twilio_block(None))
+    start_daemon()
+    home.cli("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
+    home.cli("add", "--to", "1", "--at", "in 20m", "--name", "soon")
+    for verb in (["list"], ["list", "--json"], ["status"], ["status", "--json"]):
+        assert "click" not in imported_modules(home, *verb), f"alarmd {' '.join(verb)} imported click"
+        quick = home.cli(*verb)
+        # --config takes the same file through alarmd.cli, the click command.
+        full = home.cli("--config", str(home.config_path), *verb)
+        assert quick.stdout == full.stdout and quick.stdout.strip()
+        assert quick.stderr == full.stderr == ""
+
+
+def test_quick_verbs_fail_as_the_click_commands_do(home: Home) -> None:
+    home.write_config(twilio_block(None))  # no daemon running
+    for verb in (["list"], ["status"], ["status", "--json"]):
+        quick = home.cli(*verb, check=False)
+        full = home.cli("--config", str(home.config_path), *verb, check=False)
+        assert (quick.returncode, quick.stdout, quick.stderr) == (full.returncode, full.stdout, full.stderr)
+        assert quick.returncode == 1 and quick.stderr.startswith("alarmd: ") and quick.stderr.count("\n") == 1
 
 
 def wall_time_from_now(hours: int, zone: str) -> datetime:

@@ -47,6 +47,13 @@ def test_nmos_block_is_read_unchanged_and_numbers_become_e164(tmp_path: Path) ->
     assert AUTH_TOKEN not in repr(settings)
 
 
+def test_the_api_token_is_kept_out_of_every_repr(tmp_path: Path) -> None:
+    token = "api-token-that-must-not-show-0123"
+    settings = load_settings(write(tmp_path, NMO_CONFIG), env={"HOME": str(tmp_path), "ALARMD_API_TOKEN": token})
+    assert settings.api_token == token
+    assert token not in repr(settings) and token not in repr(settings.client) and token not in str(settings)
+
+
 def test_no_config_file_means_dry_run_defaults(tmp_path: Path) -> None:
     settings = load_settings(None, env={"HOME": str(tmp_path)})
     assert settings.client.config_path is None

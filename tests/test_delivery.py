@@ -20,6 +20,7 @@ from alarmd import callplan, clock, db
 from alarmd.config import load_settings
 from alarmd.daemon import open_database, phonebook_of
 from alarmd.dialers import make_dialer
+from alarmd.dialers.base import CallRequest
 from alarmd.errors import BadInput
 from alarmd.phonebook import mask
 from alarmd.service import AlarmInput, AlarmService
@@ -188,6 +189,49 @@ def test_a_refusal_for_a_secret_number_is_masked(make_service, standin, caplog) 
     assert entry["attempts"][0]["number"] == OFFICE_MASKED
     logged = caplog.text
     assert "4455" not in logged.replace(OFFICE_MASKED, "") and OFFICE_MASKED in logged
+
+
+# --- the due instant ----------------------------------------------------------------------
+
+
+def test_a_claim_at_the_instant_a_call_is_due_waits_until_the_call_is_sent(make_service, standin) -> None:
+    service = make_service()
+    standin.create_script.append(Answer(delay=0.2))  # Twilio answers the call 0.2 s after the POST
+    now = clock.now()
+    due = now + timedelta(seconds=1)
+    first = service.add_alarm(AlarmInput(to="MOBILE", at=due.isoformat()), now)
+    later = service.add_alarm(AlarmInput(to="MOBILE", at=(due + timedelta(minutes=5)).isoformat()), now)
+    # Claimed ahead, as the scheduler does: the delivery prepares the call, then waits for `due`.
+    (occurrence_id,) = service.claim_due(first["id"], due)
+    caller = threading.Thread(target=service.fire_occurrence, args=[occurrence_id])
+    caller.start()
+    time.sleep(max(0.0, (due - clock.now()).total_seconds()))
+
+    # At that instant another alarm's claim, five minutes ahead, is bookkeeping: it gives way.
+    service.claim_due(later["id"], due + timedelta(minutes=5))
+    claimed = time.time()
+    caller.join(10)
+
+    (post,) = standin.creates()
+    assert post.at - due.timestamp() < 0.1  # the call went out on time...
+    assert claimed - post.at >= 0.15  # ...and the claim waited until Twilio had answered it
+
+
+def test_the_proxy_settings_are_read_from_the_environment_once_at_start(home, standin, monkeypatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("http_proxy", standin.url)
+    home.write_config(twilio_block(standin, apiBaseURL="http://api.twilio.invalid"))
+    settings = load_settings(home.config_path, env=home.env())
+    dialer = make_dialer(settings.twilio, timeout=2)
+    # requests would otherwise read these on every request, at the instant a call is due.
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+
+    placed = dialer.place_call(CallRequest(to=settings.twilio.phone_numbers[0].number, twiml="<Response/>"))
+
+    (post,) = standin.creates()
+    assert post.proxied_for == "api.twilio.invalid" and placed.sid == post.sid
 
 
 # --- following the call, redialling, escalating ----------------------------------------

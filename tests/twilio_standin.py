@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 CREATE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
 FETCH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls/(?P<sid>CA\w+)\.json$")
@@ -33,6 +33,7 @@ class Recorded:
     at: float  # time.time() when it arrived
     answered: int | None = None  # the HTTP status it got (None while it hangs)
     sid: str | None = None  # the call a create made, if it made one
+    proxied_for: str | None = None  # the host named by a request sent through a proxy
 
     @property
     def basic_auth(self) -> tuple[str, str] | None:
@@ -189,9 +190,16 @@ class TwilioStandin:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length).decode() if length else ""
-        path, _, query = handler.path.partition("?")
+        target, proxied_for = handler.path, None
+        if target.startswith(("http://", "https://")):
+            # Sent through a proxy, a request names the whole URL; the stand-in answers it as
+            # the proxy would pass it on to that host.
+            parts = urlsplit(target)
+            proxied_for, target = parts.netloc, parts.path + (f"?{parts.query}" if parts.query else "")
+        path, _, query = target.partition("?")
         record = Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()},
-                          parse_qs(raw or query, keep_blank_values=True), time.time())
+                          parse_qs(raw or query, keep_blank_values=True), time.time(),
+                          proxied_for=proxied_for)
         with self._arrived:
             self.requests.append(record)
             answer = self._answer(record)

@@ -1,0 +1,95 @@
+"""The `alarmd` script's entry point, and the two verbs run most, answered without click.
+
+`alarmd list` and `alarmd status` are what people type every evening. Importing click
+and building every verb's options is about a quarter of what `alarmd list` costs, so
+when the command line is exactly `list` or `status`, with `--json` or nothing after
+it, the verb runs here: the same client, the same formatting (alarmd.cli_format), the
+same one-line errors and exit statuses (alarmd.cli_errors). The click commands of
+alarmd.cli call these same functions, and everything else (--config, --help, shell
+completion, every other verb) goes to them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from alarmd import cli_format as fmt
+from alarmd.cli_errors import report
+from alarmd.errors import DaemonUnavailable
+
+if TYPE_CHECKING:
+    from alarmd.client import ApiClient
+
+Echo = Callable[[str], None]
+Verb = Callable[["ApiClient", fmt.Painter, bool, Echo], None]
+
+
+def show_list(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -> None:
+    from alarmd import clock
+
+    alarms = fmt.sort_by_next(api.request("GET", "/v1/alarms")["alarms"])
+    echo(json_text(alarms) if as_json else "\n".join(fmt.alarm_list(alarms, clock.now(), paint)))
+
+
+def show_status(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -> None:
+    try:
+        info = api.request("GET", "/v1/status")
+    except DaemonUnavailable as exc:
+        # Down is an answer, not only an error: say it on stdout too, then fail.
+        echo(json_text({"daemon": "down", "error": str(exc)}) if as_json
+             else f"{paint('Daemon:', bold=True)}     {paint('down', fg='red', bold=True)}")
+        raise
+    info = {"daemon": "up", **info}
+    echo(json_text(info) if as_json else "\n".join(fmt.status_lines(info, paint)))
+
+
+VERBS: dict[str, Verb] = {"list": show_list, "status": show_status}
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def stdout_painter() -> fmt.Painter:
+    # NO_COLOR is read here, not in config: it is about this terminal, not alarmd.
+    return fmt.Painter(fmt.use_colour(sys.stdout.isatty(), os.environ.get("NO_COLOR")))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `alarmd` script (and `python -m alarmd`)."""
+    args = sys.argv[1:] if argv is None else argv
+    # click's shell completion calls the script with its own variable set.
+    quick = None if os.environ.get("_ALARMD_COMPLETE") else _quick_verb(args)
+    if quick is None:
+        from alarmd.cli import cli
+
+        cli.main(args=args, prog_name="alarmd")
+        return
+    sys.exit(_run(quick, as_json=len(args) == 2))
+
+
+def _quick_verb(args: list[str]) -> Verb | None:
+    if args and args[0] in VERBS and args[1:] in ([], ["--json"]):
+        return VERBS[args[0]]
+    return None
+
+
+def _run(verb: Verb, as_json: bool) -> int:
+    from alarmd.client import ApiClient
+    from alarmd.configfile import load_client_settings
+
+    try:
+        verb(ApiClient(load_client_settings()), stdout_painter(), as_json, _echo)
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(exc)
+    return 0
+
+
+def _echo(text: str) -> None:
+    # Flushed here, so a closed pipe (`alarmd list | head -1`) is reported like any error.
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,154 @@
+"""Finding and reading the config file, and the part of it every `alarmd` command needs.
+
+The CLI reads only this much: where the daemon listens, its API token, the state
+directory. alarmd.config builds the daemon's full Settings on top of it. The two are
+apart because every command pays for what it imports, and building the daemon's
+settings classes alone costs a CLI command several milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from alarmd import defaults
+from alarmd.errors import ConfigError
+
+Env = Mapping[str, str]
+
+
+class ClientSettings(NamedTuple):
+    """What the CLI needs to reach the daemon; cheap to build (no phone parsing).
+
+    A NamedTuple rather than a dataclass like the daemon's settings: importing
+    dataclasses alone would cost `alarmd list` a tenth of its time.
+    """
+
+    config_path: Path | None
+    listen_host: str
+    listen_port: int
+    state_dir: Path
+    api_token: str | None = None
+
+    @property
+    def token_file(self) -> Path:
+        return self.state_dir / defaults.TOKEN_FILENAME
+
+    def __repr__(self) -> str:
+        # Never the token: settings end up in logs and error reports.
+        return (f"ClientSettings(config_path={self.config_path!r}, listen_host={self.listen_host!r}, "
+                f"listen_port={self.listen_port!r}, state_dir={self.state_dir!r})")
+
+
+def find_config(explicit: str | os.PathLike[str] | None, env: Env) -> tuple[Path | None, bool]:
+    """The config path to read and whether it was asked for by name (so must exist)."""
+    if explicit:
+        return Path(explicit), True
+    if env.get("ALARMD_CONFIG"):
+        return Path(env["ALARMD_CONFIG"]), True
+    if env.get("CONFIGURATION_DIRECTORY"):
+        # systemd may list several directories separated by ':'; ours is the first.
+        return Path(env["CONFIGURATION_DIRECTORY"].split(":")[0]) / "config.json", False
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
+    return Path(xdg) / "alarmd" / "config.json", False
+
+
+def read_config_file(path: Path | None, required: bool) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: no such config file.") from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object.")
+    return data
+
+
+def load_client_settings(
+    config_path: str | os.PathLike[str] | None = None, env: Env | None = None
+) -> ClientSettings:
+    env = os.environ if env is None else env
+    path, required = find_config(config_path, env)
+    raw = read_config_file(path, required)
+    return client_settings(path if raw or required else None, raw, env)
+
+
+def client_settings(path: Path | None, raw: Mapping[str, Any], env: Env) -> ClientSettings:
+    own = section(raw, "alarmd")
+    listen = env.get("ALARMD_LISTEN") or string(own, "alarmd.listen", "listen")
+    host, port = defaults.DEFAULT_LISTEN_HOST, defaults.DEFAULT_LISTEN_PORT
+    if listen:
+        host, port = parse_listen("ALARMD_LISTEN" if env.get("ALARMD_LISTEN") else "alarmd.listen", listen)
+    token = (
+        credential(env, "api-token")
+        or env.get("ALARMD_API_TOKEN")
+        or string(own, "alarmd.apiToken", "apiToken")
+    )
+    return ClientSettings(
+        config_path=path,
+        listen_host=host,
+        listen_port=port,
+        state_dir=state_directory(env),
+        api_token=token or None,
+    )
+
+
+def parse_listen(key: str, value: str) -> tuple[str, int]:
+    match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", value.strip())
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise ConfigError(f"{key}: {value!r} is not HOST:PORT (e.g. \"127.0.0.1:8421\").")
+    return match.group(1), int(match.group(2))
+
+
+def state_directory(env: Env) -> Path:
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    home = Path(env.get("HOME", "~")).expanduser()
+    xdg = env.get("XDG_STATE_HOME") or str(home / ".local" / "state")
+    return Path(xdg) / "alarmd"
+
+
+def credential(env: Env, name: str) -> str | None:
+    """A systemd credential (LoadCredential=) by name, or None when there is none."""
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    try:
+        return (Path(directory) / name).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"credential {name}: cannot be read ({exc.strerror}).") from None
+
+
+def section(block: Mapping[str, Any], name: str, key: str | None = None) -> Mapping[str, Any]:
+    """The object at block[name], {} when absent; `key` is its full name for the error."""
+    value = block.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key or name}: expected a JSON object.")
+    return value
+
+
+def string(block: Mapping[str, Any], key: str, name: str) -> str | None:
+    """The string at block[name], stripped; None when absent or empty."""
+    value = block.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {json.dumps(value)}.")
+    return value.strip() or None

@@ -1,0 +1,58 @@
+"""Bookkeeping gives way to a call that is due: the waits, their end, and their bound."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from alarmd import clock, rightofway
+from alarmd.rightofway import RightOfWay
+
+
+def give_way_in_thread(way: RightOfWay) -> tuple[threading.Thread, list[float]]:
+    returned: list[float] = []
+    thread = threading.Thread(target=lambda: (way.give_way(), returned.append(time.monotonic())))
+    thread.start()
+    return thread, returned
+
+
+def test_with_no_call_due_soon_it_returns_at_once() -> None:
+    way = RightOfWay()
+    with way.call_due(clock.now() + timedelta(seconds=10)):
+        start = time.monotonic()
+        way.give_way()
+        assert time.monotonic() - start < rightofway.MAX_WAIT_SECONDS / 2
+
+
+def test_it_waits_while_a_call_is_due_and_returns_once_it_is_sent() -> None:
+    way = RightOfWay()
+    with way.call_due(clock.now() + timedelta(milliseconds=5)):
+        thread, returned = give_way_in_thread(way)
+        time.sleep(0.1)
+        assert returned == []  # still waiting: the call has not gone out
+        sent = time.monotonic()
+    thread.join(5)
+    assert returned and returned[0] >= sent
+
+
+def test_a_call_overdue_and_not_yet_sent_is_waited_for_too() -> None:
+    way = RightOfWay()
+    with way.call_due(clock.now() - timedelta(seconds=1)):
+        thread, returned = give_way_in_thread(way)
+        time.sleep(0.1)
+        assert returned == []
+    thread.join(5)
+    assert returned
+
+
+def test_the_wait_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 0.2)
+    way = RightOfWay()
+    with way.call_due(clock.now()):
+        start = time.monotonic()
+        way.give_way()
+        waited = time.monotonic() - start
+    assert 0.2 <= waited < 2
