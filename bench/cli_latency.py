@@ -79,7 +79,7 @@ def add_alarms(port: int, count: int) -> None:
 
 def summary(name: str, times: list[float]) -> str:
     median, worst = statistics.median(times), max(times)
-    return f"  {name:<16} median {median:6.1f} ms   max {worst:6.1f} ms   ({len(times)} runs)"
+    return f"  {name:<18} median {median:6.1f} ms   max {worst:6.1f} ms   ({len(times)} runs)"
 
 
 def main() -> int:
