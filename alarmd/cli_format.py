@@ -302,7 +302,7 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
     keepalive = info.get("keepalive")
     if isinstance(keepalive, dict):
         if not keepalive.get("enabled"):
-            lines.append(("Keepalive", "off (alarmd.keepalive.enabled is false)"))
+            lines.append(("Keepalive", "off (alarmd.keepalive.enabled is false or twilio.phoneNumbers is empty)"))
         else:
             accepted = keepalive.get("last_accepted_call")
             lines.append(("Keepalive", f"next {local(keepalive.get('next_due'), zone)}, last accepted call "

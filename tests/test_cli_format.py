@@ -128,6 +128,9 @@ def test_status_lines_show_next_alarm_last_call_and_keepalive() -> None:
     assert "Keepalive:  next Fri 2026-12-25 12:00 GMT, last accepted call Thu 2026-11-26 07:00 GMT" in text
     assert "Last call:  Thu 2026-11-26 07:00 GMT, work (#2)" in text
     assert "Warning:    trial number at risk" in text
+    info["keepalive"] = {"enabled": False, "last_accepted_call": None, "next_due": None, "warning": None}
+    assert ("Keepalive:  off (alarmd.keepalive.enabled is false or twilio.phoneNumbers is empty)"
+            in fmt.status_lines(info, PLAIN))
     info.pop("keepalive")
     assert "Keepalive" not in "\n".join(fmt.status_lines(info, PLAIN))
 
