@@ -1,7 +1,7 @@
 """The `alarmd` script's entry point, and the two verbs run most, answered without click.
 
 `alarmd list` and `alarmd status` are what people type every evening. Importing click
-and building every verb's options is about a quarter of what `alarmd list` costs, so
+and building every verb's options is about a third of what `alarmd list` costs, so
 when the command line is exactly `list` or `status`, with `--json` or nothing after
 it, the verb runs here: the same client, the same formatting (alarmd.cli_format), the
 same one-line errors and exit statuses (alarmd.cli_errors). The click commands of
