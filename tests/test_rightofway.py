@@ -19,15 +19,17 @@ def give_way_in_thread(way: RightOfWay) -> tuple[threading.Thread, list[float]]:
     return thread, returned
 
 
-def test_with_no_call_due_soon_it_returns_at_once() -> None:
+def test_with_no_call_due_soon_it_returns_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)
     way = RightOfWay()
     with way.call_due(clock.now() + timedelta(seconds=10)):
         start = time.monotonic()
         way.give_way()
-        assert time.monotonic() - start < rightofway.MAX_WAIT_SECONDS / 2
+        assert time.monotonic() - start < 5  # far from the 30 s bound: it did not wait
 
 
-def test_it_waits_while_a_call_is_due_and_returns_once_it_is_sent() -> None:
+def test_it_waits_while_a_call_is_due_and_returns_once_it_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)  # the bound must not end the wait here
     way = RightOfWay()
     with way.call_due(clock.now() + timedelta(milliseconds=5)):
         thread, returned = give_way_in_thread(way)
@@ -38,7 +40,8 @@ def test_it_waits_while_a_call_is_due_and_returns_once_it_is_sent() -> None:
     assert returned and returned[0] >= sent
 
 
-def test_a_call_overdue_and_not_yet_sent_is_waited_for_too() -> None:
+def test_a_call_overdue_and_not_yet_sent_is_waited_for_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)
     way = RightOfWay()
     with way.call_due(clock.now() - timedelta(seconds=1)):
         thread, returned = give_way_in_thread(way)
