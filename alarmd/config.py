@@ -20,10 +20,8 @@ from alarmd import defaults
 from alarmd.configfile import (
     ClientSettings,
     Env,
-    client_settings,
     credential,
-    find_config,
-    read_config_file,
+    read_config,
     section,
     string,
 )
@@ -111,9 +109,7 @@ def load_settings(
 ) -> Settings:
     """Read and check everything the daemon needs. Raises ConfigError naming the key."""
     env = os.environ if env is None else env
-    path, required = find_config(config_path, env)
-    raw = read_config_file(path, required)
-    client = client_settings(path if raw or required else None, raw, env)
+    raw, client = read_config(config_path, env)
     own = section(raw, "alarmd")
     twilio = _twilio_settings(section(raw, "twilio"), env)
     database = env.get("ALARMD_DB") or string(own, "alarmd.database", "database")

@@ -82,10 +82,14 @@ def read_config_file(path: Path | None, required: bool) -> dict[str, Any]:
 def load_client_settings(
     config_path: str | os.PathLike[str] | None = None, env: Env | None = None
 ) -> ClientSettings:
-    env = os.environ if env is None else env
+    return read_config(config_path, os.environ if env is None else env)[1]
+
+
+def read_config(config_path: str | os.PathLike[str] | None, env: Env) -> tuple[dict[str, Any], ClientSettings]:
+    """The config file's contents (none: {}) and the client settings they and `env` give."""
     path, required = find_config(config_path, env)
     raw = read_config_file(path, required)
-    return client_settings(path if raw or required else None, raw, env)
+    return raw, client_settings(path if raw or required else None, raw, env)
 
 
 def client_settings(path: Path | None, raw: Mapping[str, Any], env: Env) -> ClientSettings:
