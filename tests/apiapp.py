@@ -25,7 +25,7 @@ from alarmd.db import session_factory
 from alarmd.dialers import make_dialer
 from alarmd.scheduler import AlarmScheduler
 from alarmd.service import AlarmService
-from tests.conftest import API_TOKEN, Home, free_port
+from tests.conftest import API_TOKEN, Home, free_port, wait_until
 
 
 @dataclass
@@ -48,13 +48,7 @@ class LiveApi:
         return int(self.rows(f"SELECT count(*) FROM {table}")[0][0])
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"not true after {timeout}s")
+        return wait_until(predicate, timeout)
 
 
 @contextmanager

@@ -33,6 +33,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until(condition: Any, timeout: float = 10.0) -> Any:
+    """Poll `condition` until it is truthy and return that value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not true after {timeout}s")
+
+
 def twilio_block(standin: TwilioStandin | None, **overrides: Any) -> dict[str, Any]:
     block: dict[str, Any] = {
         "enabled": standin is not None,

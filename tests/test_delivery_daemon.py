@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.conftest import API_TOKEN, Daemon, Home, twilio_block
+from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
 from tests.twilio_standin import Answer, TwilioStandin, rate_limited
 
 FAST = {"firstRetrySeconds": 0.5, "maxRetrySeconds": 2, "pollSeconds": 0.05, "pollMarginSeconds": 1,
@@ -30,16 +30,6 @@ def configure(home: Home, standin: TwilioStandin, **redial: Any) -> None:
 def rows(home: Home, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(home.db_path) as db:
         return db.execute(sql).fetchall()
-
-
-def wait_until(condition: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def finished(home: Home) -> list[tuple[Any, ...]]:
@@ -73,7 +63,7 @@ def test_it_redials_then_escalates_through_the_daemon(
     assert {r.field("Timeout") for r in creates} == {"45"}
     assert {r.field("Twiml") for r in creates} == {"<Response><Say>Time for the 7:10 train</Say></Response>"}
     assert creates[1].at - creates[0].at >= 1.0  # the interval between calls to one number
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     (call,) = home.cli_json("history")
     assert call["status"] == "unanswered"
     assert [a["status"] for a in call["attempts"]] == ["no-answer"] * 4
@@ -117,7 +107,7 @@ def test_kill_9_before_the_request_dials_once_after_restart(
                    (datetime.now(UTC).replace(tzinfo=None),))
 
     start_daemon()
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     assert len(standin.creates()) == 2 and len(standin.placed()) == 1
     assert len(standin.lists()) == 1  # the requesting attempt was settled before dialling
     attempts = assert_each_call_placed_once(home, standin)
@@ -136,7 +126,7 @@ def test_kill_9_while_the_request_is_in_flight_does_not_ring_twice(
     kill(daemon)  # the SID never reaches the database
 
     start_daemon()
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     time.sleep(0.5)
     assert len(standin.creates()) == 1
     assert_each_call_placed_once(home, standin)
@@ -150,12 +140,12 @@ def test_kill_9_after_the_sid_is_stored_follows_the_same_call(
     configure(home, standin)
     daemon = start_daemon()
     home.cli("add", "--at", soon(1), "--to", "MOBILE")
-    wait_until(lambda: rows(home, "SELECT sid FROM attempts WHERE sid IS NOT NULL"))
+    wait_until(lambda: rows(home, "SELECT sid FROM attempts WHERE sid IS NOT NULL"), timeout=20)
     kill(daemon)
     fetched = len(standin.fetches())
 
     start_daemon()
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     assert len(standin.creates()) == 1
     assert len(standin.fetches()) > fetched  # the restart went on following it
     assert_each_call_placed_once(home, standin)
@@ -174,7 +164,7 @@ def test_kill_9_during_polling_redials_only_for_the_outcome(
     kill(daemon)
 
     start_daemon()
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     assert len(standin.creates()) == 2  # the no-answer called for one redial, no more
     attempts = assert_each_call_placed_once(home, standin)
     assert [status for _, status in attempts] == ["no-answer", "completed"]
@@ -188,7 +178,7 @@ def test_sigterm_during_a_redial_wait_stops_fast_and_the_restart_carries_on(
     configure(home, standin, attempts=2, intervalSeconds=3)
     daemon = start_daemon()
     home.cli("add", "--at", soon(1), "--to", "MOBILE")
-    wait_until(lambda: rows(home, "SELECT 1 FROM attempts WHERE status = 'no-answer'"))
+    wait_until(lambda: rows(home, "SELECT 1 FROM attempts WHERE status = 'no-answer'"), timeout=20)
 
     code, took = daemon.stop()
     assert (code, took < 5) == (0, True)
@@ -198,7 +188,7 @@ def test_sigterm_during_a_redial_wait_stops_fast_and_the_restart_carries_on(
     assert status in ("accepted", "dialling") and lease is None
     assert rows(home, "SELECT status FROM attempts") == [("no-answer",)]
     start_daemon()
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     assert len(standin.creates()) == 2
     assert_each_call_placed_once(home, standin)
     assert finished(home)[0][0] == "unanswered"
@@ -216,7 +206,7 @@ def test_sigterm_while_twilio_hangs_exits_within_5s_and_never_rings_twice(
     code, took = daemon.stop()
     assert (code, took < 5) == (0, True)
     start_daemon()
-    wait_until(lambda: finished(home))
+    wait_until(lambda: finished(home), timeout=20)
     assert len(standin.creates()) == 1
     assert_each_call_placed_once(home, standin)
 
@@ -235,7 +225,7 @@ def test_two_daemons_on_one_database_ring_each_occurrence_once(
     daemons.append(Daemon(other))  # loads the same six alarms at its start
 
     standin.wait_for_creates(6, timeout=20)
-    wait_until(lambda: len(finished(home)) == 6)
+    wait_until(lambda: len(finished(home)) == 6, timeout=20)
     time.sleep(1.5)
     assert len(standin.creates()) == 6
     assert rows(home, "SELECT count(*) FROM attempts") == [(6,)]
