@@ -1,0 +1,1 @@
+"""The configuration: the JSON file, the environment and credentials, read once into frozen Settings."""

@@ -1,0 +1,1 @@
+"""`alarmd run`: wiring, APScheduler, supervision (sd_notify, watchdog), logging."""
