@@ -1,3 +1,3 @@
-from alarmd.cli_quick import main
+from alarmd.cli.quick import main
 
 main()

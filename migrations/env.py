@@ -1,9 +1,9 @@
-"""Alembic environment: alarmd passes its own connection (alarmd.db.upgrade)."""
+"""Alembic environment: alarmd passes its own connection (alarmd.store.db.upgrade)."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from alarmd.models import Base
+from alarmd.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

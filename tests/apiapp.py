@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import uvicorn
 
-from alarmd.api import create_app
-from alarmd.config import Settings, load_settings
-from alarmd.daemon import open_database, phonebook_of
-from alarmd.db import session_factory
-from alarmd.dialers import make_dialer
-from alarmd.scheduler import AlarmScheduler
-from alarmd.service import AlarmService
+from alarmd.alarms.service import AlarmService
+from alarmd.api.app import create_app
+from alarmd.calls.dialers import make_dialer
+from alarmd.config.settings import Settings, load_settings
+from alarmd.daemon.main import open_database, phonebook_of
+from alarmd.daemon.scheduler import AlarmScheduler
+from alarmd.store.db import session_factory
 from tests.conftest import API_TOKEN, Home, free_port, wait_until
 
 

@@ -15,13 +15,13 @@ import pytest
 import uvicorn
 from click.testing import CliRunner, Result
 
-from alarmd import db
-from alarmd.api import create_app
-from alarmd.cli import cli
-from alarmd.config import load_settings
-from alarmd.daemon import open_database, phonebook_of
-from alarmd.dialers import make_dialer
-from alarmd.service import AlarmService
+from alarmd.alarms.service import AlarmService
+from alarmd.api.app import create_app
+from alarmd.calls.dialers import make_dialer
+from alarmd.cli.commands import cli
+from alarmd.config.settings import load_settings
+from alarmd.daemon.main import open_database, phonebook_of
+from alarmd.store import db
 from tests.conftest import API_TOKEN, Home, twilio_block
 
 

@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 import time_machine
 from starlette.exceptions import StarletteDeprecationWarning
 
-from alarmd import clock, db
-from alarmd.api import create_app
-from alarmd.config import Settings, load_settings
-from alarmd.daemon import open_database, phonebook_of
-from alarmd.dialers import make_dialer
-from alarmd.scheduler import AlarmScheduler
-from alarmd.service import AlarmService
+from alarmd import clock
+from alarmd.alarms.service import AlarmService
+from alarmd.api.app import create_app
+from alarmd.calls.dialers import make_dialer
+from alarmd.config.settings import Settings, load_settings
+from alarmd.daemon.main import open_database, phonebook_of
+from alarmd.daemon.scheduler import AlarmScheduler
+from alarmd.store import db
 from tests.conftest import API_TOKEN, Home, twilio_block
 from tests.twilio_standin import TwilioStandin
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from alarmd.scheduler import CLAIM_AHEAD  # an alarm's job runs this long before it is due
+from alarmd.daemon.scheduler import CLAIM_AHEAD  # an alarm's job runs this long before it is due
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alarmd import costguard
-from alarmd.config import load_settings
+from alarmd.calls import costguard
+from alarmd.config.settings import load_settings
 from alarmd.errors import ConfigError, LimitExceeded
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block

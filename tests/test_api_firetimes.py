@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from alarmd import firetimes
-from alarmd.schedules import Schedule
+from alarmd.schedule import firetimes
+from alarmd.schedule.rules import Schedule
 
 LONDON = "Europe/London"
 

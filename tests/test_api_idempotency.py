@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alarmd.api.idempotency import IdempotencyStore, Replay, fingerprint
 from alarmd.errors import Conflict
-from alarmd.idempotency import IdempotencyStore, Replay, fingerprint
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block
 from tests.twilio_standin import Answer, TwilioStandin

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alarmd import clock
-from alarmd.timeparse import parse_when
+from alarmd.schedule.timeparse import parse_when
 from tests.cli_harness import LiveApp, app  # noqa: F401 (the fixture)
 from tests.conftest import free_port
 

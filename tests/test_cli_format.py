@@ -8,7 +8,7 @@ from typing import Any
 import click
 import pytest
 
-from alarmd import cli_format as fmt
+from alarmd.cli import formatting as fmt
 
 NOW = datetime(2026, 11, 26, 22, 48, tzinfo=UTC)  # Thursday evening in London
 PLAIN = fmt.Painter(False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alarmd.config import load_settings
+from alarmd.config.settings import load_settings
 from alarmd.errors import ConfigError
 from tests.conftest import AUTH_TOKEN, Home, twilio_block
 

@@ -16,14 +16,16 @@ from typing import Any
 
 import pytest
 
-from alarmd import callplan, clock, db
-from alarmd.config import load_settings
-from alarmd.daemon import open_database, phonebook_of
-from alarmd.dialers import make_dialer
-from alarmd.dialers.base import CallRequest
+from alarmd import clock
+from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.calls import callplan
+from alarmd.calls.dialers import make_dialer
+from alarmd.calls.dialers.base import CallRequest
+from alarmd.config.settings import load_settings
+from alarmd.daemon.main import open_database, phonebook_of
 from alarmd.errors import BadInput
 from alarmd.phonebook import mask
-from alarmd.service import AlarmInput, AlarmService
+from alarmd.store import db
 from tests.conftest import Home, twilio_block
 from tests.twilio_standin import (
     Answer,

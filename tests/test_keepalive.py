@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alarmd import keepalive
-from alarmd.config import KeepaliveSettings, load_settings
+from alarmd.config.settings import KeepaliveSettings, load_settings
 from alarmd.errors import ConfigError
-from alarmd.keepalive import History, Plan
+from alarmd.schedule import keepalive
+from alarmd.schedule.keepalive import History, Plan
 
 LONDON = ZoneInfo("Europe/London")
 TOKYO = ZoneInfo("Asia/Tokyo")

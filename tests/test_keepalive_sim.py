@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from alarmd import clock, db
-from alarmd.daemon import open_database, phonebook_of
-from alarmd.dialers import make_dialer
+from alarmd import clock
+from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.calls.dialers import make_dialer
+from alarmd.daemon.main import open_database, phonebook_of
+from alarmd.daemon.scheduler import KEEPALIVE_JOB
 from alarmd.phonebook import mask
-from alarmd.scheduler import KEEPALIVE_JOB
-from alarmd.service import AlarmInput, AlarmService
+from alarmd.store import db
 from tests.conftest import Home
 from tests.keepalive_harness import World
 from tests.twilio_standin import TwilioStandin, twilio_error

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from alarmd import clock, rightofway
-from alarmd.rightofway import RightOfWay
+from alarmd import clock
+from alarmd.calls import rightofway
+from alarmd.calls.rightofway import RightOfWay
 
 
 def give_way_in_thread(way: RightOfWay) -> tuple[threading.Thread, list[float]]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alarmd.errors import BadInput
-from alarmd.schedules import (
+from alarmd.schedule.rules import (
     Schedule,
     describe_days,
     fire_times_between,

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alarmd.config import load_settings
-from alarmd.daemon import open_database, phonebook_of
-from alarmd.db import session_factory
-from alarmd.dialers.dryrun import DryRunDialer
+from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.calls.dialers.dryrun import DryRunDialer
+from alarmd.config.settings import load_settings
+from alarmd.daemon.main import open_database, phonebook_of
 from alarmd.errors import BadInput, Conflict, NoSuchAlarm, UnknownNumber
-from alarmd.service import AlarmInput, AlarmService
+from alarmd.store.db import session_factory
 from tests.conftest import Home, twilio_block
 
 LONDON = ZoneInfo("Europe/London")

@@ -94,7 +94,7 @@ def test_the_cli_says_where_it_looked_for_the_token(home: Home, tmp_path: Path) 
 
 
 def test_an_empty_twilio_credential_means_dry_run(home: Home, standin: TwilioStandin) -> None:
-    from alarmd.config import load_settings
+    from alarmd.config.settings import load_settings
 
     paths = systemd_layout(home, standin)
     (paths["credentials"] / "twilio-auth-token").chmod(0o600)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from alarmd.logs import JournalFormatter, stderr_is_journal, syslog_priority
+from alarmd.daemon.logs import JournalFormatter, stderr_is_journal, syslog_priority
 from tests.conftest import AUTH_TOKEN, Home, twilio_block
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")

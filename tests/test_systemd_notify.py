@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from alarmd.sdnotify import Notifier
-from alarmd.supervision import status_line
+from alarmd.daemon.sdnotify import Notifier
+from alarmd.daemon.supervision import status_line
 from tests.conftest import Daemon, Home, twilio_block
 
 WATCHDOG_USEC = 400_000  # so pings are due every 0.2 s
@@ -169,8 +169,8 @@ def test_no_ready_when_the_api_cannot_listen(home: Home, notify_socket: NotifySo
 # way an uncaught error in APScheduler's loop would (the loop raises, the thread ends).
 KILLABLE_DAEMON = """
 import signal, sys
-from alarmd import scheduler
-from alarmd.cli_quick import main
+from alarmd.daemon import scheduler
+from alarmd.cli.quick import main
 
 started = []
 original_start = scheduler.AlarmScheduler.start

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from alarmd.errors import BadInput
-from alarmd.timeparse import parse_when
+from alarmd.schedule.timeparse import parse_when
 
 
 def utc(*args: int) -> datetime:

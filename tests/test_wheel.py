@@ -37,7 +37,7 @@ def test_an_installed_wheel_creates_the_schema_from_an_empty_directory(tmp_path:
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALARMD_")}
     env.update(HOME=str(tmp_path / "home"), ALARMD_DB=str(empty / "alarmd.db"))
-    where = subprocess.run([str(python), "-c", "import alarmd.db; print(alarmd.db.migrations_dir())"],
+    where = subprocess.run([str(python), "-c", "import alarmd.store.db; print(alarmd.store.db.migrations_dir())"],
                            cwd=empty, env=env, check=True, capture_output=True, text=True).stdout.strip()
     assert where.startswith(str(site)), where
     assert not where.startswith(str(ROOT))

@@ -21,24 +21,16 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import (
-    __version__,
-    callplan,
-    clock,
-    costguard,
-    delivery,
-    firetimes,
-    keepalive,
-    schedules,
-    timeparse,
-)
-from alarmd.config import Settings
-from alarmd.dialers.base import Dialer
+from alarmd import __version__, clock
+from alarmd.calls import callplan, costguard, delivery
+from alarmd.calls.dialers.base import Dialer
+from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
-from alarmd.models import Alarm, Attempt, Occurrence, StateEntry
 from alarmd.phonebook import Phonebook, PhoneNumber
-from alarmd.schedules import Schedule
-from alarmd.views import Views, iso, latest_occurrences, schedule_of
+from alarmd.schedule import firetimes, keepalive, rules, timeparse
+from alarmd.schedule.rules import Schedule
+from alarmd.store.models import Alarm, Attempt, Occurrence, StateEntry
+from alarmd.store.views import Views, iso, latest_occurrences, schedule_of
 
 log = logging.getLogger("alarmd.service")
 
@@ -194,7 +186,7 @@ class AlarmService:
             if alarm is None or alarm.next_fire_at is None or alarm.next_fire_at > now:
                 return []
             schedule = schedule_of(alarm)
-            due = schedules.fire_times_between(
+            due = rules.fire_times_between(
                 schedule, alarm.next_fire_at - timedelta(microseconds=1), now, MAX_MISSED_RECORDED
             )
             to_dial: list[int] = []
@@ -216,7 +208,7 @@ class AlarmService:
                     to_dial.append(occurrence_id)
                 elif occurrence_id is not None:
                     log.warning("alarm %s due %s: %s (%s)", alarm.id, iso(instant), status, detail)
-            alarm.next_fire_at = schedules.next_fire(schedule, max(now, due[-1] if due else now))
+            alarm.next_fire_at = rules.next_fire(schedule, max(now, due[-1] if due else now))
             alarm.updated_at = now
         return to_dial
 
@@ -239,7 +231,7 @@ class AlarmService:
         return result.scalar_one_or_none()
 
     def fire_occurrence(self, occurrence_id: int) -> None:
-        """Deliver a claimed occurrence (alarmd.delivery): dial, follow, redial, escalate.
+        """Deliver a claimed occurrence (alarmd.calls.delivery): dial, follow, redial, escalate.
 
         Blocks until it is answered, spent, or the daemon stops (then it stays resumable).
         No dialer error escapes: each is stored on its attempt.
@@ -318,7 +310,7 @@ class AlarmService:
                 alarm.skip_instants = "[]"
             elif "tz" in changes:
                 # A one-off is an instant: another zone only changes how it is shown.
-                alarm.tz = schedules.zone(given.tz or self.settings.timezone).key
+                alarm.tz = rules.zone(given.tz or self.settings.timezone).key
             alarm.updated_at = now
             view = self.views.alarm(session, alarm)
         log.info("alarm %s changed (%s): %s, next %s", view["id"], ", ".join(sorted(changes)) or "nothing",
@@ -483,7 +475,7 @@ class AlarmService:
                 "keepalive": self.keepalive_status(clock.now()),
             }
 
-    # --- keepalive (the pure math is in alarmd.keepalive) ----------------------------
+    # --- keepalive (the pure math is in alarmd.schedule.keepalive) -------------------
 
     def record_first_start(self, now: datetime) -> datetime:
         """Remember the daemon's first start (the keepalive's clock before any call); return it."""
@@ -497,8 +489,8 @@ class AlarmService:
         conf = self.settings.keepalive
         if not conf.enabled or not self.phonebook.entries:
             return None
-        return keepalive.Plan(conf.every_days, schedules.parse_time_of_day(conf.at),
-                              schedules.zone(self.settings.timezone))
+        return keepalive.Plan(conf.every_days, rules.parse_time_of_day(conf.at),
+                              rules.zone(self.settings.timezone))
 
     def keepalive_history(self, now: datetime) -> keepalive.History:
         with self.sessions() as session:
@@ -577,7 +569,7 @@ class AlarmService:
         """`keepalive` in status: {enabled, last_accepted_call, next_due, warning}, local ISO."""
         plan = self.keepalive_plan()
         history = self.keepalive_history(now)
-        zone = schedules.zone(self.settings.timezone)
+        zone = rules.zone(self.settings.timezone)
         last = history.last_accepted
         return {
             "enabled": plan is not None,
@@ -647,16 +639,16 @@ class AlarmService:
         kinds = [k for k in ("at", "daily", "cron") if getattr(given, k)]
         if len(kinds) != 1:
             raise BadInput("give exactly one of at, daily or cron.")
-        schedules.zone(tz)
+        rules.zone(tz)
         if given.days and not given.daily:
             raise BadInput("days goes with daily.")
         if given.at:
             return Schedule("once", tz, at=self._parse_when(given.at, tz, now))
         if given.daily:
-            return Schedule("daily", tz, time_of_day=schedules.parse_time_of_day(given.daily),
-                            days=schedules.parse_days(given.days))
+            return Schedule("daily", tz, time_of_day=rules.parse_time_of_day(given.daily),
+                            days=rules.parse_days(given.days))
         assert given.cron is not None
-        schedules.parse_cron(given.cron)
+        rules.parse_cron(given.cron)
         return Schedule("cron", tz, cron=" ".join(given.cron.split()))
 
     @staticmethod
@@ -668,7 +660,7 @@ class AlarmService:
             if schedule.at > now + MAX_AHEAD:
                 raise BadInput(f"{iso(schedule.at)} is more than 366 days ahead.")
             return max(schedule.at, now)
-        first = schedules.next_fire(schedule, now)
+        first = rules.next_fire(schedule, now)
         if first is None:
             raise BadInput(f"the schedule {schedule.describe()!r} never fires.")
         return first
@@ -709,7 +701,7 @@ def _stored_input(alarm: Alarm) -> dict[str, Any]:
     schedule = schedule_of(alarm)
     return {
         "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day,
-        "days": ",".join(schedules.DAY_NAMES[d] for d in sorted(schedule.days)) if alarm.kind == "daily" else None,
+        "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days)) if alarm.kind == "daily" else None,
         "cron": alarm.cron, "tz": alarm.tz, "name": alarm.name, "grace_seconds": alarm.grace_seconds,
     }
 

@@ -18,7 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
-from alarmd.apimodels import (
+from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.api.guard import UNAUTHORIZED, RequestGuard, token_matches
+from alarmd.api.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
+from alarmd.api.models import (
     AlarmFireTimes,
     AlarmList,
     AlarmOut,
@@ -32,11 +35,8 @@ from alarmd.apimodels import (
     SkipBody,
     StatusOut,
 )
-from alarmd.costguard import CallLimitReached
+from alarmd.calls.costguard import CallLimitReached
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
-from alarmd.httpguard import UNAUTHORIZED, RequestGuard, token_matches
-from alarmd.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
-from alarmd.service import AlarmInput, AlarmService
 
 log = logging.getLogger("alarmd.api")
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.errors import Conflict
-from alarmd.models import IdempotencyRecord
+from alarmd.store.models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 200

@@ -1,1 +1,1 @@
-"""Delivering an occurrence as phone calls: the call plan, the delivery loop, right of way, the cost guard, the dialers."""
+"""Delivering an occurrence as phone calls: call plan, delivery loop, right of way, cost guard, dialers."""

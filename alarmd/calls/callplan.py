@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 
-from alarmd import keepalive
-from alarmd.config import Settings
+from alarmd.calls.dialers.base import CallRequest
+from alarmd.config.settings import Settings
 from alarmd.defaults import DEFAULT_RING_SECONDS
-from alarmd.dialers.base import CallRequest
 from alarmd.errors import BadInput
-from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.schedule import keepalive
+from alarmd.store.models import Alarm, Attempt, Occurrence
 
 TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
 # How long before its instant an occurrence is claimed and its request prepared, so that
@@ -37,7 +37,7 @@ class Plan:
     twiml: str | None  # spoken instead of url when given
     url: str
     # A keepalive is done once Twilio accepts it, and has its own retry schedule
-    # (alarmd.keepalive): it is neither followed nor retried here.
+    # (alarmd.schedule.keepalive): it is neither followed nor retried here.
     follow: bool = True
     retry: bool = True
 
@@ -113,7 +113,7 @@ def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
         numbers=tuple(numbers),
         calls_per_number=1,
         interval=timedelta(seconds=settings.redial.interval_seconds),
-        # A late keepalive is still useful: no grace limit (alarmd.keepalive).
+        # A late keepalive is still useful: no grace limit (alarmd.schedule.keepalive).
         grace=timedelta(days=3650) if is_keepalive else timedelta(seconds=settings.grace_seconds),
         ring_seconds=settings.keepalive.ring_seconds if is_keepalive else DEFAULT_RING_SECONDS,
         twiml=keepalive.twiml() if is_keepalive else None,

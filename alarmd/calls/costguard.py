@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from alarmd.errors import LimitExceeded
-from alarmd.models import Attempt, StateEntry
+from alarmd.store.models import Attempt, StateEntry
 
 WINDOW = timedelta(hours=1)
 

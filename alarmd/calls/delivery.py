@@ -1,6 +1,6 @@
 """Delivering a claimed occurrence: dial, follow the call, retry, redial, escalate.
 
-Every step is decided by alarmd.callplan from the attempts recorded so far, and every
+Every step is decided by alarmd.calls.callplan from the attempts recorded so far, and every
 fact is written before the next step acts on it:
 
 - An attempt row ("requesting") is committed before each request goes out, and the
@@ -34,14 +34,15 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd import callplan, clock, costguard
-from alarmd.callplan import Dial, Done, Follow, Plan, Settle
-from alarmd.config import Settings
-from alarmd.dialers.base import CallRequest, Dialer, PlacedCall
+from alarmd import clock
+from alarmd.calls import callplan, costguard
+from alarmd.calls.callplan import Dial, Done, Follow, Plan, Settle
+from alarmd.calls.dialers.base import CallRequest, Dialer, PlacedCall
+from alarmd.calls.rightofway import RightOfWay
+from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, DialError, LimitExceeded
-from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber, mask
-from alarmd.rightofway import RightOfWay
+from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
 

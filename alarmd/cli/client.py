@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlencode  # pathlib imports urllib.parse anyway
 
 from alarmd import __version__
-from alarmd.apitoken import read_token, token_files
-from alarmd.configfile import ClientSettings
+from alarmd.config.apitoken import read_token, token_files
+from alarmd.config.file import ClientSettings
 from alarmd.errors import AlarmdError, DaemonUnavailable
 
 TIMEOUT_SECONDS = 15

@@ -2,7 +2,7 @@
 
 Imports stay light: the server stack, APScheduler and the twilio SDK are only imported
 by `run`, so every other verb starts fast. `list` and `status` are written in
-alarmd.cli_quick, which answers them without importing this module at all. Time text ("07:00", "in 20m") is sent to the
+alarmd.cli.quick, which answers them without importing this module at all. Time text ("07:00", "in 20m") is sent to the
 daemon as written: the service reads it in the alarm's zone, in one place.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from alarmd import __version__
-from alarmd import cli_format as fmt
-from alarmd import cli_quick as quick
-from alarmd.cli_support import (
+from alarmd.cli import formatting as fmt
+from alarmd.cli import quick
+from alarmd.cli.support import (
     AlarmdGroup,
     alarm_argument,
     check_schedule,
@@ -36,8 +36,8 @@ class Context:
 
     def api(self) -> Any:
         if self._client is None:
-            from alarmd.client import ApiClient
-            from alarmd.configfile import load_client_settings
+            from alarmd.cli.client import ApiClient
+            from alarmd.config.file import load_client_settings
 
             self._client = ApiClient(load_client_settings(self.config_path))
         return self._client
@@ -99,14 +99,14 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @pass_ctx
 def run(ctx: Context) -> None:
     """Run the daemon (upgrades the database first)."""
-    from alarmd.config import load_settings
-    from alarmd.daemon import run as run_daemon
+    from alarmd.config.settings import load_settings
+    from alarmd.daemon.main import run as run_daemon
 
     sys.exit(run_daemon(load_settings(ctx.config_path)))
 
 
 def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    from alarmd.durations import parse_duration
+    from alarmd.schedule.durations import parse_duration
 
     if value is None:
         return None
@@ -117,7 +117,7 @@ def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | 
 
 
 def delivery_options(func: Any) -> Any:
-    """How hard an alarm tries to wake someone (alarmd.delivery)."""
+    """How hard an alarm tries to wake someone (alarmd.calls.delivery)."""
     options = [
         click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
                      help="Calls in all while unanswered (default alarmd.redial.attempts, 3)."),
@@ -315,8 +315,8 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(ctx: Context) -> None:
     """Create or upgrade the database schema."""
-    from alarmd.config import load_settings
-    from alarmd.daemon import open_database
+    from alarmd.config.settings import load_settings
+    from alarmd.daemon.main import open_database
 
     settings = load_settings(ctx.config_path)
     open_database(settings).dispose()
@@ -332,7 +332,7 @@ def config_group() -> None:
 @pass_ctx
 def config_check(ctx: Context) -> None:
     """Read the config and say whether it is usable."""
-    from alarmd.config import load_settings
+    from alarmd.config.settings import load_settings
 
     settings = load_settings(ctx.config_path)
     source = settings.client.config_path or "no config file (defaults)"

@@ -1,7 +1,7 @@
 """How an `alarmd` command fails: one line on stderr and an exit status, never a traceback.
 
-Click-free, so the quick verbs (alarmd.cli_quick) fail exactly as the full command does;
-alarmd.cli_support adds click's own exceptions on top.
+Click-free, so the quick verbs (alarmd.cli.quick) fail exactly as the full command does;
+alarmd.cli.support adds click's own exceptions on top.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def fail(sentence: str) -> None:
 
 def report(exc: BaseException) -> int:
     """Say what went wrong (if there is anything to say) and return the exit status."""
-    from alarmd.client import ApiRefused
+    from alarmd.cli.client import ApiRefused
 
     if isinstance(exc, KeyboardInterrupt):
         return 130

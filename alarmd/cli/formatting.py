@@ -2,7 +2,7 @@
 
 Pure functions over the API's JSON (and `now`), so tests can check the exact text.
 Only the standard library: this runs in every CLI process, click-free ones included
-(alarmd.cli_quick).
+(alarmd.cli.quick).
 """
 
 from __future__ import annotations

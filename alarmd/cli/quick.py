@@ -3,9 +3,9 @@
 `alarmd list` and `alarmd status` are what people type every evening. Importing click
 and building every verb's options is about a third of what `alarmd list` costs, so
 when the command line is exactly `list` or `status`, with `--json` or nothing after
-it, the verb runs here: the same client, the same formatting (alarmd.cli_format), the
-same one-line errors and exit statuses (alarmd.cli_errors). The click commands of
-alarmd.cli call these same functions, and everything else (--config, --help, shell
+it, the verb runs here: the same client, the same formatting (alarmd.cli.formatting), the
+same one-line errors and exit statuses (alarmd.cli.errors). The click commands of
+alarmd.cli.commands call these same functions, and everything else (--config, --help, shell
 completion, every other verb) goes to them.
 """
 
@@ -17,12 +17,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from alarmd import cli_format as fmt
-from alarmd.cli_errors import report
+from alarmd.cli import formatting as fmt
+from alarmd.cli.errors import report
 from alarmd.errors import DaemonUnavailable
 
 if TYPE_CHECKING:
-    from alarmd.client import ApiClient
+    from alarmd.cli.client import ApiClient
 
 Echo = Callable[[str], None]
 Verb = Callable[["ApiClient", fmt.Painter, bool, Echo], None]
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     # click's shell completion calls the script with its own variable set.
     quick = None if os.environ.get("_ALARMD_COMPLETE") else _quick_verb(args)
     if quick is None:
-        from alarmd.cli import cli
+        from alarmd.cli.commands import cli
 
         cli.main(args=args, prog_name="alarmd")
         return
@@ -79,8 +79,8 @@ def _quick_verb(args: list[str]) -> Verb | None:
 
 
 def _run(verb: Verb, as_json: bool) -> int:
-    from alarmd.client import ApiClient
-    from alarmd.configfile import load_client_settings
+    from alarmd.cli.client import ApiClient
+    from alarmd.config.file import load_client_settings
 
     try:
         verb(ApiClient(load_client_settings()), stdout_painter(), as_json, _echo)

@@ -1,6 +1,6 @@
 """The `alarmd` command's plumbing: error reporting, shared options, shell completion.
 
-Kept apart from the verbs in alarmd.cli; like them, it imports only click and the
+Kept apart from the verbs in alarmd.cli.commands; like them, it imports only click and the
 standard library at module level.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from alarmd.cli_errors import EXIT_BAD_INPUT, EXIT_FAILURE, fail, report
+from alarmd.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, fail, report
 
 SCHEDULE_OPTIONS = ("at", "daily", "cron")
 
@@ -58,8 +58,8 @@ def run_reporting_errors(invoke: Callable[[], Any]) -> int:
 
 def _completions(path: str, key: str, fields: tuple[str, ...]) -> Callable[..., list[CompletionItem]]:
     def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-        from alarmd.client import ApiClient
-        from alarmd.configfile import load_client_settings
+        from alarmd.cli.client import ApiClient
+        from alarmd.config.file import load_client_settings
 
         try:
             client = ApiClient(load_client_settings(ctx.find_root().params.get("config_path")))

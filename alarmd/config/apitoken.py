@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from alarmd import defaults
-from alarmd.configfile import ClientSettings
+from alarmd.config.file import ClientSettings
 from alarmd.errors import ConfigError
 
 

@@ -2,7 +2,7 @@
 
 The `twilio` block is NMO's, read unchanged; alarmd's own settings live under `alarmd`.
 Every bad value raises ConfigError whose message starts with the key's name. Apart from
-alarmd.configfile (the part every command reads) and the proxy settings the Twilio
+alarmd.config.file (the part every command reads) and the proxy settings the Twilio
 adapter resolves once at start, nothing else in alarmd reads the environment.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alarmd import defaults
-from alarmd.configfile import (
+from alarmd.config.file import (
     ClientSettings,
     Env,
     credential,
@@ -76,7 +76,7 @@ class KeepaliveSettings:
 
 @dataclass(frozen=True)
 class RedialSettings:
-    """alarmd.redial: how hard one occurrence tries to wake someone (see alarmd.delivery)."""
+    """alarmd.redial: how hard one occurrence tries to wake someone (see alarmd.calls.delivery)."""
 
     attempts: int = defaults.DEFAULT_REDIAL_ATTEMPTS  # calls per number, the first included
     interval_seconds: int = defaults.DEFAULT_REDIAL_INTERVAL_SECONDS

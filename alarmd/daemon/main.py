@@ -11,14 +11,16 @@ from types import FrameType
 
 from sqlalchemy import Engine
 
-from alarmd import __version__, db, logs, supervision
-from alarmd.apitoken import ensure_token
-from alarmd.config import Settings
+from alarmd import __version__
+from alarmd.calls.dialers import make_dialer
+from alarmd.config.apitoken import ensure_token
+from alarmd.config.settings import Settings
+from alarmd.daemon import logs, supervision
+from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
-from alarmd.dialers import make_dialer
 from alarmd.errors import ConfigError
 from alarmd.phonebook import Phonebook, PhoneNumber
-from alarmd.sdnotify import Notifier
+from alarmd.store import db
 
 log = logging.getLogger("alarmd")
 
@@ -46,10 +48,10 @@ def run(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; the exit status."""
     import uvicorn
 
-    from alarmd.api import create_app
-    from alarmd.client import ApiClient
-    from alarmd.scheduler import AlarmScheduler
-    from alarmd.service import AlarmService
+    from alarmd.alarms.service import AlarmService
+    from alarmd.api.app import create_app
+    from alarmd.cli.client import ApiClient
+    from alarmd.daemon.scheduler import AlarmScheduler
 
     configure_logging()
     # Installed first, so a stop asked for while the database upgrades or the API starts

@@ -27,8 +27,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alarmd import callplan, clock
-from alarmd.service import AlarmService
+from alarmd import clock
+from alarmd.alarms.service import AlarmService
+from alarmd.calls import callplan
 
 log = logging.getLogger("alarmd.scheduler")
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alarmd import clock
-from alarmd.configfile import read_config_file
+from alarmd.config.file import read_config_file
+from alarmd.daemon.sdnotify import Notifier
 from alarmd.errors import ConfigError
-from alarmd.sdnotify import Notifier
 
 if TYPE_CHECKING:
-    from alarmd.scheduler import AlarmScheduler
-    from alarmd.service import AlarmService
+    from alarmd.alarms.service import AlarmService
+    from alarmd.daemon.scheduler import AlarmScheduler
 
 log = logging.getLogger("alarmd")
 

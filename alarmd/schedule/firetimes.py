@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from alarmd import schedules
-from alarmd.schedules import CronSpec, Schedule
+from alarmd.schedule import rules
+from alarmd.schedule.rules import CronSpec, Schedule
 
 # Skipped instants are passed over; this bounds the walk past them (they are a short list
 # in practice, but an every-minute cron with many skips must not loop for long).
@@ -39,13 +39,13 @@ def describe(schedule: Schedule, instant: datetime) -> FireTime:
     tz = schedule.zone
     local = instant.astimezone(tz)
     naive = local.replace(tzinfo=None)
-    cron = schedules.parse_cron(schedule.cron or "") if schedule.kind == "cron" else None
+    cron = rules.parse_cron(schedule.cron or "") if schedule.kind == "cron" else None
     if schedule.kind == "once" or _is_wall(schedule, cron, naive):
-        return FireTime(instant.astimezone(UTC), local, False, schedules.is_repeated(naive, tz))
+        return FireTime(instant.astimezone(UTC), local, False, rules.is_repeated(naive, tz))
     # Not a wall time of the schedule itself: a wall time in the gap, moved forward to here.
     for day in (naive.date(), naive.date() - _DAY):
         for wall in _walls(schedule, cron, day):
-            if schedules.is_in_gap(wall, tz) and schedules.resolve_local(wall, tz) == instant:
+            if rules.is_in_gap(wall, tz) and rules.resolve_local(wall, tz) == instant:
                 return FireTime(instant.astimezone(UTC), local, True, False)
     return FireTime(instant.astimezone(UTC), local, False, False)
 
@@ -75,9 +75,9 @@ def instants_on(schedule: Schedule, day: date, after: datetime) -> list[datetime
     """The fire times after `after` whose local date, in the alarm's zone, is `day`."""
     tz = schedule.zone
     # From a little before local midnight: the first instant of a day may follow a gap.
-    start = max(after, schedules.resolve_local(datetime.combine(day, time(0)), tz) - timedelta(hours=3))
+    start = max(after, rules.resolve_local(datetime.combine(day, time(0)), tz) - timedelta(hours=3))
     found: list[datetime] = []
-    for instant in schedules.iter_fire_times(schedule, start):
+    for instant in rules.iter_fire_times(schedule, start):
         local_day = instant.astimezone(tz).date()
         if local_day > day:
             break
@@ -88,7 +88,7 @@ def instants_on(schedule: Schedule, day: date, after: datetime) -> list[datetime
 
 def _unskipped(schedule: Schedule, after: datetime, skipping: set[str]) -> Iterator[datetime]:
     passed = 0
-    for instant in schedules.iter_fire_times(schedule, after):
+    for instant in rules.iter_fire_times(schedule, after):
         if instant.isoformat() in skipping:
             passed += 1
             if passed > MAX_PASSED_OVER:

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from alarmd import schedules
+from alarmd.schedule import rules
 
 # After a failed keepalive: 5 min, 30 min, 2 h, then every 6 h until Twilio accepts one.
 RETRY_DELAYS = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
@@ -65,10 +65,10 @@ def regular_due(since: datetime, plan: Plan) -> datetime:
     """`at` local time on the day `every_days` after `since`'s local day.
 
     Counting in local days keeps every keepalive at `at` across DST changes; an `at`
-    inside a spring gap follows the alarms' policy (schedules.resolve_local).
+    inside a spring gap follows the alarms' policy (rules.resolve_local).
     """
     day = since.astimezone(plan.zone).date() + timedelta(days=plan.every_days)
-    return schedules.resolve_local(datetime.combine(day, plan.at), plan.zone)
+    return rules.resolve_local(datetime.combine(day, plan.at), plan.zone)
 
 
 def failed_at(claimed: datetime, finished: datetime | None) -> datetime:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alarmd.errors import BadInput
-from alarmd.schedules import resolve_local, zone
+from alarmd.schedule.rules import resolve_local, zone
 
 EXAMPLES = '"07:00", "tomorrow 06:45", "in 20m", "fri 07:10" or "2026-11-27T07:00"'
 

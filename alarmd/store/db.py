@@ -16,8 +16,8 @@ BUSY_TIMEOUT_MS = 5000
 
 def migrations_dir() -> Path:
     """Alembic's scripts: inside the package when installed from a wheel, else the checkout's."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_migrations", here.parent / "migrations"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
         if (candidate / "env.py").is_file():
             return candidate
     raise RuntimeError("alarmd's migrations are missing from this installation")

@@ -104,7 +104,7 @@ class Occurrence(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Which daemon is delivering it, and until when that holds without a renewal; a
-    # restarted or second daemon takes over only an expired lease (alarmd.delivery).
+    # restarted or second daemon takes over only an expired lease (alarmd.calls.delivery).
     owner: Mapped[str | None] = mapped_column(String(120))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from alarmd import clock, schedules
+from alarmd import clock
 from alarmd.errors import BadInput
-from alarmd.models import Alarm, Attempt, Occurrence
 from alarmd.phonebook import Phonebook, PhoneNumber
-from alarmd.schedules import Schedule
+from alarmd.schedule import rules
+from alarmd.schedule.rules import Schedule
+from alarmd.store.models import Alarm, Attempt, Occurrence
 
 
 def iso(value: datetime | None) -> str | None:
@@ -29,8 +30,8 @@ def schedule_of(alarm: Alarm) -> Schedule:
     if alarm.kind == "daily":
         assert alarm.time_of_day is not None
         days = frozenset(int(d) for d in (alarm.days or "").split(",") if d)
-        return Schedule("daily", alarm.tz, time_of_day=schedules.parse_time_of_day(alarm.time_of_day),
-                        days=days or schedules.ALL_DAYS)
+        return Schedule("daily", alarm.tz, time_of_day=rules.parse_time_of_day(alarm.time_of_day),
+                        days=days or rules.ALL_DAYS)
     return Schedule("cron", alarm.tz, cron=alarm.cron)
 
 
@@ -86,7 +87,7 @@ class Views:
             "schedule": schedule.describe(),
             "at": iso(alarm.at),
             "daily": alarm.time_of_day,
-            "days": ",".join(schedules.DAY_NAMES[d] for d in sorted(schedule.days))
+            "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days))
             if alarm.kind == "daily" else None,
             "cron": alarm.cron,
             "tz": alarm.tz,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from alarmd.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
+from alarmd.calls.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
 from alarmd.errors import DialError
 
 log = logging.getLogger("alarmd.dialer")

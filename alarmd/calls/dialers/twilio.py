@@ -17,9 +17,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from alarmd.config import TwilioSettings
+from alarmd.calls.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
+from alarmd.config.settings import TwilioSettings
 from alarmd.defaults import TWILIO_TIMEOUT_SECONDS
-from alarmd.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
 from alarmd.errors import DialError
 
 # What a person should read for the errors a wake-up call most often meets.
