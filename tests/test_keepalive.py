@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from alarmd.calls import callplan
 from alarmd.config.settings import KeepaliveSettings, load_settings
 from alarmd.errors import ConfigError
 from alarmd.schedule import keepalive
@@ -128,13 +129,13 @@ def test_the_warning_is_logged_at_its_start_then_once_a_day() -> None:
 
 
 def test_the_twiml_says_one_escaped_sentence_then_hangs_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    root = ET.fromstring(keepalive.twiml())
+    root = ET.fromstring(callplan.keepalive_twiml())
     assert [child.tag for child in root] == ["Say", "Hangup"]
     text = root[0].text or ""
     assert "keepalive" in text and text.count(".") == 1 and text.endswith(".")
-    monkeypatch.setattr(keepalive, "SENTENCE", 'Tom & Jerry say "<hi>".')
-    assert ET.fromstring(keepalive.twiml())[0].text == 'Tom & Jerry say "<hi>".'
-    assert "&amp;" in keepalive.twiml() and "&lt;hi&gt;" in keepalive.twiml()
+    monkeypatch.setattr(callplan, "KEEPALIVE_SENTENCE", 'Tom & Jerry say "<hi>".')
+    assert ET.fromstring(callplan.keepalive_twiml())[0].text == 'Tom & Jerry say "<hi>".'
+    assert "&amp;" in callplan.keepalive_twiml() and "&lt;hi&gt;" in callplan.keepalive_twiml()
 
 
 def _settings(tmp_path: Path, keepalive_block: object) -> KeepaliveSettings:

@@ -16,7 +16,6 @@ from alarmd.config.settings import Settings
 from alarmd.defaults import DEFAULT_RING_SECONDS
 from alarmd.errors import BadInput
 from alarmd.phonebook import Phonebook, PhoneNumber
-from alarmd.schedule import keepalive
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
@@ -25,6 +24,8 @@ TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
 LEAD = timedelta(seconds=3)
 # Statuses of a followed call that mean someone picked up.
 ANSWERED = frozenset({"completed", "in-progress"})
+KEEPALIVE_SENTENCE = ("This is the alarmd keepalive call, which keeps your Twilio trial number in use; "
+                      "there is nothing you need to do.")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ def say_twiml(text: str) -> str:
     return f"<Response><Say>{escape(text.strip())}</Say></Response>"
 
 
+def keepalive_twiml() -> str:
+    """The keepalive call's inline TwiML: one sentence, then hang up."""
+    return f"<Response><Say>{escape(KEEPALIVE_SENTENCE)}</Say><Hangup/></Response>"
+
+
 def check_say(text: str) -> str:
     """The message as stored; BadInput when Twilio could not take it."""
     text = text.strip()
@@ -116,7 +122,7 @@ def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
         # A late keepalive is still useful: no grace limit (alarmd.schedule.keepalive).
         grace=timedelta(days=3650) if is_keepalive else timedelta(seconds=settings.grace_seconds),
         ring_seconds=settings.keepalive.ring_seconds if is_keepalive else DEFAULT_RING_SECONDS,
-        twiml=keepalive.twiml() if is_keepalive else None,
+        twiml=keepalive_twiml() if is_keepalive else None,
         url=settings.twilio.calling_uri,
         follow=not is_keepalive,
         retry=not is_keepalive,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from alarmd.schedule import rules
@@ -24,8 +23,6 @@ RETRY_EVERY = timedelta(hours=6)
 STUCK_AFTER = timedelta(minutes=15)
 # The at-risk warning is logged again at most this often while it lasts.
 WARNING_LOG_EVERY = timedelta(days=1)
-SENTENCE = ("This is the alarmd keepalive call, which keeps your Twilio trial number in use; "
-            "there is nothing you need to do.")
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,3 @@ def next_warning_log(history: History, plan: Plan, last_logged: datetime | None)
         return start
     return last_logged + WARNING_LOG_EVERY
 
-
-def twiml() -> str:
-    """The keepalive call's inline TwiML: one sentence, then hang up."""
-    return f"<Response><Say>{escape(SENTENCE)}</Say><Hangup/></Response>"
