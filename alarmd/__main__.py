@@ -1,3 +1,3 @@
-from alarmd.cli.quick import main
+from alarmd.cli.entry import main
 
 main()

@@ -170,7 +170,7 @@ def test_no_ready_when_the_api_cannot_listen(home: Home, notify_socket: NotifySo
 KILLABLE_DAEMON = """
 import signal, sys
 from alarmd.daemon import scheduler
-from alarmd.cli.quick import main
+from alarmd.cli.entry import main
 
 started = []
 original_start = scheduler.AlarmScheduler.start

@@ -1,4 +1,4 @@
-"""The `alarmd` script's entry point, and the two verbs run most, answered without click.
+"""The two verbs run most, answered without click.
 
 `alarmd list` and `alarmd status` are what people type every evening. Importing click
 and building every verb's options is about a third of what `alarmd list` costs, so
@@ -59,26 +59,14 @@ def stdout_painter() -> fmt.Painter:
     return fmt.Painter(fmt.use_colour(sys.stdout.isatty(), os.environ.get("NO_COLOR")))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The `alarmd` script (and `python -m alarmd`)."""
-    args = sys.argv[1:] if argv is None else argv
-    # click's shell completion calls the script with its own variable set.
-    quick = None if os.environ.get("_ALARMD_COMPLETE") else _quick_verb(args)
-    if quick is None:
-        from alarmd.cli.commands import cli
-
-        cli.main(args=args, prog_name="alarmd")
-        return
-    sys.exit(_run(quick, as_json=len(args) == 2))
-
-
-def _quick_verb(args: list[str]) -> Verb | None:
+def quick_verb(args: list[str]) -> Verb | None:
+    """The verb to answer here, or None when the command line is for click (alarmd.cli.entry)."""
     if args and args[0] in VERBS and args[1:] in ([], ["--json"]):
         return VERBS[args[0]]
     return None
 
 
-def _run(verb: Verb, as_json: bool) -> int:
+def run(verb: Verb, as_json: bool) -> int:
     from alarmd.cli.client import ApiClient
     from alarmd.config.file import load_client_settings
 
