@@ -32,14 +32,9 @@ class ApiRefused(AlarmdError):
 
 class ApiClient:
     def __init__(self, settings: ClientSettings):
-        host = settings.listen_host
-        # A daemon listening on every address is reached on loopback.
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        self.host, self.port = host, settings.listen_port
-        shown = f"[{host}]" if ":" in host else host
-        self.host_header = f"{shown}:{self.port}"
-        self.base = f"http://{self.host_header}"
+        self.host, self.port = settings.connect_host, settings.listen_port
+        self.base = settings.base_url
+        self.host_header = self.base.removeprefix("http://")
         self.settings = settings
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None,

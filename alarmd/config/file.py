@@ -38,6 +38,17 @@ class ClientSettings(NamedTuple):
     def token_file(self) -> Path:
         return self.state_dir / defaults.TOKEN_FILENAME
 
+    @property
+    def connect_host(self) -> str:
+        """The host a client on this machine connects to: a daemon on every address is reached on loopback."""
+        return "127.0.0.1" if self.listen_host in ("0.0.0.0", "::", "") else self.listen_host
+
+    @property
+    def base_url(self) -> str:
+        """The daemon's API as the CLI and the daemon's own readiness probe reach it."""
+        host = self.connect_host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.listen_port}"
+
     def __repr__(self) -> str:
         # Never the token: settings end up in logs and error reports.
         return (f"ClientSettings(config_path={self.config_path!r}, listen_host={self.listen_host!r}, "

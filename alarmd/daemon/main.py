@@ -50,7 +50,6 @@ def run(settings: Settings) -> int:
 
     from alarmd.alarms.service import AlarmService
     from alarmd.api.app import create_app
-    from alarmd.cli.client import ApiClient
     from alarmd.daemon.scheduler import AlarmScheduler
 
     configure_logging()
@@ -99,7 +98,7 @@ def run(settings: Settings) -> int:
         scheduler.shutdown()
         return 1
     log.info("listening on http://%s:%s", host, port)
-    if not supervisor.ready(ApiClient(settings.client).base + "/healthz"):
+    if not supervisor.ready(settings.client.base_url + "/healthz"):
         log.error("the API on %s:%s does not answer /healthz", host, port)
         server.should_exit = True
         scheduler.shutdown()
