@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
-from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.alarms.inputs import AlarmInput
+from alarmd.alarms.service import AlarmService
 from alarmd.api.guard import UNAUTHORIZED, RequestGuard, token_matches
 from alarmd.api.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
 from alarmd.api.models import (

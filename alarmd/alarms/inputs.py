@@ -1,0 +1,151 @@
+"""An alarm as a person or NMO gives it, checked and turned into a schedule and columns.
+
+Every rule about what an alarm may be (names, grace, delivery options, one kind of
+schedule, a one-off neither past nor too far ahead) is here, so adding and editing
+apply the same ones. Pure: `now` comes in as an argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from alarmd.calls import callplan
+from alarmd.errors import BadInput
+from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.schedule import rules, timeparse
+from alarmd.schedule.rules import Schedule
+from alarmd.store.models import Alarm
+from alarmd.store.views import iso, schedule_of
+
+# A one-off "at" this close to the past means "now" (NMO's clock and ours differ a little).
+PAST_TOLERANCE = timedelta(seconds=60)
+MAX_AHEAD = timedelta(days=366)
+MAX_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class AlarmInput:
+    """A new alarm as a person or NMO describes it, not yet checked."""
+
+    to: int | str
+    at: str | None = None
+    daily: str | None = None
+    days: str | None = None
+    cron: str | None = None
+    tz: str | None = None
+    name: str | None = None
+    grace_seconds: int | None = None
+    then: int | str | None = None  # fallback number, rung when the first goes unanswered
+    ring_seconds: int | None = None
+    say: str | None = None
+    redial_attempts: int | None = None
+    redial_interval_seconds: int | None = None
+
+
+def check_name(name: str | None) -> str | None:
+    if name is None or not name.strip():
+        return None
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.")
+    if name.isdigit():
+        raise BadInput(f"the name {name!r} would be read as an id; use a word.")
+    return name
+
+
+def check_grace(grace: int) -> int:
+    if not 0 <= grace <= 86_400:
+        raise BadInput(f"grace_seconds must be from 0 to 86400, not {grace}.")
+    return grace
+
+
+def check_redial(given: AlarmInput, phonebook: Phonebook) -> dict[str, Any]:
+    """The alarm's delivery columns, checked (fallback, ring time, message, redials)."""
+    columns: dict[str, Any] = {"then_ref": None, "ring_seconds": given.ring_seconds,
+                               "say": None, "redial_attempts": given.redial_attempts,
+                               "redial_interval_seconds": given.redial_interval_seconds}
+    if given.then is not None:
+        columns["then_ref"] = ref_text(given.then, phonebook.resolve(given.then))
+    if given.say is not None:
+        columns["say"] = callplan.check_say(given.say)
+    for key, low, high in (("ring_seconds", 5, 600), ("redial_attempts", 1, 10),
+                           ("redial_interval_seconds", 1, 3600)):
+        value = columns[key]
+        if value is not None and not low <= value <= high:
+            raise BadInput(f"{key} must be from {low} to {high}, not {value}.")
+    return columns
+
+
+def schedule_from(given: AlarmInput, tz: str, now: datetime) -> Schedule:
+    kinds = [k for k in ("at", "daily", "cron") if getattr(given, k)]
+    if len(kinds) != 1:
+        raise BadInput("give exactly one of at, daily or cron.")
+    rules.zone(tz)
+    if given.days and not given.daily:
+        raise BadInput("days goes with daily.")
+    if given.at:
+        return Schedule("once", tz, at=timeparse.parse_when(given.at, tz, now))
+    if given.daily:
+        return Schedule("daily", tz, time_of_day=rules.parse_time_of_day(given.daily),
+                        days=rules.parse_days(given.days))
+    assert given.cron is not None
+    rules.parse_cron(given.cron)
+    return Schedule("cron", tz, cron=" ".join(given.cron.split()))
+
+
+def first_fire(schedule: Schedule, now: datetime) -> datetime:
+    if schedule.kind == "once":
+        assert schedule.at is not None
+        if schedule.at < now - PAST_TOLERANCE:
+            raise BadInput(f"{iso(schedule.at)} is in the past.")
+        if schedule.at > now + MAX_AHEAD:
+            raise BadInput(f"{iso(schedule.at)} is more than 366 days ahead.")
+        return max(schedule.at, now)
+    first = rules.next_fire(schedule, now)
+    if first is None:
+        raise BadInput(f"the schedule {schedule.describe()!r} never fires.")
+    return first
+
+
+def ref_text(ref: int | str, entry: PhoneNumber) -> str:
+    # Keep the name when one was given: it survives reordering of phoneNumbers.
+    by_name = isinstance(ref, str) and not ref.strip().isdigit() and entry.name
+    return entry.name if by_name and entry.name else str(entry.index)
+
+
+def stored_input(alarm: Alarm) -> dict[str, Any]:
+    """The alarm as AlarmInput fields, the shape an edit is merged into."""
+    schedule = schedule_of(alarm)
+    return {
+        "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day,
+        "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days)) if alarm.kind == "daily" else None,
+        "cron": alarm.cron, "tz": alarm.tz, "name": alarm.name, "grace_seconds": alarm.grace_seconds,
+    }
+
+
+def merged_input(alarm: Alarm, changes: dict[str, Any]) -> dict[str, Any]:
+    merged = stored_input(alarm)
+    if {"at", "daily", "cron"} & changes.keys():
+        # A new kind of schedule replaces the old one; a new daily time keeps the days.
+        keep_days = alarm.kind == "daily" and "daily" in changes
+        merged.update(at=None, daily=None, cron=None, days=merged["days"] if keep_days else None)
+    merged.update(changes)
+    return merged
+
+
+def apply_schedule(alarm: Alarm, schedule: Schedule) -> None:
+    alarm.kind, alarm.tz, alarm.at, alarm.cron = schedule.kind, schedule.tz, schedule.at, schedule.cron
+    alarm.time_of_day = f"{schedule.time_of_day:%H:%M}" if schedule.time_of_day else None
+    alarm.days = ",".join(str(d) for d in sorted(schedule.days)) if schedule.kind == "daily" else None
+
+
+def parse_date(text: str) -> date:
+    # Only YYYY-MM-DD: fromisoformat alone would also take "20261224".
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(text.strip())
+    raise BadInput(f"{text!r} is not a date like \"2026-12-24\".")
