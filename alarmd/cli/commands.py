@@ -1,57 +1,32 @@
-"""The `alarmd` command: parse, ask the daemon's API (or do an offline verb), print.
+"""The `alarmd` command: parse, ask the daemon's API, print.
 
 Imports stay light: the server stack, APScheduler and the twilio SDK are only imported
-by `run`, so every other verb starts fast. `list` and `status` are written in
+by `run` (alarmd.cli.offline, with the other verbs that need no daemon), so every other
+verb starts fast. `list` and `status` are written in
 alarmd.cli.quick, which answers them without importing this module at all. Time text ("07:00", "in 20m") is sent to the
 daemon as written: the service reads it in the alarm's zone, in one place.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from alarmd import __version__
 from alarmd.cli import formatting as fmt
-from alarmd.cli import quick
+from alarmd.cli import offline, quick
+from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
     alarm_argument,
     check_schedule,
     complete_alarm,
     complete_number,
+    delivery_options,
     json_option,
     schedule_options,
 )
-
-
-class Context:
-    def __init__(self, config_path: str | None):
-        self.config_path = config_path
-        self._client: Any = None
-        self.paint = quick.stdout_painter()
-
-    def api(self) -> Any:
-        if self._client is None:
-            from alarmd.cli.client import ApiClient
-            from alarmd.config.file import load_client_settings
-
-            self._client = ApiClient(load_client_settings(self.config_path))
-        return self._client
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-             query: dict[str, Any] | None = None) -> Any:
-        return self.api().request(method, path, body, query)
-
-    def echo(self, lines: str | Sequence[str]) -> None:
-        text = lines if isinstance(lines, str) else "\n".join(lines)
-        click.echo(text, color=self.paint.colour)
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 def _path(ref: str) -> str:
@@ -93,45 +68,6 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     eval "$(_ALARMD_COMPLETE=bash_source alarmd)" (zsh_source, fish_source).
     """
     ctx.obj = Context(config_path)
-
-
-@cli.command()
-@pass_ctx
-def run(ctx: Context) -> None:
-    """Run the daemon (upgrades the database first)."""
-    from alarmd.config.settings import load_settings
-    from alarmd.daemon.main import run as run_daemon
-
-    sys.exit(run_daemon(load_settings(ctx.config_path)))
-
-
-def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    from alarmd.schedule.durations import parse_duration
-
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def delivery_options(func: Any) -> Any:
-    """How hard an alarm tries to wake someone (alarmd.calls.delivery)."""
-    options = [
-        click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
-                     help="Calls in all while unanswered (default alarmd.redial.attempts, 3)."),
-        click.option("--interval", "redial_interval_seconds", callback=_duration_option, metavar="DURATION",
-                     help="Wait between unanswered calls, e.g. 3m (default alarmd.redial.intervalSeconds, 2m)."),
-        click.option("--then", "then", metavar="NAME", shell_complete=complete_number,
-                     help="Fallback number to ring the same way when nobody answers."),
-        click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
-                     help="How long each call rings, e.g. 45s (default 60s)."),
-        click.option("--say", help="Words spoken when answered, instead of twilio.callingURI."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 @cli.command()
@@ -306,37 +242,6 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
     ctx.echo(fmt.fire_time_list(items, clock.now(), ctx.paint, explain=explain, zones=zones))
 
 
-@cli.group()
-def db() -> None:
-    """Database maintenance (offline)."""
-
-
-@db.command("upgrade")
-@pass_ctx
-def db_upgrade(ctx: Context) -> None:
-    """Create or upgrade the database schema."""
-    from alarmd.config.settings import load_settings
-    from alarmd.daemon.main import open_database
-
-    settings = load_settings(ctx.config_path)
-    open_database(settings).dispose()
-    click.echo(f"{settings.database}: schema is up to date.")
-
-
-@cli.group("config")
-def config_group() -> None:
-    """Configuration (offline)."""
-
-
-@config_group.command("check")
-@pass_ctx
-def config_check(ctx: Context) -> None:
-    """Read the config and say whether it is usable."""
-    from alarmd.config.settings import load_settings
-
-    settings = load_settings(ctx.config_path)
-    source = settings.client.config_path or "no config file (defaults)"
-    mode = f"dry-run ({settings.twilio.dry_run_reason})" if settings.twilio.dry_run_reason else "twilio"
-    click.echo(f"{source}: OK; mode {mode}; {len(settings.twilio.phone_numbers)} phone numbers; "
-               f"database {settings.database}")
-
+# Offline verbs (alarmd.cli.offline): they work without a running daemon.
+for _command in (offline.run, offline.db, offline.config_group):
+    cli.add_command(_command)

@@ -112,3 +112,32 @@ def check_schedule(options: dict[str, Any], *, required: bool) -> None:
         raise click.UsageError("--days conflicts with --cron: put the days in the cron expression.")
     if required and options.get("days") is not None and options.get("daily") is None:
         raise click.UsageError("--days goes with --daily.")
+
+
+def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    from alarmd.schedule.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def delivery_options(func: Any) -> Any:
+    """How hard an alarm tries to wake someone (alarmd.calls.delivery)."""
+    options = [
+        click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
+                     help="Calls in all while unanswered (default alarmd.redial.attempts, 3)."),
+        click.option("--interval", "redial_interval_seconds", callback=_duration_option, metavar="DURATION",
+                     help="Wait between unanswered calls, e.g. 3m (default alarmd.redial.intervalSeconds, 2m)."),
+        click.option("--then", "then", metavar="NAME", shell_complete=complete_number,
+                     help="Fallback number to ring the same way when nobody answers."),
+        click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
+                     help="How long each call rings, e.g. 45s (default 60s)."),
+        click.option("--say", help="Words spoken when answered, instead of twilio.callingURI."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
