@@ -9,6 +9,7 @@ import click
 import pytest
 
 from alarmd.cli import formatting as fmt
+from alarmd.cli import screens
 
 NOW = datetime(2026, 11, 26, 22, 48, tzinfo=UTC)  # Thursday evening in London
 PLAIN = fmt.Painter(False)
@@ -53,7 +54,7 @@ def test_the_list_reads_like_list_timers_sorted_by_next_with_a_footer() -> None:
         alarm(4, name="early", next_fire_at="2026-11-27T06:00:00+00:00",
               skipping=["2026-11-27T06:00:00+00:00"]),
     ]
-    lines = fmt.alarm_list(alarms, NOW, PLAIN)
+    lines = screens.alarm_list(alarms, NOW, PLAIN)
     assert lines == [
         "NEXT                      LEFT       LAST                           ID  NAME     TO"
         "                        SCHEDULE                             STATE",
@@ -71,8 +72,8 @@ def test_the_list_reads_like_list_timers_sorted_by_next_with_a_footer() -> None:
 
 
 def test_an_empty_list_and_a_single_alarm_footer() -> None:
-    assert fmt.alarm_list([], NOW, PLAIN) == ["0 alarms listed."]
-    assert fmt.alarm_list([alarm(1)], NOW, PLAIN)[-1] == "1 alarm listed."
+    assert screens.alarm_list([], NOW, PLAIN) == ["0 alarms listed."]
+    assert screens.alarm_list([alarm(1)], NOW, PLAIN)[-1] == "1 alarm listed."
 
 
 def test_a_skip_other_than_the_next_ring_names_its_day() -> None:
@@ -84,10 +85,10 @@ def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
     assert fmt.use_colour(True, "") is True  # NO_COLOR must be non-empty to count
     assert fmt.use_colour(True, "1") is False
     assert fmt.use_colour(False, None) is False
-    painted = fmt.alarm_list([alarm(1, state="paused")], NOW, fmt.Painter(True))
+    painted = screens.alarm_list([alarm(1, state="paused")], NOW, fmt.Painter(True))
     assert "\x1b[" in painted[1]
     # Padding is computed on the plain text: stripping colour gives the plain table.
-    assert [click.unstyle(line) for line in painted] == fmt.alarm_list([alarm(1, state="paused")], NOW, PLAIN)
+    assert [click.unstyle(line) for line in painted] == screens.alarm_list([alarm(1, state="paused")], NOW, PLAIN)
 
 
 def test_next_explain_shows_local_and_utc_and_marks_dst_moves() -> None:
@@ -97,7 +98,7 @@ def test_next_explain_shows_local_and_utc_and_marks_dst_moves() -> None:
         {"alarm_id": 5, "alarm_name": "night", "at": "2027-10-31T00:30:00+00:00",
          "local": "2027-10-31T01:30:00+01:00", "gap_moved": False, "repeated_hour": True},
     ]
-    lines = fmt.fire_time_list(items, datetime(2027, 3, 27, 12, tzinfo=UTC), PLAIN, explain=True,
+    lines = screens.fire_time_list(items, datetime(2027, 3, 27, 12, tzinfo=UTC), PLAIN, explain=True,
                                zones={5: "Europe/London"})
     assert lines[0].split() == ["LOCAL", "UTC", "LEFT", "ALARM", "NOTE"]
     assert lines[1].split("  ")[:3] == ["Sun 2027-03-28 02:30 BST", "2027-03-28 01:30 UTC", "13h 30min"]
@@ -105,7 +106,7 @@ def test_next_explain_shows_local_and_utc_and_marks_dst_moves() -> None:
     assert lines[1].endswith("moved forward: that wall time does not exist (DST gap)")
     assert lines[2].startswith("Sun 2027-10-31 01:30 BST  2027-10-31 00:30 UTC")
     assert lines[2].endswith("rings once: that wall time happens twice (DST repeat)")
-    plain = fmt.fire_time_list(items[:1], datetime(2027, 3, 27, 12, tzinfo=UTC), PLAIN, explain=False,
+    plain = screens.fire_time_list(items[:1], datetime(2027, 3, 27, 12, tzinfo=UTC), PLAIN, explain=False,
                                zones={})
     assert plain[1] == "Sun 2027-03-28 02:30 +0100  13h 30min  night (#5)"
 
@@ -121,7 +122,7 @@ def test_status_lines_show_next_alarm_last_call_and_keepalive() -> None:
         "keepalive": {"enabled": True, "last_accepted_call": "2026-11-26T07:00:05+00:00",
                       "next_due": "2026-12-25T12:00:00+00:00", "warning": "trial number at risk"},
     }
-    text = "\n".join(fmt.status_lines(info, PLAIN))
+    text = "\n".join(screens.status_lines(info, PLAIN))
     assert "Daemon:     up, alarmd 0.1.0, dry-run mode (twilio.enabled is not true)" in text
     assert "Next alarm: Fri 2026-11-27 07:00 GMT, work (#2) (07:00 Mon–Fri Europe/London)" in text
     assert "work (#2) to MOBILE (+44 7700 900123): accepted" in text
@@ -130,14 +131,14 @@ def test_status_lines_show_next_alarm_last_call_and_keepalive() -> None:
     assert "Warning:    trial number at risk" in text
     info["keepalive"] = {"enabled": False, "last_accepted_call": None, "next_due": None, "warning": None}
     assert ("Keepalive:  off (alarmd.keepalive.enabled is false or twilio.phoneNumbers is empty)"
-            in fmt.status_lines(info, PLAIN))
+            in screens.status_lines(info, PLAIN))
     info.pop("keepalive")
-    assert "Keepalive" not in "\n".join(fmt.status_lines(info, PLAIN))
+    assert "Keepalive" not in "\n".join(screens.status_lines(info, PLAIN))
 
 
 def test_show_lists_the_alarm_and_its_next_rings() -> None:
     fire_times = [{"at": f"2026-11-{d}T07:00:00+00:00"} for d in (27, 30)]
-    lines = fmt.alarm_detail(alarm(2, name="work"), NOW, PLAIN, fire_times)
+    lines = screens.alarm_detail(alarm(2, name="work"), NOW, PLAIN, fire_times)
     assert lines == [
         "Alarm:    work (#2)",
         "Schedule: 07:00 Mon–Fri Europe/London",
@@ -160,7 +161,7 @@ def test_history_rows_name_the_alarm_or_the_reason() -> None:
          "status": "failed", "detail": "Twilio refused: not a verified caller ID (21219)",
          "to": {"name": "OFFICE", "number": "+44 1** *** *455"}, "attempts": []},
     ]
-    lines = fmt.history_list(calls, PLAIN)
+    lines = screens.history_list(calls, PLAIN)
     assert lines[0].split() == ["WHEN", "ALARM", "TO", "STATUS", "DETAIL"]
     # WHEN is in the machine's own zone, so only the other columns are compared exactly.
     assert lines[1].split()[4:] == ["dial", "MOBILE", "(+44", "7700", "900123)", "accepted", "CA" + "0" * 32]

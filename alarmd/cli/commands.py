@@ -15,7 +15,7 @@ import click
 
 from alarmd import __version__
 from alarmd.cli import formatting as fmt
-from alarmd.cli import offline, quick
+from alarmd.cli import offline, quick, screens
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
@@ -126,7 +126,7 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
     fire_times = None
     if found.get("next_fire_at"):
         fire_times = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": 4})["fire_times"]
-    ctx.echo(fmt.alarm_detail(found, clock.now(), ctx.paint, fire_times))
+    ctx.echo(screens.alarm_detail(found, clock.now(), ctx.paint, fire_times))
 
 
 @cli.command()
@@ -205,7 +205,7 @@ def history(ctx: Context, limit: int, alarm: str | None, as_json: bool) -> None:
     if as_json:
         _print_json(calls)
         return
-    ctx.echo(fmt.history_list(calls, ctx.paint))
+    ctx.echo(screens.history_list(calls, ctx.paint))
 
 
 @cli.command()
@@ -239,7 +239,7 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
     if as_json:
         _print_json(items)
         return
-    ctx.echo(fmt.fire_time_list(items, clock.now(), ctx.paint, explain=explain, zones=zones))
+    ctx.echo(screens.fire_time_list(items, clock.now(), ctx.paint, explain=explain, zones=zones))
 
 
 # Offline verbs (alarmd.cli.offline): they work without a running daemon.

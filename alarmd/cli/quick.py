@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from alarmd.cli import formatting as fmt
+from alarmd.cli import screens
 from alarmd.cli.errors import report
 from alarmd.errors import DaemonUnavailable
 
@@ -32,7 +33,7 @@ def show_list(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -> 
     from alarmd import clock
 
     alarms = fmt.sort_by_next(api.request("GET", "/v1/alarms")["alarms"])
-    echo(json_text(alarms) if as_json else "\n".join(fmt.alarm_list(alarms, clock.now(), paint)))
+    echo(json_text(alarms) if as_json else "\n".join(screens.alarm_list(alarms, clock.now(), paint)))
 
 
 def show_status(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -> None:
@@ -44,7 +45,7 @@ def show_status(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -
              else f"{paint('Daemon:', bold=True)}     {paint('down', fg='red', bold=True)}")
         raise
     info = {"daemon": "up", **info}
-    echo(json_text(info) if as_json else "\n".join(fmt.status_lines(info, paint)))
+    echo(json_text(info) if as_json else "\n".join(screens.status_lines(info, paint)))
 
 
 VERBS: dict[str, Verb] = {"list": show_list, "status": show_status}
