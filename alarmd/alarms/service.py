@@ -1,8 +1,9 @@
 """The use cases, one method each. The CLI (through the API), the API and the scheduler all come here.
 
-AlarmService is a thin façade over four focused services: editing alarms
+AlarmService is a thin façade over focused services: editing alarms
 (alarms.editing), claiming and firing occurrences (alarms.firing), reading alarms,
-history and status (alarms.reports), and the keepalive (alarms.keepalive). Methods
+history and status (alarms.reports), the keepalive (alarms.keepalive), and the web
+page's sessions and sign-in links (alarms.signin). Methods
 return JSON-ready dicts (the API's and the CLI's shapes live in one place) and raise
 alarmd.errors for bad input. Instants in and out are aware UTC.
 """
@@ -20,6 +21,7 @@ from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.keepalive import Keepalive
 from alarmd.alarms.reports import Reports
+from alarmd.alarms.signin import SignIn
 from alarmd.calls.dialers.base import Dialer
 from alarmd.config.settings import Settings
 from alarmd.phonebook import Phonebook
@@ -41,6 +43,7 @@ class AlarmService:
         self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
         self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
         self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
+        self.signin = SignIn(sessions)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
@@ -146,3 +149,23 @@ class AlarmService:
 
     def keepalive_status(self, now: datetime) -> dict[str, Any]:
         return self.keepalive.status(now)
+
+    # --- the web page's sign-in ---------------------------------------------------------
+
+    def open_web_session(self, now: datetime) -> str:
+        return self.signin.open_session(now)
+
+    def web_session_valid(self, session_id: str, now: datetime) -> bool:
+        return self.signin.session_valid(session_id, now)
+
+    def close_web_session(self, session_id: str) -> None:
+        self.signin.close_session(session_id)
+
+    def issue_sign_in_link(self, now: datetime) -> tuple[str, datetime]:
+        return self.signin.issue_link(now)
+
+    def redeem_sign_in_link(self, code: str, now: datetime) -> str | None:
+        return self.signin.redeem_link(code, now)
+
+    def sign_out_all_web_sessions(self) -> int:
+        return self.signin.sign_out_all()
