@@ -36,6 +36,7 @@ from alarmd.api.models import (
     SkipBody,
     StatusOut,
 )
+from alarmd.api.websignin import web_signin_routes
 from alarmd.calls.costguard import CallLimitReached
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
 
@@ -252,6 +253,7 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
 
         return once(key, request, {"at": at}, run)
 
+    app.include_router(web_signin_routes(service, Auth))
     return app
 
 

@@ -25,6 +25,7 @@ from alarmd.config.file import (
     section,
     string,
 )
+from alarmd.config.network import NetworkSettings, network_settings
 from alarmd.errors import ConfigError
 
 
@@ -98,6 +99,7 @@ class Settings:
     keepalive: KeepaliveSettings
     redial: RedialSettings = field(default_factory=RedialSettings)
     calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
+    network: NetworkSettings = field(default_factory=NetworkSettings)  # alarmd.tls, alarmd.trustProxy
 
     @property
     def api_token(self) -> str | None:
@@ -126,6 +128,7 @@ def load_settings(
         redial=_redial_settings(section(own, "redial", "alarmd.redial")),
         calls_per_hour=_int(section(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
                             "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR, 1, 10_000),
+        network=network_settings(own, client.tls_cert),
     )
     return settings
 
