@@ -15,7 +15,7 @@ import click
 
 from alarmd import __version__
 from alarmd.cli import formatting as fmt
-from alarmd.cli import offline, quick, screens
+from alarmd.cli import offline, quick, screens, web
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
@@ -245,3 +245,4 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
 # Offline verbs (alarmd.cli.offline): they work without a running daemon.
 for _command in (offline.run, offline.db, offline.config_group):
     cli.add_command(_command)
+cli.add_command(web.web)
