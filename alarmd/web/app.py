@@ -12,6 +12,7 @@ import mimetypes
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -77,6 +78,13 @@ def create_web_app(service: AlarmService, token: str) -> FastAPI:
     @app.exception_handler(FormTooLarge)
     async def _too_large(request: Request, _: FormTooLarge) -> Response:
         return problem(request, 413, "That form is larger than any of this page's forms; nothing was changed.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Only addresses the page never makes get here (/alarms/abc/edit, ?before=x).
+        in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+        return problem(request, 404 if in_path else 400, "There is no such page." if in_path
+                       else "That address is not one this page makes.")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -138,6 +138,7 @@ _FIELD_WORDS = (
     ("time zone", "tz"), ("say ", "say"), ("alarm name", "name"), ("the name", "name"),
     ("an alarm named", "name"), ("time of day", "time"), ("set of days", "days"), ("never fires", "days"),
     ("in the past", "date"), ("ahead", "date"), ("date and time", "date"), ("date like", "date"),
+    ("is not a valid", "cron"), ("runs backwards", "cron"),
 )
 
 
