@@ -30,7 +30,8 @@ def test_it_sends_an_unsigned_visit_to_the_login_page(web: WebApp) -> None:
         assert (answer.status_code, answer.headers["location"]) == (303, "/login"), path
     login = web.client.get("/login")
     assert login.status_code == 200
-    assert '<label for="token">API token</label>' in login.text and "<button class=\"primary\">Sign in</button>" in login.text
+    assert "<label for=\"token\">API token</label>" in login.text
+    assert "<button class=\"primary\">Sign in</button>" in login.text
 
 
 def test_it_signs_in_with_the_token_into_an_httponly_lax_cookie_that_holds_a_random_id(web: WebApp) -> None:
