@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
 
-pytest.importorskip("playwright")
-
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
-
-from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until  # noqa: E402
-from tests.twilio_standin import TwilioStandin  # noqa: E402
+from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
+from tests.twilio_standin import TwilioStandin
 
 CHROMIUM = os.environ.get("ALARMD_CHROMIUM", "/usr/bin/chromium")
 # Headless, and nothing reaching out on its own (updates, sync, metrics): tests never
