@@ -61,12 +61,12 @@
     noteZones(root);
     root.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
-        if (form.querySelector("input[name=confirm]")) return;
+        var button = event.submitter;
+        if (!button || !button.hasAttribute("data-delete") || form.querySelector("input[name=confirm]")) return;
         event.preventDefault();
         var yes = document.createElement("input");
         yes.type = "hidden"; yes.name = "confirm"; yes.value = "yes";
         form.appendChild(yes);
-        var button = form.querySelector("button");
         button.textContent = "Confirm delete";
         button.focus();
       });
