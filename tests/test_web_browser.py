@@ -180,6 +180,12 @@ def test_the_pages_only_a_plain_post_reaches_have_no_serious_accessibility_viola
         page.get_by_label("Name", exact=True).fill("axe")
         page.locator("form.alarm-form").get_by_role("button", name="Add alarm").click()
         item = page.locator("li.alarm", has_text="axe")
+        item.get_by_role("link", name="Pause until a date…").click()
+        expect(page.get_by_role("heading", name="Pause axe")).to_be_visible()
+        assert serious(page) == []
+        page.get_by_label("Back on").fill("2099-01-01")
+        page.get_by_role("button", name="Pause").click()
+        expect(item.locator(".state")).to_have_text(re.compile(r"^paused until .*2099"))
         # As without the script: the first press of Delete asks on a page of its own.
         item.locator("form[data-confirm]").evaluate("form => form.removeAttribute('data-confirm')")
         item.get_by_role("button", name="Delete").click()

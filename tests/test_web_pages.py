@@ -100,6 +100,8 @@ def test_skip_next_and_pause_and_resume(web: WebApp) -> None:
 def test_pause_until_a_date_resumes_on_that_day_in_the_alarms_zone(web: WebApp) -> None:
     add(web, tz="Asia/Tokyo")
     day = (clock.now() + timedelta(days=10)).date().isoformat()
+    form = web.client.get("/alarms/1/pause")
+    assert form.status_code == 200 and '<label for="until">Back on</label>' in form.text and "Asia/Tokyo" in form.text
     web.post("/alarms/1/pause", {"until": day})
     alarm = web.service.get_alarm(1)
     assert alarm["paused_until"] is not None

@@ -1,4 +1,5 @@
-"""The buttons: skip next, pause (for good or until a date), resume, delete (once confirmed), test call.
+"""The buttons: skip next, pause (for good, or until a date on a page of its own), resume, delete
+(once confirmed), test call.
 
 Each is a plain form post that redirects back to the alarm; what the service refuses is
 shown on the page in its own sentence, and nothing changes.
@@ -16,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from alarmd import clock
 from alarmd.errors import BadInput, LimitExceeded, NoSuchAlarm
-from alarmd.web.gate import posted
+from alarmd.web.gate import posted, require_session
 from alarmd.web.render import page
 
 if TYPE_CHECKING:
@@ -48,6 +49,13 @@ def routes(web: Web) -> APIRouter:
         await posted(service, request)
         return await run_in_threadpool(act, request, alarm_id,
                                        lambda: service.skip_alarm(alarm_id, None, clock.now()))
+
+    @router.get("/alarms/{alarm_id}/pause")
+    def pause_page(request: Request, alarm_id: int) -> Response:
+        require_session(service, request)
+        alarm = _get(service, alarm_id)
+        name = alarm.get("name") or f"Alarm {alarm_id}"
+        return page(request, "pause.html", title=f"Pause {name}", alarm=alarm, alarm_name=name)
 
     @router.post("/alarms/{alarm_id}/pause")
     async def pause(request: Request, alarm_id: int) -> Response:

@@ -26,11 +26,13 @@ def countdown(at: datetime, now: datetime) -> str:
 
 
 def local(instant: datetime, zone: str, now: datetime | None = None) -> str:
-    """ "Mon 07:00" within a week of `now`, "Mon 24 Dec 07:00" further off."""
+    """ "Mon 07:00" within a week of `now`, "Mon 24 Dec 07:00" further off, with the year
+    when it is another year's."""
     there = instant.astimezone(ZoneInfo(zone))
     if now is not None and abs((instant - now).total_seconds()) < 6 * 86_400:
         return f"{there:%a %H:%M}"
-    return f"{there:%a} {there.day} {there:%b %H:%M}"
+    year = f" {there.year}" if now is None or now.astimezone(there.tzinfo).year != there.year else ""
+    return f"{there:%a} {there.day} {there:%b}{year} {there:%H:%M}"
 
 
 def parse(text: str | None) -> datetime | None:
