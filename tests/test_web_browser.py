@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -195,5 +197,40 @@ def test_the_pages_only_a_plain_post_reaches_have_no_serious_accessibility_viola
         page.goto(url + "/alarms/999/edit")
         expect(page.get_by_role("alert")).to_have_text("There is no such page.")
         assert serious(page) == []
+    finally:
+        context.close()
+
+
+def minutes_left(text: str) -> int:
+    found = re.fullmatch(r"in (?:(\d+) d ?)?(?:(\d+) h ?)?(?:(\d+) min)?", text.strip())
+    assert found, text
+    days, hours, minutes = (int(g or 0) for g in found.groups())
+    return (days * 24 + hours) * 60 + minutes
+
+
+def test_the_countdown_stays_current_without_a_reload(browser: Browser, site: tuple[str, TwilioStandin]) -> None:
+    url, _ = site
+    context = browser.new_context(viewport={"width": 393, "height": 851}, timezone_id="Europe/London")
+    page = context.new_page()
+    page.clock.install()
+    try:
+        sign_in(page, url)
+        soon = datetime.now(ZoneInfo("Europe/London")) + timedelta(hours=3)
+        form = page.locator("form.alarm-form")
+        form.get_by_label("Time", exact=True).fill(f"{soon:%H:%M}")
+        form.get_by_label("Date", exact=True).fill(soon.date().isoformat())
+        form.get_by_label("Name", exact=True).fill("countdown")
+        form.get_by_role("button", name="Add alarm").click()
+        countdown = page.locator("li.alarm", has_text="countdown").locator(".countdown")
+        shown = countdown.inner_text()
+        before = minutes_left(shown)
+        assert 178 <= before <= 181
+        page.evaluate("window.notReloaded = true")
+        page.clock.fast_forward("01:00:00")
+        expect(countdown).not_to_have_text(shown)
+        assert 59 <= before - minutes_left(countdown.inner_text()) <= 61
+        assert page.evaluate("window.notReloaded === true")
+        countdown.locator("xpath=ancestor::li").get_by_role("button", name="Delete").click()
+        page.get_by_role("button", name="Confirm delete").click()
     finally:
         context.close()
