@@ -225,3 +225,14 @@ def test_unknown_pages_and_bad_ids_are_pages_not_tracebacks(web: WebApp) -> None
         answer = web.client.get(path)
         assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
         assert "Traceback" not in answer.text
+
+
+def test_an_alarm_whose_number_left_the_config_is_broken_and_promises_no_ring(web: WebApp) -> None:
+    add(web, name="wake")
+    with web.service.sessions.begin() as db:
+        from alarmd.store.models import Alarm
+        db.get(Alarm, 1).to_ref = "NANNY"  # as if NANNY had been removed from twilio.phoneNumbers
+    page = web.client.get("/").text
+    assert "broken: its number (NANNY) left the config" in page
+    assert '<p class="warning" role="alert">wake will not ring: its number (NANNY) left the config.</p>' in page
+    assert "No alarm will ring." in page and "Skip next" not in page

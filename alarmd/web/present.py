@@ -26,13 +26,23 @@ def next_ring(service: AlarmService, alarm: dict[str, Any]) -> datetime | None:
     return words.parse(found[0]["at"]) if found else None
 
 
+def broken(privacy: Privacy, alarm: dict[str, Any]) -> str | None:
+    """Why the alarm cannot ring, or None: its number is no longer in twilio.phoneNumbers."""
+    number = alarm.get("to") or {}
+    if number.get("index") is None and alarm["state"] != "done":
+        return f"its number ({privacy.who(number).removesuffix(' (no longer configured)')}) left the config"
+    return None
+
+
 def alarm_item(service: AlarmService, privacy: Privacy, alarm: dict[str, Any], now: datetime) -> dict[str, Any]:
-    ring = next_ring(service, alarm)
+    why_broken = broken(privacy, alarm)
+    # A broken alarm rings nobody: no next ring is promised for it.
+    ring = None if why_broken else next_ring(service, alarm)
     zone = alarm["tz"]
     state = alarm["state"]
     paused_until = words.parse(alarm.get("paused_until"))
-    if alarm.get("broken"):
-        state_text = f"broken: {privacy.scrub(str(alarm['broken']))}"
+    if why_broken:
+        state_text = f"broken: {why_broken}"
     elif state == "paused":
         state_text = f"paused until {words.local(paused_until, zone, now)}" if paused_until else "paused"
     elif alarm.get("skipping"):
@@ -55,6 +65,7 @@ def alarm_item(service: AlarmService, privacy: Privacy, alarm: dict[str, Any], n
         "paused": state == "paused",
         "skipping": bool(alarm.get("skipping")),
         "can_skip": ring is not None,
+        "broken": why_broken,
     }
 
 
@@ -66,6 +77,7 @@ def main_page(service: AlarmService, privacy: Privacy, now: datetime) -> dict[st
     ringing = sorted((i for i in items if i["ring"] is not None), key=lambda i: (i["ring"], i["id"]))
     keepalive = service.keepalive_status(now)
     warnings = [privacy.scrub(keepalive["warning"])] if keepalive.get("warning") else []
+    warnings += [f"{i['name']} will not ring: {i['broken']}." for i in items if i["broken"]]
     due = words.parse(keepalive.get("next_due"))
     return {
         "alarms": sorted(items, key=lambda i: (i["ring"] is None, i["ring"] or now, i["id"])),
