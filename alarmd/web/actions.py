@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from alarmd import clock
 from alarmd.errors import BadInput, LimitExceeded, NoSuchAlarm
 from alarmd.web.gate import posted, require_session
+from alarmd.web.home import alarm_or_404, sentence
 from alarmd.web.render import page
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 
 def routes(web: Web) -> APIRouter:
-    from alarmd.web.home import sentence
-
     router = APIRouter()
     service = web.service
 
@@ -53,7 +52,7 @@ def routes(web: Web) -> APIRouter:
     @router.get("/alarms/{alarm_id}/pause")
     def pause_page(request: Request, alarm_id: int) -> Response:
         require_session(service, request)
-        alarm = _get(service, alarm_id)
+        alarm = alarm_or_404(service, alarm_id)
         name = alarm.get("name") or f"Alarm {alarm_id}"
         return page(request, "pause.html", title=f"Pause {name}", alarm=alarm, alarm_name=name)
 
@@ -75,7 +74,7 @@ def routes(web: Web) -> APIRouter:
         form = await posted(service, request)
         if form.get("confirm") != "yes":
             # Without the script, the first press asks on a page of its own.
-            alarm = await run_in_threadpool(_get, service, alarm_id)
+            alarm = await run_in_threadpool(alarm_or_404, service, alarm_id)
             name = alarm.get("name") or f"Alarm {alarm_id}"
             return page(request, "confirm.html", title=f"Delete {name}?", alarm=alarm, alarm_name=name)
         await run_in_threadpool(act, request, alarm_id, lambda: service.remove_alarm(alarm_id))
@@ -105,10 +104,3 @@ def routes(web: Web) -> APIRouter:
         return RedirectResponse("/#test-calls", status_code=303)
 
     return router
-
-
-def _get(service: Any, alarm_id: int) -> dict[str, Any]:
-    try:
-        return dict(service.get_alarm(alarm_id))
-    except NoSuchAlarm:
-        raise HTTPException(404) from None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from alarmd import clock
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
@@ -86,11 +87,11 @@ def routes(web: Web) -> APIRouter:
     @router.get("/alarms/{alarm_id}/edit")
     def edit_page(request: Request, alarm_id: int) -> Response:
         require_session(service, request)
-        alarm = _alarm(service, alarm_id)
+        alarm = alarm_or_404(service, alarm_id)
         return editor(request, alarm, current(alarm))
 
     def edit(request: Request, alarm_id: int, form: AlarmForm) -> Response:
-        alarm = _alarm(service, alarm_id)
+        alarm = alarm_or_404(service, alarm_id)
         try:
             changes = form.changes(current(alarm))
             if changes:
@@ -107,9 +108,7 @@ def routes(web: Web) -> APIRouter:
     return router
 
 
-def _alarm(service: Any, alarm_id: int) -> dict[str, Any]:
-    from starlette.exceptions import HTTPException
-
+def alarm_or_404(service: Any, alarm_id: int) -> dict[str, Any]:
     try:
         return dict(service.get_alarm(alarm_id))
     except NoSuchAlarm:
