@@ -26,11 +26,12 @@
     if (passed) refresh();
   }
 
+  // One formatter for all: toLocaleString builds a new one per call, a hundred per page.
+  var yourTime = new Intl.DateTimeFormat([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
   function noteZones(root) {
     root.querySelectorAll("time[data-zone]").forEach(function (el) {
       if (el.getAttribute("data-zone") === browserZone || el.querySelector(".zone-note")) return;
-      var at = new Date(el.getAttribute("datetime"));
-      var mine = at.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+      var mine = yourTime.format(new Date(el.getAttribute("datetime")));
       var note = document.createElement("span");
       note.className = "zone-note";
       note.textContent = mine + " your time (" + browserZone + ")";
