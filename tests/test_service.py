@@ -136,3 +136,13 @@ def test_settings_resolve_the_default_database(tmp_path: Path) -> None:
     assert settings.database == tmp_path / ".local" / "state" / "alarmd" / "alarmd.db"
     systemd = load_settings(None, env={"HOME": str(tmp_path), "STATE_DIRECTORY": "/var/lib/alarmd"})
     assert systemd.database == Path("/var/lib/alarmd/alarmd.db")
+
+
+def test_a_cron_day_field_starting_with_a_star_is_anded_in_next_and_in_firing(service: AlarmService) -> None:
+    # cronie's rule: "*/2" counts as unrestricted, so the odd days must also be weekdays.
+    start = datetime(2026, 12, 4, 12, tzinfo=UTC)  # Friday the 4th, after 07:00
+    alarm = service.add_alarm(AlarmInput(to=0, cron="0 7 */2 * 1-5", tz="UTC"), start)
+    coming = [t["at"] for t in service.upcoming(alarm["id"], 3)["fire_times"]]
+    assert coming == ["2026-12-07T07:00:00+00:00", "2026-12-09T07:00:00+00:00", "2026-12-11T07:00:00+00:00"]
+    run_until(service, alarm["id"], start, datetime(2026, 12, 9, 12, tzinfo=UTC))
+    assert rings(service) == [datetime(2026, 12, 7, 7, tzinfo=UTC), datetime(2026, 12, 9, 7, tzinfo=UTC)]

@@ -129,16 +129,18 @@ class CronSpec:
     days_of_month: frozenset[int]
     months: frozenset[int]
     days_of_week: frozenset[int]  # 0 = Sunday, as cron counts
-    dom_any: bool
-    dow_any: bool
+    dom_star: bool  # the day-of-month field's text starts with "*" ("*", "*/2", "*,10")
+    dow_star: bool  # likewise the day-of-week field
 
     def matches_day(self, day: date) -> bool:
+        """cronie's rule (and Vixie cron's): if either day field starts with "*", both must
+        match; otherwise either one will do. cronie tests the field's first character before
+        reading steps or lists, so "*/2" counts as a star and "10,*" does not."""
         if day.month not in self.months:
             return False
         dom = day.day in self.days_of_month
         dow = (day.isoweekday() % 7) in self.days_of_week
-        # Vixie cron: when both day fields are restricted, either one matching will do.
-        if self.dom_any or self.dow_any:
+        if self.dom_star or self.dow_star:
             return dom and dow
         return dom or dow
 
@@ -153,7 +155,7 @@ def parse_cron(expr: str) -> CronSpec:
     ]
     dow = frozenset(d % 7 for d in values[4])
     return CronSpec(values[0], values[1], values[2], values[3], dow,
-                    dom_any=fields[2] == "*", dow_any=fields[4] == "*")
+                    dom_star=fields[2].startswith("*"), dow_star=fields[4].startswith("*"))
 
 
 def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...],
