@@ -148,6 +148,7 @@ class AlarmEditor:
                 until_at = timeparse.parse_when(until, alarm.tz, now)
                 if until_at <= now:
                     raise BadInput(f"{until!r} is not in the future; pause until a later time.")
+                inputs.check_ahead(until_at, now)
             alarm.paused, alarm.paused_until, alarm.updated_at = True, until_at, now
             view = self.views.alarm(session, alarm)
         log.info("alarm %s paused%s", view["id"], f" until {iso(until_at)}" if until_at else "")
@@ -179,7 +180,7 @@ class AlarmEditor:
                 if not instants:
                     raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
             else:
-                day = inputs.parse_date(on)
+                day = inputs.parse_day(on, alarm.tz, now)
                 instants = firetimes.instants_on(schedule, day, after)
                 if not instants:
                     raise BadInput(f"alarm {alarm.id} has no occurrence left on {day.isoformat()} to skip.")

@@ -52,7 +52,7 @@ def check_name(name: str | None) -> str | None:
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.")
-    if name.isdigit():
+    if name.isascii() and name.isdigit():  # what find_alarm would read as an id
         raise BadInput(f"the name {name!r} would be read as an id; use a word.")
     return name
 
@@ -88,7 +88,7 @@ def schedule_from(given: AlarmInput, tz: str, now: datetime) -> Schedule:
     if given.days and not given.daily:
         raise BadInput("days goes with daily.")
     if given.at:
-        return Schedule("once", tz, at=timeparse.parse_when(given.at, tz, now))
+        return Schedule("once", tz, at=timeparse.parse_wake_time(given.at, tz, now))
     if given.daily:
         return Schedule("daily", tz, time_of_day=rules.parse_time_of_day(given.daily),
                         days=rules.parse_days(given.days))
@@ -102,8 +102,7 @@ def first_fire(schedule: Schedule, now: datetime) -> datetime:
         assert schedule.at is not None
         if schedule.at < now - PAST_TOLERANCE:
             raise BadInput(f"{iso(schedule.at)} is in the past.")
-        if schedule.at > now + MAX_AHEAD:
-            raise BadInput(f"{iso(schedule.at)} is more than 366 days ahead.")
+        check_ahead(schedule.at, now)
         return max(schedule.at, now)
     first = rules.next_fire(schedule, now)
     if first is None:
@@ -111,9 +110,16 @@ def first_fire(schedule: Schedule, now: datetime) -> datetime:
     return first
 
 
+def check_ahead(instant: datetime, now: datetime) -> None:
+    """Every instant a person or NMO gives is at most 366 days ahead: further is a typo,
+    and near year 9999 it would not even survive a conversion to another zone."""
+    if instant > now + MAX_AHEAD:
+        raise BadInput(f"{iso(instant)} is more than 366 days ahead.")
+
+
 def ref_text(ref: int | str, entry: PhoneNumber) -> str:
     # Keep the name when one was given: it survives reordering of phoneNumbers.
-    by_name = isinstance(ref, str) and not ref.strip().isdigit() and entry.name
+    by_name = isinstance(ref, str) and not (ref.strip().isascii() and ref.strip().isdigit()) and entry.name
     return entry.name if by_name and entry.name else str(entry.index)
 
 
@@ -145,7 +151,18 @@ def apply_schedule(alarm: Alarm, schedule: Schedule) -> None:
 
 def parse_date(text: str) -> date:
     # Only YYYY-MM-DD: fromisoformat alone would also take "20261224".
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip(), re.ASCII):
         with contextlib.suppress(ValueError):
             return date.fromisoformat(text.strip())
     raise BadInput(f"{text!r} is not a date like \"2026-12-24\".")
+
+
+def parse_day(text: str, tz: str, now: datetime) -> date:
+    """A local date in the alarm's zone, from today to 366 days ahead, like every instant given."""
+    day = parse_date(text)
+    zone = rules.zone(tz)
+    if day < now.astimezone(zone).date():
+        raise BadInput(f"{day.isoformat()} is in the past.")
+    if day > (now + MAX_AHEAD).astimezone(zone).date():
+        raise BadInput(f"{day.isoformat()} is more than 366 days ahead.")
+    return day

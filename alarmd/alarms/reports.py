@@ -119,7 +119,7 @@ class Reports:
     def _before(self, session: Session, before: str) -> Any:
         """History paging: older than an occurrence (by id) or than an instant."""
         text = before.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # "²" passes isdigit() alone, and int() refuses it
             row = session.get(Occurrence, int(text))
             if row is None:
                 raise BadInput(f"before: no call has the id {text}.")

@@ -59,13 +59,14 @@ class NewAlarm(BaseModel):
     cron: str | None = Field(None, description="5-field cron expression", max_length=200)
     tz: str | None = Field(None, description="IANA time zone", max_length=64)
     name: str | None = Field(None, max_length=100)
-    grace_seconds: int | None = Field(None, ge=0, le=86_400)
+    # Strict ints too: JSON true is not 1 second of grace.
+    grace_seconds: StrictInt | None = Field(None, ge=0, le=86_400)
     then: StrictInt | StrictStr | None = Field(None, description="fallback phoneNumbers index or name, rung when "
                                    "every call to `to` goes unanswered")
-    ring_seconds: int | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
+    ring_seconds: StrictInt | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
     say: str | None = Field(None, max_length=4000, description="spoken instead of twilio.callingURI")
-    redial_attempts: int | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
-    redial_interval_seconds: int | None = Field(None, ge=1, le=3600,
+    redial_attempts: StrictInt | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
+    redial_interval_seconds: StrictInt | None = Field(None, ge=1, le=3600,
                                                 description="between unanswered calls (alarmd.redial)")
 
 

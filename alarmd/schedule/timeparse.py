@@ -9,6 +9,7 @@ a natural-language date library would accept far more than we can test.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,6 +56,15 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime:
     if match := _DAY_THEN_TIME.fullmatch(spec):
         return _day_then_time(match, tzinfo, now, text)
     return _iso(text, tzinfo)
+
+
+def parse_wake_time(text: str, tz: str, now: datetime) -> datetime:
+    """parse_when for the time an alarm rings: a date without a time is refused, since a
+    wake-up at midnight is never what was meant (a pause may well end at midnight)."""
+    with contextlib.suppress(ValueError):
+        day = date.fromisoformat(text.strip())  # "2027-03-28", "20270328", "2027-W13-7"
+        raise BadInput(f"{text.strip()!r} has a date but no time; say when, like \"{day.isoformat()}T07:00\".")
+    return parse_when(text, tz, now)
 
 
 def _time_of(match: re.Match[str]) -> time:
