@@ -23,7 +23,6 @@ from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, Conflict
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, rules, timeparse
-from alarmd.schedule.rules import Schedule
 from alarmd.store.models import Alarm
 from alarmd.store.views import Views, iso, schedule_of
 
@@ -47,14 +46,9 @@ class AlarmEditor:
         name = inputs.check_name(given.name)
         entry = self.phonebook.resolve(given.to)
         tz = given.tz or self.settings.timezone
-        schedule = inputs.schedule_from(given, tz, now)
+        schedule, first = inputs.scheduled(given, tz, now)
         grace = inputs.check_grace(self.settings.grace_seconds if given.grace_seconds is None
                                    else given.grace_seconds)
-        first = inputs.first_fire(schedule, now)
-        if schedule.kind == "once":
-            # A one-off a few seconds in the past means now: store it as now, so it is
-            # its own occurrence instant and no grace window can call it missed.
-            schedule = Schedule("once", tz, at=first)
         redial = inputs.check_redial(given, self.phonebook)
         with self.sessions.begin() as session:
             if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
@@ -125,8 +119,8 @@ class AlarmEditor:
             kind_fields = {"at", "daily", "days", "cron"}
             if kind_fields & changes.keys() or ("tz" in changes and alarm.kind != "once"):
                 tz = given.tz or self.settings.timezone
-                schedule = inputs.schedule_from(given, tz, now)
-                alarm.next_fire_at = inputs.first_fire(schedule, now)
+                # The same path as add: a one-off just past is stored as now and rings at once.
+                schedule, alarm.next_fire_at = inputs.scheduled(given, tz, now)
                 inputs.apply_schedule(alarm, schedule)
                 alarm.skip_instants = "[]"
             elif "tz" in changes:

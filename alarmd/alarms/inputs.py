@@ -97,6 +97,19 @@ def schedule_from(given: AlarmInput, tz: str, now: datetime) -> Schedule:
     return Schedule("cron", tz, cron=" ".join(given.cron.split()))
 
 
+def scheduled(given: AlarmInput, tz: str, now: datetime) -> tuple[Schedule, datetime]:
+    """The schedule and its first instant, for add and edit alike.
+
+    A one-off a few seconds in the past means now: it is stored as now, so it is its own
+    occurrence instant (claim_due finds it due) and no grace window can call it missed.
+    """
+    schedule = schedule_from(given, tz, now)
+    first = first_fire(schedule, now)
+    if schedule.kind == "once":
+        schedule = Schedule("once", schedule.tz, at=first)
+    return schedule, first
+
+
 def first_fire(schedule: Schedule, now: datetime) -> datetime:
     if schedule.kind == "once":
         assert schedule.at is not None
