@@ -444,7 +444,7 @@ def test_openapi_describes_every_path_its_errors_and_the_bearer_scheme(api: Live
     expected = {
         ("post", "/v1/alarms"), ("get", "/v1/alarms"), ("get", "/v1/alarms/{ref}"),
         ("patch", "/v1/alarms/{ref}"), ("delete", "/v1/alarms/{ref}"), ("post", "/v1/alarms/{ref}/pause"),
-        ("post", "/v1/alarms/{ref}/resume"), ("post", "/v1/alarms/{ref}/skip"),
+        ("post", "/v1/alarms/{ref}/resume"), ("post", "/v1/alarms/{ref}/skip"), ("post", "/v1/alarms/{ref}/unskip"),
         ("get", "/v1/alarms/{ref}/next"), ("get", "/v1/next"), ("get", "/v1/calls"), ("get", "/v1/status"),
         ("get", "/v1/numbers"), ("post", "/twilio/{x}"), ("get", "/healthz"),
     }

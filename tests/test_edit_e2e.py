@@ -40,5 +40,6 @@ def test_an_edit_to_a_one_off_time_just_past_rings_at_once(home: Home, start_dae
     assert home.cli_json("show", "x")["state"] == "done"
 
     changed = api(home, "PATCH", "/v1/alarms/nmo", {"at": seconds_ago(45)})
-    assert changed["state"] == "active" and changed["next_fire_at"] is not None
+    assert changed["state"] == "active" and changed["next_ring_at"] is not None
     assert wait_until(lambda: calls_of(home, "nmo") == ["dry-run"])
+

@@ -1,4 +1,4 @@
-"""Editing alarms: add, change, remove, pause, resume, skip.
+"""Editing alarms: add, change, remove, pause, resume (skips: alarmd.alarms.skipping).
 
 Each method checks its input (alarmd.alarms.inputs), writes in one transaction, returns
 the alarm's JSON view, and tells the listeners (the scheduler, the delivery) which
@@ -7,10 +7,9 @@ alarm changed. Instants in and out are aware UTC.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,9 +21,9 @@ from alarmd.alarms.lookup import find_alarm
 from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, Conflict
 from alarmd.phonebook import Phonebook
-from alarmd.schedule import firetimes, rules, timeparse
+from alarmd.schedule import rules, timeparse
 from alarmd.store.models import Alarm
-from alarmd.store.views import Views, iso, schedule_of
+from alarmd.store.views import Views, iso
 
 log = logging.getLogger("alarmd.service")
 
@@ -155,33 +154,6 @@ class AlarmEditor:
             alarm.paused, alarm.paused_until, alarm.updated_at = False, None, now
             view = self.views.alarm(session, alarm)
         log.info("alarm %s resumed", view["id"])
-        self._changed(view["id"])
-        return view
-
-    def skip(self, ref: int | str, on: str | None, now: datetime) -> dict[str, Any]:
-        """Skip the next occurrence not already skipped, or every occurrence on a local date."""
-        with self.sessions.begin() as session:
-            alarm = find_alarm(session, ref)
-            if alarm.next_fire_at is None:
-                raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
-            schedule = schedule_of(alarm)
-            pending = [s for s in json.loads(alarm.skip_instants or "[]")
-                       if datetime.fromisoformat(s) >= alarm.next_fire_at]
-            after = alarm.next_fire_at - timedelta(microseconds=1)
-            if on is None:
-                found = firetimes.next_unskipped(schedule, after, set(pending))
-                instants = [found] if found else []
-                if not instants:
-                    raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
-            else:
-                day = inputs.parse_day(on, alarm.tz, now)
-                instants = firetimes.instants_on(schedule, day, after)
-                if not instants:
-                    raise BadInput(f"alarm {alarm.id} has no occurrence left on {day.isoformat()} to skip.")
-            alarm.skip_instants = json.dumps(sorted(set(pending) | {i.isoformat() for i in instants}))
-            alarm.updated_at = now
-            view = self.views.alarm(session, alarm)
-        log.info("alarm %s will skip %s", view["id"], ", ".join(i.isoformat() for i in instants))
         self._changed(view["id"])
         return view
 

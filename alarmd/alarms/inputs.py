@@ -46,6 +46,16 @@ class AlarmInput:
     redial_interval_seconds: int | None = None
 
 
+@dataclass(frozen=True)
+class SkipDays:
+    """Which rings a skip or an unskip is about: a local date, a range of them, or (none
+    given) the next one. Text as given, YYYY-MM-DD."""
+
+    on: str | None = None
+    first: str | None = None  # "from" in the API and the CLI
+    last: str | None = None  # "to"
+
+
 def check_name(name: str | None) -> str | None:
     if name is None or not name.strip():
         return None
@@ -168,6 +178,23 @@ def parse_date(text: str) -> date:
         with contextlib.suppress(ValueError):
             return date.fromisoformat(text.strip())
     raise BadInput(f"{text!r} is not a date like \"2026-12-24\".")
+
+
+def day_span(days: SkipDays, tz: str, now: datetime) -> tuple[date, date] | None:
+    """The first and last local date `days` names (the same for `on`), or None for the next ring."""
+    if days.on is not None and (days.first is not None or days.last is not None):
+        raise BadInput("give either on, or from and to, not both.")
+    if days.on is not None:
+        day = parse_day(days.on, tz, now)
+        return day, day
+    if days.first is None and days.last is None:
+        return None
+    if days.first is None or days.last is None:
+        raise BadInput("from and to go together: give both dates of the range.")
+    first, last = parse_day(days.first, tz, now), parse_day(days.last, tz, now)
+    if first > last:
+        raise BadInput(f"the range runs backwards: {first.isoformat()} is after {last.isoformat()}.")
+    return first, last
 
 
 def parse_day(text: str, tz: str, now: datetime) -> date:
