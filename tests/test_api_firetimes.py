@@ -99,3 +99,12 @@ def test_instants_on_local_dates() -> None:
     assert len(firetimes.instants_on_days(cron("* * * * *", "UTC"), eve, eve, datetime(2026, 12, 1, tzinfo=UTC),
                                           10)) == 11
 
+
+def test_skips_a_new_schedule_still_rings_at_are_kept() -> None:
+    skips = ["2026-12-02T07:00:00+00:00", "2026-12-05T07:00:00+00:00", "2026-12-25T07:00:00+00:00"]
+    weekdays = daily("07:00", "UTC", days=frozenset(range(5)))
+    assert firetimes.split_skips(weekdays, skips) == (
+        ["2026-12-02T07:00:00+00:00", "2026-12-25T07:00:00+00:00"], ["2026-12-05T07:00:00+00:00"])
+    assert firetimes.split_skips(daily("06:30", "UTC"), skips) == ([], skips)
+    # The same wall time in another zone is another instant.
+    assert firetimes.split_skips(daily("07:00", "Europe/Paris"), skips) == ([], skips)

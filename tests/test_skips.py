@@ -114,6 +114,21 @@ def test_nothing_to_unskip_is_one_sentence(service: AlarmService, home: Home) ->
     assert stored_skips(home) == '["2026-12-24T07:00:00+00:00"]'
 
 
+def test_editing_the_schedule_keeps_the_skips_it_still_rings_at(service: AlarmService) -> None:  # noqa: F811
+    alarm = add_daily(service)
+    for day in ("2026-12-02", "2026-12-05", "2026-12-25"):  # Wed, Sat, Christmas (a Friday)
+        service.skip_alarm(alarm, SkipDays(on=day), NOW)
+    same_zone = service.edit_alarm(alarm, {"tz": "UTC"}, NOW)
+    assert same_zone["dropped_skips"] == [] and len(same_zone["skipping"]) == 3
+    weekdays = service.edit_alarm(alarm, {"days": "mon-fri", "daily": "07:00"}, NOW)
+    assert weekdays["dropped_skips"] == ["2026-12-05T07:00:00+00:00"]
+    assert weekdays["skipping"] == ["2026-12-02T07:00:00+00:00", "2026-12-25T07:00:00+00:00"]
+    assert weekdays["next_ring_at"] == THU.isoformat()
+    earlier = service.edit_alarm(alarm, {"daily": "06:30"}, NOW)
+    assert earlier["dropped_skips"] == weekdays["skipping"] and earlier["skipping"] == []
+    assert service.edit_alarm(alarm, {"name": "office"}, NOW)["dropped_skips"] == []
+
+
 def test_status_names_the_alarm_that_rings_next_not_one_paused_or_skipped(service: AlarmService) -> None:  # noqa: F811
     with time_machine.travel(NOW, tick=False):
         held = add_daily(service, "held", at="06:00")

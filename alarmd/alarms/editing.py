@@ -7,6 +7,7 @@ alarm changed. Instants in and out are aware UTC.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -21,9 +22,9 @@ from alarmd.alarms.lookup import find_alarm
 from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, Conflict
 from alarmd.phonebook import Phonebook
-from alarmd.schedule import rules, timeparse
+from alarmd.schedule import firetimes, rules, timeparse
 from alarmd.store.models import Alarm
-from alarmd.store.views import Views, iso
+from alarmd.store.views import Views, iso, latest_occurrence, ring_from, skipping
 
 log = logging.getLogger("alarmd.service")
 
@@ -90,9 +91,11 @@ class AlarmEditor:
     def edit(self, ref: int | str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Change some of an alarm's fields (AlarmInput's names); the others stay as they are.
 
-        A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, and
-        pending skips (instants of the old schedule) are dropped.
+        A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, pending
+        skips the new schedule still rings at are kept, and the others are dropped and
+        listed in the answer's `dropped_skips`.
         """
+        dropped: list[str] = []
         with self.sessions.begin() as session:
             alarm = find_alarm(session, ref)
             given = AlarmInput(**inputs.merged_input(alarm, changes))
@@ -118,17 +121,23 @@ class AlarmEditor:
             kind_fields = {"at", "daily", "days", "cron"}
             if kind_fields & changes.keys() or ("tz" in changes and alarm.kind != "once"):
                 tz = given.tz or self.settings.timezone
+                since = ring_from(alarm, latest_occurrence(session, alarm.id), now)
+                # A ring claimed under the old schedule and due in a moment still rings: its skip holds.
+                claimed = since.isoformat() if since is not None and since != alarm.next_fire_at else None
+                pending = skipping(alarm, since)
                 # The same path as add: a one-off just past is stored as now and rings at once.
                 schedule, alarm.next_fire_at = inputs.scheduled(given, tz, now)
                 inputs.apply_schedule(alarm, schedule)
-                alarm.skip_instants = "[]"
+                kept, dropped = firetimes.split_skips(schedule, (s for s in pending if s != claimed))
+                alarm.skip_instants = json.dumps(sorted(kept + [s for s in pending if s == claimed]))
             elif "tz" in changes:
                 # A one-off is an instant: another zone only changes how it is shown.
                 alarm.tz = rules.zone(given.tz or self.settings.timezone).key
             alarm.updated_at = now
-            view = self.views.alarm(session, alarm)
-        log.info("alarm %s changed (%s): %s, next %s", view["id"], ", ".join(sorted(changes)) or "nothing",
-                 view["schedule"], view["next_fire_at"])
+            view = self.views.alarm(session, alarm) | {"dropped_skips": dropped}
+        log.info("alarm %s changed (%s): %s, next %s%s", view["id"], ", ".join(sorted(changes)) or "nothing",
+                 view["schedule"], view["next_fire_at"],
+                 f"; dropped skips the new schedule does not ring at: {', '.join(dropped)}" if dropped else "")
         self._changed(view["id"])
         return view
 

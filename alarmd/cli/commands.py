@@ -100,6 +100,10 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
     changed = ctx.call("PATCH", _path(alarm), body)
     ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
              f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
+    dropped = changed.get("dropped_skips") or []
+    if dropped:
+        ctx.echo(f"Dropped {fmt.plural(len(dropped), 'skip')} that the new schedule does not ring at: "
+                 f"{screens.instants_text(dropped, changed.get('tz'))}.")
 
 
 @cli.command("list")

@@ -8,7 +8,7 @@ what the alarm row says about pauses and skips.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -92,6 +92,19 @@ def instants_on_days(schedule: Schedule, first: date, last: date, since: datetim
             found.append(instant)
     return found
 
+
+def is_fire_time(schedule: Schedule, instant: datetime) -> bool:
+    """True when the schedule rings at exactly `instant`."""
+    return rules.next_fire(schedule, instant - _TICK) == instant
+
+
+def split_skips(schedule: Schedule, skips: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Skipped instants (ISO) a new schedule still rings at, and those it does not."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for skip in skips:
+        (kept if is_fire_time(schedule, datetime.fromisoformat(skip)) else dropped).append(skip)
+    return kept, dropped
 
 
 def _unskipped(schedule: Schedule, after: datetime, skipping: set[str]) -> Iterator[datetime]:
