@@ -131,8 +131,10 @@ class AlarmEditor:
                 kept, dropped = firetimes.split_skips(schedule, (s for s in pending if s != claimed))
                 alarm.skip_instants = json.dumps(sorted(kept + [s for s in pending if s == claimed]))
             elif "tz" in changes:
-                # A one-off is an instant: another zone only changes how it is shown.
+                # A one-off is an instant: another zone only changes how it is shown, and a
+                # wall time the old zone's DST gap moved means nothing in the new one.
                 alarm.tz = rules.zone(given.tz or self.settings.timezone).key
+                alarm.time_of_day = None
             alarm.updated_at = now
             view = self.views.alarm(session, alarm) | {"dropped_skips": dropped}
         log.info("alarm %s changed (%s): %s, next %s%s", view["id"], ", ".join(sorted(changes)) or "nothing",

@@ -98,7 +98,11 @@ def schedule_from(given: AlarmInput, tz: str, now: datetime) -> Schedule:
     if given.days and not given.daily:
         raise BadInput("days goes with daily.")
     if given.at:
-        return Schedule("once", tz, at=timeparse.parse_wake_time(given.at, tz, now))
+        # A wall time in the spring gap is kept as the one-off's time_of_day, so its ring
+        # can say it was moved forward (gap_moved), as a recurring alarm's does.
+        moved = timeparse.gap_wall_time(given.at, tz, now)
+        return Schedule("once", tz, at=timeparse.parse_wake_time(given.at, tz, now),
+                        time_of_day=moved.time() if moved else None)
     if given.daily:
         return Schedule("daily", tz, time_of_day=rules.parse_time_of_day(given.daily),
                         days=rules.parse_days(given.days))
@@ -116,7 +120,8 @@ def scheduled(given: AlarmInput, tz: str, now: datetime) -> tuple[Schedule, date
     schedule = schedule_from(given, tz, now)
     first = first_fire(schedule, now)
     if schedule.kind == "once":
-        schedule = Schedule("once", schedule.tz, at=first)
+        moved = schedule.time_of_day if first == schedule.at else None
+        schedule = Schedule("once", schedule.tz, at=first, time_of_day=moved)
     return schedule, first
 
 
@@ -150,7 +155,7 @@ def stored_input(alarm: Alarm) -> dict[str, Any]:
     """The alarm as AlarmInput fields, the shape an edit is merged into."""
     schedule = schedule_of(alarm)
     return {
-        "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day,
+        "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day if alarm.kind == "daily" else None,
         "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days)) if alarm.kind == "daily" else None,
         "cron": alarm.cron, "tz": alarm.tz, "name": alarm.name, "grace_seconds": alarm.grace_seconds,
     }

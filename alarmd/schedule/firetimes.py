@@ -42,7 +42,8 @@ def describe(schedule: Schedule, instant: datetime) -> FireTime:
     local = instant.astimezone(tz)
     naive = local.replace(tzinfo=None)
     cron = rules.parse_cron(schedule.cron or "") if schedule.kind == "cron" else None
-    if schedule.kind == "once" or _is_wall(schedule, cron, naive):
+    # A one-off set as an instant has no wall time of its own to have been moved from.
+    if (schedule.kind == "once" and schedule.time_of_day is None) or _is_wall(schedule, cron, naive):
         return FireTime(instant.astimezone(UTC), local, False, rules.is_repeated(naive, tz))
     # Not a wall time of the schedule itself: a wall time in the gap, moved forward to here.
     for day in (naive.date(), naive.date() - _DAY):
@@ -121,13 +122,16 @@ def _unskipped(schedule: Schedule, after: datetime, skipping: set[str]) -> Itera
 def _is_wall(schedule: Schedule, cron: CronSpec | None, naive: datetime) -> bool:
     if naive.second or naive.microsecond:
         return False
-    if schedule.kind == "daily":
+    if schedule.kind in ("daily", "once"):
         return naive.weekday() in schedule.days and naive.time() == schedule.time_of_day
     assert cron is not None
     return cron.matches_day(naive.date()) and naive.hour in cron.hours and naive.minute in cron.minutes
 
 
 def _walls(schedule: Schedule, cron: CronSpec | None, day: date) -> list[datetime]:
+    if schedule.kind == "once":
+        assert schedule.time_of_day is not None
+        return [datetime.combine(day, schedule.time_of_day)]
     if schedule.kind == "daily":
         assert schedule.time_of_day is not None
         return [datetime.combine(day, schedule.time_of_day)] if day.weekday() in schedule.days else []

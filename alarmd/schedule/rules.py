@@ -32,7 +32,7 @@ class Schedule:
     kind: str
     tz: str
     at: datetime | None = None  # once: an aware instant
-    time_of_day: time | None = None  # daily
+    time_of_day: time | None = None  # daily; once: the wall time asked, when the DST gap moved it
     days: frozenset[int] = ALL_DAYS  # daily: 0 = Monday
     cron: str | None = None
 

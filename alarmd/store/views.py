@@ -27,7 +27,8 @@ def iso(value: datetime | None) -> str | None:
 
 def schedule_of(alarm: Alarm) -> Schedule:
     if alarm.kind == "once":
-        return Schedule("once", alarm.tz, at=alarm.at)
+        moved = rules.parse_time_of_day(alarm.time_of_day) if alarm.time_of_day else None
+        return Schedule("once", alarm.tz, at=alarm.at, time_of_day=moved)
     if alarm.kind == "daily":
         assert alarm.time_of_day is not None
         days = frozenset(int(d) for d in (alarm.days or "").split(",") if d)
@@ -110,7 +111,7 @@ class Views:
             "kind": alarm.kind,
             "schedule": schedule.describe(),
             "at": iso(alarm.at),
-            "daily": alarm.time_of_day,
+            "daily": alarm.time_of_day if alarm.kind == "daily" else None,
             "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days))
             if alarm.kind == "daily" else None,
             "cron": alarm.cron,
