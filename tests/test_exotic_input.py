@@ -7,6 +7,7 @@ the CLI through click's CliRunner against the real app.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,3 +120,17 @@ def test_the_cli_refuses_exotic_input_with_exit_2_and_changes_nothing(app: LiveA
     ):
         assert words in refused(app, 2, *args), args
     assert as_json(app, "list") == before
+
+
+def test_a_pause_stored_near_year_9999_before_the_bound_breaks_no_listing(app: LiveApp, home: Home) -> None:  # noqa: F811
+    # What an earlier version let `pause --until 9999-12-31T23:00+00:00` store.
+    ok(app, "add", "--to", "0", "--daily", "07:00", "--tz", "Asia/Tokyo", "--name", "tokyo")
+    ok(app, "add", "--to", "0", "--daily", "08:00", "--name", "other")
+    with sqlite3.connect(home.db_path) as db:
+        db.execute("UPDATE alarms SET paused = 1, paused_until = '9999-12-31 23:00:00.000000' WHERE name = 'tokyo'")
+    listed = as_json(app, "list")
+    assert [a["name"] for a in listed] == ["other", "tokyo"] and listed[1]["next_ring_at"] is None
+    assert "paused until" in ok(app, "list")
+    assert [i["alarm_name"] for i in as_json(app, "next")] == ["other"] * 5
+    assert as_json(app, "next", "tokyo") == []
+    assert "State:    paused until Fri 9999-12-31 23:00" in ok(app, "show", "tokyo")

@@ -93,7 +93,10 @@ def local(value: str | None, tz: str | None = None, *, zone_name: bool = True) -
     if not value:
         return "-"
     instant = parse_iso(value)
-    shown = instant.astimezone(zone_or_local(tz))
+    try:
+        shown = instant.astimezone(zone_or_local(tz))
+    except OverflowError:  # near year 9999 (stored before instants were bounded): shown as given
+        shown = instant
     text = shown.strftime("%a %Y-%m-%d %H:%M")
     return f"{text} {shown.strftime('%Z')}".rstrip() if zone_name else text
 

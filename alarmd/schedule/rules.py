@@ -23,6 +23,8 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_DAYS = frozenset(range(7))
 # The search for the next cron match gives up after this many days (covers Feb 29).
 CRON_HORIZON_DAYS = 366 * 9
+# Nothing rings after this: the last day of year 9999 does not survive a change of zone.
+LAST_INSTANT = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,8 @@ def _day_instants(schedule: Schedule, day: date, tz: ZoneInfo,
 
 def iter_fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
     """Fire instants (UTC) strictly after `after`, in order."""
+    if after >= LAST_INSTANT:
+        return  # a pause stored before instants were bounded; another zone would overflow
     if schedule.kind == "once":
         if schedule.at is not None and schedule.at > after:
             yield schedule.at.astimezone(UTC)
