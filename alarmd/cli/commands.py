@@ -127,7 +127,7 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
         _print_json(found)
         return
     fire_times = None
-    if found.get("next_fire_at"):
+    if found.get("next_ring_at"):  # Then: the rings after it, from the same answer
         fire_times = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": 4})["fire_times"]
     ctx.echo(screens.alarm_detail(found, clock.now(), ctx.paint, fire_times))
 
