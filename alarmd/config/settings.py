@@ -25,6 +25,9 @@ from alarmd.config.file import (
     section,
     string,
 )
+from alarmd.config.values import boolean as _bool
+from alarmd.config.values import seconds as _seconds
+from alarmd.config.values import whole as _int
 from alarmd.errors import ConfigError
 
 
@@ -217,16 +220,6 @@ def _redial_settings(block: Mapping[str, Any]) -> RedialSettings:
     )
 
 
-def _seconds(block: Mapping[str, Any], key: str, name: str, default: float, low: float,
-             high: float) -> float:
-    value = block.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{key}: expected a number of seconds, got {json.dumps(value)}.")
-    if not low <= value <= high:
-        raise ConfigError(f"{key}: {value} is out of range (from {low:g} to {high:g}).")
-    return float(value)
-
-
 def _check_number_ref(key: str, ref: int | str, entries: tuple[NumberEntry, ...]) -> None:
     if isinstance(ref, int) or ref.strip().isdigit():
         index = int(ref)
@@ -258,24 +251,6 @@ def _check_zone(key: str, name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{key}: {name!r} is not an IANA time zone (e.g. \"Europe/London\").") from None
-
-
-def _bool(block: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
-    value = block.get(name, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: expected true or false, got {json.dumps(value)}.")
-    return value
-
-
-def _int(block: Mapping[str, Any], key: str, name: str, default: int, low: int,
-         high: int | None = None) -> int:
-    value = block.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: expected a whole number, got {json.dumps(value)}.")
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{key}: {value} is out of range ({bounds}).")
-    return value
 
 
 def _phone(key: str, raw: str) -> str:
