@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import create_engine
 
+from alarmd.calls import costguard
 from alarmd.store.db import session_factory
 from alarmd.store.models import Alarm, Attempt, Occurrence
 from tests.conftest import Home
@@ -58,5 +59,7 @@ def test_an_0002_database_with_alarms_and_calls_upgrades_and_reads_back(home: Ho
             (occurrence,) = session.query(Occurrence).all()
             assert (alarm.require_human, attempt.answered_by, attempt.may_have_placed) == (None, None, True)
             assert occurrence.reserved_at is None
+            # A call made before the upgrade still counts for the hour it was made in.
+            assert costguard.usage(session, datetime.now(UTC)).placed == 1
     finally:
         engine.dispose()

@@ -141,8 +141,10 @@ class Delivery:
         values: dict[str, Any]
         if isinstance(sent, DialError):
             message = self.phonebook.mask_text(sent.message)
+            # Only a request that may have reached Twilio may have cost a call (the cost guard).
             values = {"status": "uncertain" if sent.uncertain else "error", "error_code": sent.code,
-                      "error_message": message, "permanent": sent.permanent}
+                      "error_message": message, "permanent": sent.permanent,
+                      "may_have_placed": sent.uncertain}
             if not sent.uncertain:
                 values["finished_at"] = clock.now()
             log.warning("call to %s failed: %s%s", entry.label(), message,

@@ -62,16 +62,17 @@ class Record:
         """Write the attempt row before its request; its start is when the request goes out.
 
         The cost guard runs here, before EVERY request (first calls, retries, redials,
-        escalations), in the transaction that writes the row, as costguard asks.
+        escalations), in the transaction that writes the row, as costguard asks. A manual
+        dial's reservation becomes this row: it is counted once, as the attempt.
         Raises LimitExceeded.
         """
         with self.sessions.begin() as session:
-            costguard.check(session, clock.now(), self.settings.calls_per_hour)
+            costguard.check(session, clock.now(), self.settings.calls_per_hour, occurrence_id)
             held = session.execute(
                 update(Occurrence)
                 .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
                        Occurrence.status.in_(OPEN_STATUSES), Occurrence.finished_at.is_(None))
-                .values(status="dialling", lease_until=clock.now() + LEASE)
+                .values(status="dialling", lease_until=clock.now() + LEASE, reserved_at=None)
             )
             if getattr(held, "rowcount", 0) != 1:
                 return None
@@ -93,9 +94,21 @@ class Record:
                 occurrence.status = occurrence_status
 
     def drop_attempt(self, attempt_id: int) -> None:
-        """Delete an attempt whose request was never sent, so history shows no call that was not made."""
+        """Delete an attempt whose request was never sent, so history shows no call that was not made.
+
+        A manual dial's first attempt goes back to being reserved: its 202 still holds.
+        """
         with self.sessions.begin() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None:
+                return
+            occurrence_id, started_at = attempt.occurrence_id, attempt.started_at
             session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.reason == "dial",
+                       ~Occurrence.attempts.any())
+                .values(reserved_at=started_at))
 
     def finish(self, occurrence_id: int, done: Done) -> None:
         with self.sessions.begin() as session:
@@ -105,6 +118,7 @@ class Record:
             occurrence.status, occurrence.detail = done.status, done.detail
             occurrence.finished_at = clock.now()
             occurrence.lease_until = None
+            occurrence.reserved_at = None  # a dial that ends before its first attempt frees its room
             for attempt in occurrence.attempts:
                 # A keepalive's accepted call is not followed; nothing else is left open.
                 attempt.finished_at = attempt.finished_at or occurrence.finished_at

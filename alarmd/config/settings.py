@@ -101,6 +101,8 @@ class Settings:
     keepalive: KeepaliveSettings
     redial: RedialSettings = field(default_factory=RedialSettings)
     calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
+    # Manual dials' own cap inside calls_per_hour, so wake-ups always keep room.
+    dials_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR // 2
 
     @property
     def api_token(self) -> str | None:
@@ -119,6 +121,9 @@ def load_settings(
     timezone = string(own, "alarmd.timezone", "timezone") or system_timezone(env)
     _check_zone("alarmd.timezone", timezone)
     grace = _int(own, "alarmd.graceSeconds", "graceSeconds", defaults.DEFAULT_GRACE_SECONDS, 0)
+    limits = section(own, "limits", "alarmd.limits")
+    calls_per_hour = _int(limits, "alarmd.limits.callsPerHour", "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR,
+                          1, 10_000)
     settings = Settings(
         client=client,
         database=Path(database).expanduser() if database else client.state_dir / defaults.DB_FILENAME,
@@ -127,8 +132,8 @@ def load_settings(
         twilio=twilio,
         keepalive=_keepalive_settings(section(own, "keepalive", "alarmd.keepalive"), twilio),
         redial=_redial_settings(section(own, "redial", "alarmd.redial")),
-        calls_per_hour=_int(section(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
-                            "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR, 1, 10_000),
+        calls_per_hour=calls_per_hour,
+        dials_per_hour=_dials_per_hour(limits, calls_per_hour),
     )
     return settings
 
@@ -218,6 +223,16 @@ def _redial_settings(block: Mapping[str, Any]) -> RedialSettings:
         request_timeout_seconds=_seconds(block, key + "requestTimeoutSeconds", "requestTimeoutSeconds",
                                          defaults.TWILIO_TIMEOUT_SECONDS, 0.1, 20),
     )
+
+
+def _dials_per_hour(limits: Mapping[str, Any], calls_per_hour: int) -> int:
+    key = "alarmd.limits.dialsPerHour"
+    dials = _int(limits, key, "dialsPerHour", calls_per_hour // 2, 0)
+    if dials >= calls_per_hour:
+        # Manual dials must never be able to use up the hour before a wake-up.
+        raise ConfigError(f"{key}: {dials} leaves no room for wake-ups; it must be less than "
+                          f"alarmd.limits.callsPerHour ({calls_per_hour}).")
+    return dials
 
 
 def _check_number_ref(key: str, ref: int | str, entries: tuple[NumberEntry, ...]) -> None:
