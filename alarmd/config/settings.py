@@ -89,6 +89,10 @@ class RedialSettings:
     poll_seconds: float = defaults.POLL_SECONDS
     poll_margin_seconds: float = defaults.POLL_MARGIN_SECONDS
     request_timeout_seconds: float = defaults.TWILIO_TIMEOUT_SECONDS
+    # Answering machine detection: the default for alarms that do not say, and whether
+    # "unknown" (detection could not tell, e.g. a silent pick-up) counts as an answer.
+    require_human: bool = False
+    unknown_is_answer: bool = True
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,8 @@ def _redial_settings(block: Mapping[str, Any]) -> RedialSettings:
                                      defaults.POLL_MARGIN_SECONDS, 0, 600),
         request_timeout_seconds=_seconds(block, key + "requestTimeoutSeconds", "requestTimeoutSeconds",
                                          defaults.TWILIO_TIMEOUT_SECONDS, 0.1, 20),
+        require_human=_bool(block, key + "requireHuman", "requireHuman", False),
+        unknown_is_answer=_bool(block, key + "unknownIsAnswer", "unknownIsAnswer", True),
     )
 
 
