@@ -8,6 +8,7 @@ finished with its outcome. `load` reads the occurrence back as the call plan nee
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,9 @@ from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
 
+# Outcomes that mean a wanted call was not placed and will not be: someone may oversleep.
+FAILED_FOR_GOOD = frozenset({"failed", "refused"})
+
 
 @dataclass
 class Snapshot:
@@ -42,6 +46,8 @@ class Record:
         self.settings = settings
         self.phonebook = phonebook
         self.owner = owner
+        # Told (one masked sentence) when an occurrence ends FAILED_FOR_GOOD; the heartbeat listens.
+        self.failure_listeners: list[Callable[[str], None]] = []
 
     def load(self, occurrence_id: int) -> Snapshot | Done | None:
         with self.sessions() as session:
@@ -125,8 +131,14 @@ class Record:
             label = self._label_ref(occurrence.to_ref)
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
-        log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
-                f": {done.detail}" if done.detail else "")
+        sentence = f"occurrence {occurrence_id} ({label}): {done.status}" + (f": {done.detail}" if done.detail else "")
+        log.log(level, "%s", sentence)
+        if done.status in FAILED_FOR_GOOD:
+            for listener in self.failure_listeners:
+                try:
+                    listener(sentence)
+                except Exception:
+                    log.exception("a listener of failed calls failed")
 
     def _label_ref(self, ref: str) -> str:
         try:

@@ -25,6 +25,7 @@ from alarmd.config.file import (
     section,
     string,
 )
+from alarmd.config.heartbeat import HeartbeatSettings, heartbeat_settings
 from alarmd.config.values import boolean as _bool
 from alarmd.config.values import seconds as _seconds
 from alarmd.config.values import whole as _int
@@ -107,6 +108,7 @@ class Settings:
     calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
     # Manual dials' own cap inside calls_per_hour, so wake-ups always keep room.
     dials_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR // 2
+    heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
 
     @property
     def api_token(self) -> str | None:
@@ -138,6 +140,7 @@ def load_settings(
         redial=_redial_settings(section(own, "redial", "alarmd.redial")),
         calls_per_hour=calls_per_hour,
         dials_per_hour=_dials_per_hour(limits, calls_per_hour),
+        heartbeat=heartbeat_settings(section(own, "heartbeat", "alarmd.heartbeat")),
     )
     return settings
 
