@@ -13,6 +13,7 @@ import pytest
 from alarmd.calls import costguard
 from alarmd.config.settings import load_settings
 from alarmd.errors import ConfigError, LimitExceeded
+from alarmd.store.models import Occurrence
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block
 from tests.twilio_standin import Answer, TwilioStandin
@@ -96,7 +97,7 @@ def test_calls_placed_at_the_same_moment_cannot_overrun_the_limit(api: LiveApi, 
         for i in range(8):
             session.connection().exec_driver_sql(
                 "INSERT INTO occurrences (claim_key, reason, to_ref, scheduled_at, status, created_at) "
-                f"VALUES ('dial:race{i}', 'dial', '0', '{now}', 'claimed', '{now}')")
+                f"VALUES ('keepalive:race{i}', 'keepalive', '0', '{now}', 'claimed', '{now}')")
     ids = [row[0] for row in api.rows("SELECT id FROM occurrences")]
     start = threading.Barrier(len(ids))
 
@@ -110,7 +111,7 @@ def test_calls_placed_at_the_same_moment_cannot_overrun_the_limit(api: LiveApi, 
     for thread in threads:
         thread.join()
     statuses = sorted(row[0] for row in api.rows("SELECT status FROM occurrences"))
-    assert statuses == ["answered"] * 4 + ["refused"] * 4  # the stand-in's calls complete
+    assert statuses == ["accepted"] * 4 + ["refused"] * 4  # scheduled calls: only the total applies
     assert len(standin.creates()) == 4 and api.count("attempts") == 4
 
 
@@ -155,6 +156,21 @@ def test_a_dial_answered_202_is_counted_once_before_and_after_its_attempt(
         assert costguard.usage(session, datetime.now(UTC), dials_only=True).total == 1
     api.wait_for(lambda: api.client.get("/v1/calls").json()["calls"][0]["status"] == "answered")
     assert occurrence["status"] == "claimed"
+
+
+def test_a_dial_retried_after_a_failure_that_cost_nothing_must_still_fit_under_the_dial_cap(api: LiveApi) -> None:
+    at = (NOW - timedelta(minutes=5)).replace(tzinfo=None).isoformat(" ")
+    insert_attempts(api, (at, None, "error", False))  # dial A: refused before reaching Twilio
+    with api.service.sessions.begin() as session:
+        costguard.reserve_dial(session, NOW, 4, 1)  # so dial B was admitted, the cap is 1
+        session.add(Occurrence(claim_key="dial:b", reason="dial", to_ref="0", scheduled_at=NOW, status="claimed",
+                               created_at=NOW, reserved_at=NOW))
+    (a, b) = [row[0] for row in api.rows("SELECT id FROM occurrences ORDER BY id")]
+    with api.service.sessions.begin() as session:
+        costguard.check(session, NOW, 4, b, dials_per_hour=1)  # B's first attempt: it was promised
+        with pytest.raises(costguard.CallLimitReached, match="allows 1 manual dial per hour"):
+            costguard.check(session, NOW, 4, a, dials_per_hour=1)  # A's retry would be a second dial
+        costguard.check(session, NOW, 4, a)  # the total alone has room
 
 
 def test_the_guard_row_exists_so_its_update_really_takes_the_lock(api: LiveApi) -> None:

@@ -86,11 +86,14 @@ def usage(session: Session, now: datetime, *, dials_only: bool = False,
     return Usage(counts.get("placed", 0), counts.get("uncertain", 0), counts.get("pending", 0) + reserved)
 
 
-def check(session: Session, now: datetime, limit: int, occurrence_id: int | None = None) -> None:
+def check(session: Session, now: datetime, limit: int, occurrence_id: int | None = None,
+          dials_per_hour: int | None = None) -> None:
     """Before every attempt (redials included): raise CallLimitReached when `limit` calls already count.
 
     A manual dial's first attempt was reserved when it was answered 202: its reservation
-    is not counted against it, and is consumed by the caller in the same transaction.
+    is not counted against it (the caller consumes it in the same transaction), so it
+    always fits. A dial's retry after a failure that cost nothing must also fit under
+    `dials_per_hour`, or manual dials could eat into the wake-ups' room.
     """
     take_lock(session, now)
     used = usage(session, now, except_occurrence=occurrence_id)
@@ -99,6 +102,13 @@ def check(session: Session, now: datetime, limit: int, occurrence_id: int | None
             f"the cost guard allows {_calls(limit)} per hour (alarmd.limits.callsPerHour) and in the last hour "
             f"{used.sentence()}; try again later.",
             _retry_after(session, now, used.total - limit, dials_only=False, except_occurrence=occurrence_id))
+    if dials_per_hour is None or occurrence_id is None or session.scalar(
+            select(Occurrence.reason).where(Occurrence.id == occurrence_id)) != "dial":
+        return
+    dials = usage(session, now, dials_only=True, except_occurrence=occurrence_id)
+    if dials.total >= dials_per_hour:
+        raise CallLimitReached(_dial_cap_sentence(dials_per_hour, dials), _retry_after(
+            session, now, dials.total - dials_per_hour, dials_only=True, except_occurrence=occurrence_id))
 
 
 def reserve_dial(session: Session, now: datetime, calls_per_hour: int, dials_per_hour: int) -> None:
@@ -113,17 +123,20 @@ def reserve_dial(session: Session, now: datetime, calls_per_hour: int, dials_per
         if dials_per_hour == 0:
             raise CallLimitReached("manual dials are off (alarmd.limits.dialsPerHour is 0), keeping "
                                    "alarmd.limits.callsPerHour for wake-ups.", int(WINDOW.total_seconds()))
-        raise CallLimitReached(
-            f"the cost guard allows {_calls(dials_per_hour, 'manual dial')} per hour (alarmd.limits.dialsPerHour), "
-            f"keeping the rest of alarmd.limits.callsPerHour for wake-ups, and in the last hour "
-            f"{dials.sentence()}; try again later.",
-            _retry_after(session, now, dials.total - dials_per_hour, dials_only=True, except_occurrence=None))
+        raise CallLimitReached(_dial_cap_sentence(dials_per_hour, dials), _retry_after(
+            session, now, dials.total - dials_per_hour, dials_only=True, except_occurrence=None))
     used = usage(session, now)
     if used.total >= calls_per_hour:
         raise CallLimitReached(
             f"the cost guard allows {_calls(calls_per_hour)} per hour (alarmd.limits.callsPerHour) and in the "
             f"last hour {used.sentence()}; try again later.",
             _retry_after(session, now, used.total - calls_per_hour, dials_only=False, except_occurrence=None))
+
+
+def _dial_cap_sentence(dials_per_hour: int, dials: Usage) -> str:
+    return (f"the cost guard allows {_calls(dials_per_hour, 'manual dial')} per hour (alarmd.limits.dialsPerHour), "
+            f"keeping the rest of alarmd.limits.callsPerHour for wake-ups, and in the last hour "
+            f"{dials.sentence()}; try again later.")
 
 
 def _calls(count: int, noun: str = "call") -> str:

@@ -73,7 +73,8 @@ class Record:
         Raises LimitExceeded.
         """
         with self.sessions.begin() as session:
-            costguard.check(session, clock.now(), self.settings.calls_per_hour, occurrence_id)
+            costguard.check(session, clock.now(), self.settings.calls_per_hour, occurrence_id,
+                            self.settings.dials_per_hour)
             held = session.execute(
                 update(Occurrence)
                 .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
