@@ -96,7 +96,7 @@ def upgrade(engine: Engine) -> None:
 
 
 def write_problem(engine: Engine, timeout: float = 1.0) -> str | None:
-    """Why the database cannot take a write now (locked, read-only, gone), or None when it can.
+    """Why the database cannot take a write now (locked by another process, gone), or None when it can.
 
     Asked on a connection of its own, not the pool's: it must not queue behind the
     daemon's writers (or hold them up), and it gives up after `timeout`, not after their
