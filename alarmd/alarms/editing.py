@@ -30,7 +30,8 @@ log = logging.getLogger("alarmd.service")
 
 # More than this many stored alarms is a runaway script, not a household (HTTP 409).
 MAX_ALARMS = 10_000
-DELIVERY_FIELDS = frozenset({"then", "ring_seconds", "say", "redial_attempts", "redial_interval_seconds"})
+DELIVERY_FIELDS = frozenset({"then", "ring_seconds", "say", "redial_attempts", "redial_interval_seconds",
+                             "require_human"})
 
 
 class AlarmEditor:

@@ -56,6 +56,10 @@ class AlarmService:
         """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
         self.firing.on_dispatch(dispatcher)
 
+    def on_call_failed(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(sentence)` (masked) when a call fails for good: failed, or refused by the cost guard."""
+        self.firing.delivery.record.failure_listeners.append(listener)
+
     def _changed(self, alarm_id: int) -> None:
         for listener in self._listeners:
             listener(alarm_id)

@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
@@ -72,6 +72,9 @@ class NewAlarm(BaseModel):
     redial_attempts: StrictInt | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
     redial_interval_seconds: StrictInt | None = Field(None, ge=1, le=3600,
                                                 description="between unanswered calls (alarmd.redial)")
+    # Strict: "yes" or 1 is refused rather than guessed at.
+    require_human: StrictBool | None = Field(None, description="ring with answering machine detection; a "
+                                             "machine is not an answer (default alarmd.redial.requireHuman)")
 
 
 class AlarmChanges(NewAlarm):

@@ -47,6 +47,12 @@ def _next_text(alarm: dict[str, Any]) -> str:
     return screens.next_text(alarm, clock.now())
 
 
+def _calling(alarm: dict[str, Any]) -> str:
+    """"calling MOBILE (+44 …)", and whether a voicemail counts as woken."""
+    human = " (a machine is not an answer)" if alarm.get("require_human") else ""
+    return f"calling {fmt.number(alarm.get('to'))}{human}"
+
+
 def _label(alarm: dict[str, Any]) -> str:
     """"1 (wake)" in sentences: the id first, as the user may type it next."""
     return f"{alarm.get('id')} ({alarm['name']})" if alarm.get("name") else str(alarm.get("id"))
@@ -80,8 +86,7 @@ def add(ctx: Context, /, **options: Any) -> None:
     check_schedule(options, required=True)
     body = {k: v for k, v in options.items() if v is not None}
     alarm = ctx.call("POST", "/v1/alarms", body)
-    ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, calling {fmt.number(alarm.get('to'))}; "
-             f"{_next_text(alarm)}.")
+    ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, {_calling(alarm)}; {_next_text(alarm)}.")
 
 
 @cli.command()
@@ -98,8 +103,8 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
         raise click.UsageError("nothing to change: give at least one of --to, --at, --daily, --days, "
                                "--cron, --tz, --name or --grace.")
     changed = ctx.call("PATCH", _path(alarm), body)
-    ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
-             f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
+    ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, {_calling(changed)}; "
+             f"{_next_text(changed)}.")
     dropped = changed.get("dropped_skips") or []
     if dropped:
         ctx.echo(f"Dropped {fmt.plural(len(dropped), 'skip')} that the new schedule does not ring at: "
