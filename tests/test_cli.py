@@ -189,12 +189,12 @@ def test_status_of_a_daemon_that_is_down(app: LiveApp) -> None:  # noqa: F811
 
 
 def test_a_call_the_cost_guard_refuses_exits_1(home: Any) -> None:
-    live = LiveApp(home, limits={"callsPerHour": 1})
+    live = LiveApp(home, limits={"callsPerHour": 2, "dialsPerHour": 1})
     try:
         ok(live, "dial", "MOBILE")
         live.service.wait_idle(5)
         sentence = refused(live, 1, "dial", "MOBILE")
-        assert "calls" in sentence and "hour" in sentence
+        assert "manual dial per hour" in sentence and "1 was placed" in sentence
         assert len(as_json(live, "history")) == 1
     finally:
         live.stop()
@@ -288,7 +288,7 @@ def test_skip_the_next_ring_and_a_given_day(app: LiveApp) -> None:  # noqa: F811
     assert ok(app, "skip", "work").startswith("Alarm 1 (work) will not ring at ")
     skipped = as_json(app, "show", "work")
     assert skipped["skipping"] == [first]
-    assert "skipping next" in ok(app, "list")
+    assert f"skipping {instant(first).astimezone(LONDON):%a %Y-%m-%d}" in ok(app, "list")
     assert as_json(app, "next", "work", "--count", "1")[0]["at"] != first
     day = (instant(first) + timedelta(days=5)).date().isoformat()
     ok(app, "skip", "work", "--on", day)
@@ -301,6 +301,11 @@ def test_skip_the_next_ring_and_a_given_day(app: LiveApp) -> None:  # noqa: F811
     (("pause", "work", "--until", "2020-01-01T00:00"), "not in the future"),
     (("skip", "work", "--on", "soon"), "is not a date"),
     (("skip", "nope"), "No alarm has the id or name 'nope'."),
+    (("skip", "work", "--from", "2026-12-24"), "--from and --to go together"),
+    (("unskip", "work", "--to", "2026-12-24"), "--from and --to go together"),
+    (("skip", "work", "--on", "2026-12-24", "--from", "2026-12-24", "--to", "2026-12-25"), "--on conflicts with"),
+    (("unskip", "work"), "Alarm 1 has no skipped ring to take back."),
+    (("unskip", "nope"), "No alarm has the id or name 'nope'."),
     (("resume", "nope"), "No alarm has the id or name 'nope'."),
     (("next", "nope"), "No alarm has the id or name 'nope'."),
     (("edit", "work", "--cron", "* * * *"), "is not a cron expression"),

@@ -2,7 +2,9 @@
 
 It answers as Twilio does (201 with a `CA...` sid; Twilio's error JSON), records every
 request, and can be scripted: queue answers for the next creates (an error, a 500, a
-hang past the client's timeout) and the statuses a call goes through when fetched.
+hang past the client's timeout) and the statuses a call goes through when fetched. A call
+created with MachineDetection reports `answered_by` as Twilio does: null until picked up,
+then who answered (`answered_by_script`, or its Answer's); without it, always null.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Answer:
     # For a 201: the statuses this call goes through when fetched (else status_script).
     statuses: list[str] | None = None
     drop: bool = False  # close the connection without answering (after any delay)
+    # For a 201 with MachineDetection: who answers once it is picked up (else answered_by_script).
+    answered_by: str | None = None
 
 
 def twilio_error(code: int, message: str, status: int = 400, delay: float = 0.0) -> Answer:
@@ -97,6 +101,10 @@ class TwilioStandin:
     port: int = 0
     # Every call created: sid -> its fields, as Twilio's call list would show it.
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Who picks up calls made with MachineDetection (human, machine_start, fax, unknown, ...),
+    # and sid -> who answers it, for those calls only.
+    answered_by_script: str = "human"
+    detected: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -159,6 +167,9 @@ class TwilioStandin:
     def cancels(self) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.method == "POST" and FETCH.match(r.path)]
+
+    def hangups(self) -> list[Recorded]:  # updates to Status=completed; cancels() has them all
+        return [r for r in self.cancels() if r.field("Status") == "completed"]
 
     def lists(self) -> list[Recorded]:
         with self._lock:
@@ -233,7 +244,7 @@ class TwilioStandin:
                 scripted = self.create_script.pop(0)
                 if scripted.status != 201 or scripted.body is not None:
                     return scripted
-                body = self._call(create["account"], record, scripted.statuses)
+                body = self._call(create["account"], record, scripted.statuses, scripted.answered_by)
                 return Answer(201, body, scripted.delay, drop=scripted.drop)
             return Answer(201, self._call(create["account"], record))
         fetch = FETCH.match(record.path)
@@ -242,16 +253,14 @@ class TwilioStandin:
             status = record.field("Status") or ""
             if status in ("canceled", "completed"):
                 self.call_statuses[fetch["sid"]] = [status]
-            call = dict(self.calls[fetch["sid"]], status=self.call_statuses[fetch["sid"]][0])
-            return Answer(200, call)
+            return Answer(200, self._view(fetch["sid"], self.call_statuses[fetch["sid"]][0]))
         if record.method == "GET" and fetch:
             sid = fetch["sid"]
             statuses = self.call_statuses.get(sid)
             if statuses is None:
                 return twilio_error(20404, "The requested resource was not found", 404)
             status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-            return Answer(200, {"sid": sid, "account_sid": fetch["account"], "status": status,
-                                "duration": "12" if status == "completed" else "0"})
+            return Answer(200, self._view(sid, status) | {"duration": "12" if status == "completed" else "0"})
         listing = LIST.match(record.path)
         if record.method == "GET" and listing:
             return self._list(listing["account"], record)
@@ -260,7 +269,7 @@ class TwilioStandin:
     def _list(self, account: str, record: Recorded) -> Answer:
         """Twilio's call list, newest first, filtered by To and From as Twilio filters them."""
         to, from_ = record.field("To"), record.field("From")
-        calls = [dict(c, status=self.call_statuses[sid][0]) for sid, c in reversed(self.calls.items())
+        calls = [self._view(sid, self.call_statuses[sid][0]) for sid, c in reversed(self.calls.items())
                  if c["account_sid"] == account and (to is None or c["to"] == to)
                  and (from_ is None or c["from"] == from_)]
         uri = f"/2010-04-01/Accounts/{account}/Calls.json"
@@ -268,14 +277,22 @@ class TwilioStandin:
                             "previous_page_uri": None, "page": 0, "page_size": 50, "start": 0,
                             "end": max(len(calls) - 1, 0), "uri": uri})
 
-    def _call(self, account: str, record: Recorded, statuses: list[str] | None = None) -> dict[str, Any]:
+    def _view(self, sid: str, status: str) -> dict[str, Any]:
+        """The call as Twilio shows it now; answered_by once someone or something picked up."""
+        picked_up = status in ("in-progress", "completed")
+        return dict(self.calls[sid], status=status, answered_by=self.detected.get(sid) if picked_up else None)
+
+    def _call(self, account: str, record: Recorded, statuses: list[str] | None = None,
+              answered_by: str | None = None) -> dict[str, Any]:
         sid = "CA" + uuid.uuid4().hex
         self.call_statuses[sid] = list(statuses or self.status_script)
+        if record.field("MachineDetection"):  # as Twilio, answered_by only with detection
+            self.detected[sid] = answered_by or self.answered_by_script
         record.sid = sid
         call = {"sid": sid, "account_sid": account, "to": record.field("To"),
                 "from": record.field("From"), "status": "queued", "direction": "outbound-api",
                 "api_version": "2010-04-01",
                 "date_created": format_datetime(datetime.now(UTC), usegmt=True),
-                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}
+                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json", "answered_by": None}
         self.calls[sid] = call
         return call

@@ -72,6 +72,10 @@ class Firing:
             due = rules.fire_times_between(
                 schedule, alarm.next_fire_at - timedelta(microseconds=1), now, MAX_MISSED_RECORDED
             )
+            if not due and schedule.kind == "once":
+                # A one-off whose `at` lies behind its next_fire_at (an edit by an earlier
+                # version stored it so) is due at next_fire_at: it never ends without a record.
+                due = [alarm.next_fire_at]
             to_dial: list[int] = []
             detail: str | None
             grace = timedelta(seconds=alarm.grace_seconds)
@@ -148,18 +152,22 @@ class Firing:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def dial_now(self, to: int | str, now: datetime) -> dict[str, Any]:
-        """Claim a call to a configured number now and hand it to the dispatcher (NMO's /twilio/x)."""
+        """Claim a call to a configured number now and hand it to the dispatcher (NMO's /twilio/x).
+
+        The answer means the call will be placed: its first attempt is reserved in the cost
+        guard in the transaction that stores the occurrence (or LimitExceeded is raised).
+        """
         entry = self.phonebook.resolve(to)
         with self.sessions.begin() as session:
             try:
-                costguard.check(session, now, self.settings.calls_per_hour)
+                costguard.reserve_dial(session, now, self.settings.calls_per_hour, self.settings.dials_per_hour)
             except LimitExceeded as exc:
                 log.warning("dial %s refused: %s", entry.label(), exc)
                 raise
             occurrence = Occurrence(
                 claim_key=new_dial_key(), alarm_id=None, alarm_name=None, reason="dial",
                 to_ref=ref_text(to, entry), scheduled_at=now, status="claimed", detail=None,
-                created_at=now, finished_at=None, attempts=[],
+                created_at=now, finished_at=None, reserved_at=now, attempts=[],
             )
             session.add(occurrence)
             session.flush()

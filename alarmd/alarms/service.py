@@ -1,9 +1,9 @@
 """The use cases, one method each. The CLI (through the API), the API and the scheduler all come here.
 
-AlarmService is a thin façade over focused services: editing alarms
-(alarms.editing), claiming and firing occurrences (alarms.firing), reading alarms,
-history and status (alarms.reports), the keepalive (alarms.keepalive), and the web
-page's sessions and sign-in links (alarms.signin). Methods
+AlarmService is a thin façade over six focused services: editing alarms
+(alarms.editing), skipping rings (alarms.skipping), claiming and firing occurrences
+(alarms.firing), reading alarms, history and status (alarms.reports), the keepalive
+(alarms.keepalive), and the web page's sessions and sign-in links (alarms.signin). Methods
 return JSON-ready dicts (the API's and the CLI's shapes live in one place) and raise
 alarmd.errors for bad input. Instants in and out are aware UTC.
 """
@@ -18,16 +18,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
-from alarmd.alarms.inputs import AlarmInput
+from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.keepalive import Keepalive
 from alarmd.alarms.reports import Reports
 from alarmd.alarms.signin import SignIn
+from alarmd.alarms.skipping import Skips
 from alarmd.calls.dialers.base import Dialer
 from alarmd.config.settings import Settings
 from alarmd.phonebook import Phonebook
 from alarmd.store.views import Views
 
-__all__ = ["AlarmInput", "AlarmService"]
+__all__ = ["AlarmInput", "AlarmService", "SkipDays"]
 
 
 class AlarmService:
@@ -42,6 +43,7 @@ class AlarmService:
         self.firing = Firing(sessions, dialer, settings, phonebook, views)
         self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
         self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
+        self.skips = Skips(sessions, views, self._changed)
         self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
         self.signin = SignIn(sessions)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
@@ -55,6 +57,10 @@ class AlarmService:
     def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:
         """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
         self.firing.on_dispatch(dispatcher)
+
+    def on_call_failed(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(sentence)` (masked) when a call fails for good: failed, or refused by the cost guard."""
+        self.firing.delivery.record.failure_listeners.append(listener)
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self._listeners:
@@ -77,8 +83,11 @@ class AlarmService:
     def resume_alarm(self, ref: int | str, now: datetime) -> dict[str, Any]:
         return self.editor.resume(ref, now)
 
-    def skip_alarm(self, ref: int | str, on: str | None, now: datetime) -> dict[str, Any]:
-        return self.editor.skip(ref, on, now)
+    def skip_alarm(self, ref: int | str, days: SkipDays, now: datetime) -> dict[str, Any]:
+        return self.skips.skip(ref, days, now)
+
+    def unskip_alarm(self, ref: int | str, days: SkipDays, now: datetime) -> dict[str, Any]:
+        return self.skips.unskip(ref, days, now)
 
     # --- claiming and firing --------------------------------------------------------
 

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
-from alarmd.alarms.inputs import AlarmInput
+from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.service import AlarmService
 from alarmd.api.guard import UNAUTHORIZED, RequestGuard, token_matches
 from alarmd.api.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
+from alarmd.api.invalid import validation_sentence
 from alarmd.api.models import (
     AlarmFireTimes,
     AlarmList,
@@ -34,7 +36,9 @@ from alarmd.api.models import (
     OccurrenceOut,
     PauseBody,
     SkipBody,
+    SkippedOut,
     StatusOut,
+    UnskippedOut,
 )
 from alarmd.api.websignin import web_signin_routes
 from alarmd.calls.costguard import CallLimitReached
@@ -60,14 +64,18 @@ class NewAlarm(BaseModel):
     cron: str | None = Field(None, description="5-field cron expression", max_length=200)
     tz: str | None = Field(None, description="IANA time zone", max_length=64)
     name: str | None = Field(None, max_length=100)
-    grace_seconds: int | None = Field(None, ge=0, le=86_400)
+    # Strict ints too: JSON true is not 1 second of grace.
+    grace_seconds: StrictInt | None = Field(None, ge=0, le=86_400)
     then: StrictInt | StrictStr | None = Field(None, description="fallback phoneNumbers index or name, rung when "
                                    "every call to `to` goes unanswered")
-    ring_seconds: int | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
+    ring_seconds: StrictInt | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
     say: str | None = Field(None, max_length=4000, description="spoken instead of twilio.callingURI")
-    redial_attempts: int | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
-    redial_interval_seconds: int | None = Field(None, ge=1, le=3600,
+    redial_attempts: StrictInt | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
+    redial_interval_seconds: StrictInt | None = Field(None, ge=1, le=3600,
                                                 description="between unanswered calls (alarmd.redial)")
+    # Strict: "yes" or 1 is refused rather than guessed at.
+    require_human: StrictBool | None = Field(None, description="ring with answering machine detection; a "
+                                             "machine is not an answer (default alarmd.redial.requireHuman)")
 
 
 class AlarmChanges(NewAlarm):
@@ -167,7 +175,6 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         warning = {"warning": service.keepalive_warning(clock.now())}
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
-
     @app.post("/v1/alarms", status_code=201, dependencies=[Auth], response_model=AlarmOut)
     def add_alarm(body: NewAlarm, request: Request, key: IdempotencyKey = None) -> JSONResponse:
         payload = body.model_dump(exclude_unset=True)
@@ -203,11 +210,23 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
     def resume_alarm(ref: Ref, request: Request, key: IdempotencyKey = None) -> JSONResponse:
         return once(key, request, None, lambda: (200, service.resume_alarm(ref, clock.now())))
 
-    @app.post("/v1/alarms/{ref}/skip", dependencies=[Auth], response_model=AlarmOut)
+    def on_days(act: Callable[[str, SkipDays, datetime], dict[str, Any]], ref: str, request: Request,
+                body: SkipBody | None, key: str | None) -> JSONResponse:
+        days = body.days() if body else SkipDays()
+        payload = body.model_dump(by_alias=True) if body else None
+        return once(key, request, payload, lambda: (200, act(ref, days, clock.now())))
+
+    @app.post("/v1/alarms/{ref}/skip", dependencies=[Auth], response_model=SkippedOut)
     def skip_alarm(ref: Ref, request: Request, body: SkipBody | None = None,
                    key: IdempotencyKey = None) -> JSONResponse:
-        on = body.on if body else None
-        return once(key, request, {"on": on}, lambda: (200, service.skip_alarm(ref, on, clock.now())))
+        """Skip the next ring, those of a local date (`on`), or of a range (`from`, `to`)."""
+        return on_days(service.skip_alarm, ref, request, body, key)
+
+    @app.post("/v1/alarms/{ref}/unskip", dependencies=[Auth], response_model=UnskippedOut)
+    def unskip_alarm(ref: Ref, request: Request, body: SkipBody | None = None,
+                     key: IdempotencyKey = None) -> JSONResponse:
+        """Take back the soonest skip, or those of a local date (`on`) or a range (`from`, `to`)."""
+        return on_days(service.unskip_alarm, ref, request, body, key)
 
     @app.get("/v1/alarms/{ref}/next", dependencies=[Auth], response_model=AlarmFireTimes)
     def alarm_next(ref: Ref, count: Count = 5) -> JSONResponse:
@@ -267,24 +286,3 @@ def _handler(status: int) -> Callable[[Request, Exception], Any]:
 def _sentence(text: str) -> str:
     text = text.strip()
     return text[:1].upper() + text[1:]
-
-
-def validation_sentence(exc: RequestValidationError) -> str:
-    """The first problem pydantic found, as one sentence naming the field."""
-    errors = exc.errors()
-    if not errors:
-        return "The request is not valid."
-    first = errors[0]
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    if len(loc) > 1 and loc[-1] in ("int", "str"):
-        # pydantic names the union member that failed last; `to` is an index or a name.
-        return f"{'.'.join(loc[:-1])}: expected a whole number (an index) or a string (a name)."
-    where = ".".join(loc)
-    kind = first.get("type", "")
-    if kind == "extra_forbidden":
-        return f"Unknown field {where!r}."
-    if kind == "json_invalid":
-        return "The body is not valid JSON."
-    if kind == "missing":
-        return f"{where or 'The body'} is required."
-    return f"{where or 'The body'}: {first.get('msg', 'is not valid')}."

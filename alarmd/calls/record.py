@@ -8,6 +8,7 @@ finished with its outcome. `load` reads the occurrence back as the call plan nee
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,9 @@ from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
 
+# Outcomes that mean a wanted call was not placed and will not be: someone may oversleep.
+FAILED_FOR_GOOD = frozenset({"failed", "refused"})
+
 
 @dataclass
 class Snapshot:
@@ -42,6 +46,8 @@ class Record:
         self.settings = settings
         self.phonebook = phonebook
         self.owner = owner
+        # Told (one masked sentence) when an occurrence ends FAILED_FOR_GOOD; the heartbeat listens.
+        self.failure_listeners: list[Callable[[str], None]] = []
 
     def load(self, occurrence_id: int) -> Snapshot | Done | None:
         with self.sessions() as session:
@@ -62,16 +68,18 @@ class Record:
         """Write the attempt row before its request; its start is when the request goes out.
 
         The cost guard runs here, before EVERY request (first calls, retries, redials,
-        escalations), in the transaction that writes the row, as costguard asks.
+        escalations), in the transaction that writes the row, as costguard asks. A manual
+        dial's reservation becomes this row: it is counted once, as the attempt.
         Raises LimitExceeded.
         """
         with self.sessions.begin() as session:
-            costguard.check(session, clock.now(), self.settings.calls_per_hour)
+            costguard.check(session, clock.now(), self.settings.calls_per_hour, occurrence_id,
+                            self.settings.dials_per_hour)
             held = session.execute(
                 update(Occurrence)
                 .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
                        Occurrence.status.in_(OPEN_STATUSES), Occurrence.finished_at.is_(None))
-                .values(status="dialling", lease_until=clock.now() + LEASE)
+                .values(status="dialling", lease_until=clock.now() + LEASE, reserved_at=None)
             )
             if getattr(held, "rowcount", 0) != 1:
                 return None
@@ -93,9 +101,21 @@ class Record:
                 occurrence.status = occurrence_status
 
     def drop_attempt(self, attempt_id: int) -> None:
-        """Delete an attempt whose request was never sent, so history shows no call that was not made."""
+        """Delete an attempt whose request was never sent, so history shows no call that was not made.
+
+        A manual dial's first attempt goes back to being reserved: its 202 still holds.
+        """
         with self.sessions.begin() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None:
+                return
+            occurrence_id, started_at = attempt.occurrence_id, attempt.started_at
             session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.reason == "dial",
+                       ~Occurrence.attempts.any())
+                .values(reserved_at=started_at))
 
     def finish(self, occurrence_id: int, done: Done) -> None:
         with self.sessions.begin() as session:
@@ -105,14 +125,21 @@ class Record:
             occurrence.status, occurrence.detail = done.status, done.detail
             occurrence.finished_at = clock.now()
             occurrence.lease_until = None
+            occurrence.reserved_at = None  # a dial that ends before its first attempt frees its room
             for attempt in occurrence.attempts:
                 # A keepalive's accepted call is not followed; nothing else is left open.
                 attempt.finished_at = attempt.finished_at or occurrence.finished_at
             label = self._label_ref(occurrence.to_ref)
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
-        log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
-                f": {done.detail}" if done.detail else "")
+        sentence = f"occurrence {occurrence_id} ({label}): {done.status}" + (f": {done.detail}" if done.detail else "")
+        log.log(level, "%s", sentence)
+        if done.status in FAILED_FOR_GOOD:
+            for listener in self.failure_listeners:
+                try:
+                    listener(sentence)
+                except Exception:
+                    log.exception("a listener of failed calls failed")
 
     def _label_ref(self, ref: str) -> str:
         try:

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
+from alarmd.daemon.heartbeat import PING_TIMEOUT_SECONDS, Heartbeat
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
@@ -44,15 +46,43 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
+def redactor(settings: Settings, phonebook: Phonebook) -> Callable[[str], str]:
+    """Text fit to leave the daemon (a heartbeat's reason): no token, no secret number's digits."""
+    secrets = [value for value in (settings.twilio.auth_token, settings.api_token) if value]
+
+    def redact(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, "***")
+        return phonebook.mask_text(text)
+
+    return redact
+
+
 def run(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT; the exit status."""
+    """Run until SIGTERM or SIGINT; the exit status. The heartbeat hears of any other end."""
+    configure_logging()
+    heartbeat = Heartbeat(settings.heartbeat, redactor(settings, phonebook_of(settings)))
+    heartbeat.start()
+    try:
+        failure = _serve(settings, heartbeat)
+    except Exception as exc:
+        heartbeat.fail(f"alarmd stopped on an error: {type(exc).__name__}: {exc}")
+        heartbeat.stop(PING_TIMEOUT_SECONDS)
+        raise
+    if failure is not None:
+        heartbeat.fail(f"alarmd stopped on an error: {failure}")
+    heartbeat.stop(PING_TIMEOUT_SECONDS if failure else 1.0)
+    return 0 if failure is None else 1
+
+
+def _serve(settings: Settings, heartbeat: Heartbeat) -> str | None:
+    """The daemon's life; None after a clean stop, else why it stopped."""
     import uvicorn
 
     from alarmd.alarms.service import AlarmService
     from alarmd.daemon import wiring
     from alarmd.daemon.scheduler import AlarmScheduler
 
-    configure_logging()
     # Installed first, so a stop asked for while the database upgrades or the API starts
     # is a clean stop once start-up is through, not a kill halfway.
     stop = threading.Event()
@@ -72,15 +102,21 @@ def run(settings: Settings) -> int:
                     __version__, reason)
     else:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
+    log.info("heartbeat: %s", heartbeat.describe())
     _check_listen(settings)
     engine = open_database(settings)
     log.info("database %s is at the newest schema", settings.database)
     token = ensure_token(settings.client)
 
     service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
+    service.on_call_failed(heartbeat.fail)
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
+    if heartbeat.enabled:
+        # Run by the scheduler's loop, like the watchdog: if that loop dies or hangs, the
+        # pings stop and the service alerts; each run also asks whether the database takes a write.
+        scheduler.every("heartbeat", heartbeat.every_seconds, lambda: heartbeat.check(lambda: db.write_problem(engine)))
     supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
     supervisor.start()
 
@@ -96,21 +132,23 @@ def run(settings: Settings) -> int:
     if not _wait_started(server, server_thread):
         log.error("the API could not listen on %s:%s", host, port)
         scheduler.shutdown()
-        return 1
+        return f"the API could not listen on {host}:{port}"
     log.info("listening on %s://%s:%s (the web page at /)", "https" if settings.network.tls else "http", host, port)
     if not supervisor.ready(settings.client.base_url + "/healthz", wiring.probe_context(settings)):
         log.error("the API on %s:%s does not answer /healthz", host, port)
         server.should_exit = True
         scheduler.shutdown()
-        return 1
+        return f"the API on {host}:{port} does not answer /healthz"
 
     # What start-up made lives as long as the daemon. Frozen, it is no longer walked by
     # every full garbage collection: tens of milliseconds with the interpreter lock held,
     # which a call due at that moment would wait out.
     gc.freeze()
+    failure = None
     while not stop.wait(1.0):
         if not server_thread.is_alive():
-            log.error("the API server stopped unexpectedly")
+            failure = "the API server stopped unexpectedly"
+            log.error("%s", failure)
             break
 
     supervisor.stopping()
@@ -123,7 +161,7 @@ def run(settings: Settings) -> int:
     server_thread.join(timeout=2)
     engine.dispose()
     log.info("stopped")
-    return 0 if stop.is_set() else 1
+    return failure
 
 
 def _wait_started(server: object, thread: threading.Thread) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,6 +93,27 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def write_problem(engine: Engine, timeout: float = 1.0) -> str | None:
+    """Why the database cannot take a write now (locked by another process, gone), or None when it can.
+
+    Asked on a connection of its own, not the pool's: it must not queue behind the
+    daemon's writers (or hold them up), and it gives up after `timeout`, not after their
+    busy timeout. It opens the file only if it exists, and writes nothing.
+    """
+    path = engine.url.database
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, timeout=timeout,
+                                     isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except (sqlite3.Error, OSError) as exc:
+        return f"the database is unavailable ({exc})"
+    return None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -52,7 +52,9 @@ class Alarm(Base):
     name: Mapped[str | None] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(10))  # once | daily | cron
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # once
-    time_of_day: Mapped[str | None] = mapped_column(String(5))  # daily, "HH:MM"
+    # daily: its time, "HH:MM"; once: the wall time asked for, only when the spring gap
+    # moved it forward (so its ring is marked gap_moved), else None.
+    time_of_day: Mapped[str | None] = mapped_column(String(5))
     days: Mapped[str | None] = mapped_column(String(30))  # daily, "0,1,2,3,4" (0 = Monday)
     cron: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str] = mapped_column(String(64))
@@ -63,6 +65,9 @@ class Alarm(Base):
     say: Mapped[str | None] = mapped_column(Text)
     redial_attempts: Mapped[int | None] = mapped_column(Integer)
     redial_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Ring with answering machine detection; a machine is not an answer. None: the
+    # config's alarmd.redial.requireHuman decides.
+    require_human: Mapped[bool | None] = mapped_column(Boolean)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     skip_instants: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of ISO instants
@@ -107,6 +112,9 @@ class Occurrence(Base):
     # restarted or second daemon takes over only an expired lease (alarmd.calls.delivery).
     owner: Mapped[str | None] = mapped_column(String(120))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A manual dial answered 202 holds its first attempt in the cost guard from this
+    # instant until the attempt's row takes its place (alarmd.calls.costguard).
+    reserved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     alarm: Mapped[Alarm | None] = relationship(back_populates="occurrences")
     attempts: Mapped[list[Attempt]] = relationship(
@@ -135,6 +143,12 @@ class Attempt(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     permanent: Mapped[bool] = mapped_column(Boolean, default=False)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Who picked up, as Twilio's answering machine detection says (human, machine_start,
+    # machine_end_beep, fax, unknown, ...); None when detection was not asked for.
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    # The request may have placed a call: a SID came back, its answer was lost, or it is
+    # still in flight. Only these count for the cost guard; a refused connection does not.
+    may_have_placed: Mapped[bool] = mapped_column(Boolean, default=True)
 
     occurrence: Mapped[Occurrence] = relationship(back_populates="attempts")
 
