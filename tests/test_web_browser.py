@@ -99,6 +99,8 @@ def test_the_whole_flow_in_a_real_browser(browser: Browser, site: tuple[str, Twi
                 form.get_by_label(day, exact=True).uncheck()
         form.get_by_label("Call", exact=True).select_option(label=number)
         form.get_by_label("Name", exact=True).fill(f"Wake {device}")
+        if device == "desktop":
+            form.get_by_label("Require a human").check()
         form.get_by_role("button", name="Add alarm").click()
         item = page.locator("li.alarm", has_text=f"Wake {device}")
         expect(item).to_contain_text("07:00 Mon–Fri Europe/London")
@@ -108,6 +110,9 @@ def test_the_whole_flow_in_a_real_browser(browser: Browser, site: tuple[str, Twi
 
         item.get_by_role("button", name="Skip next").click()
         expect(item.locator(".state")).to_have_text("skipping next")
+        item.get_by_role("button", name="Unskip").click()
+        expect(item.locator(".state")).to_have_text("active")
+        expect(item.get_by_role("button", name="Unskip")).to_have_count(0)
         item.get_by_role("button", name="Pause").click()
         expect(item.locator(".state")).to_have_text("paused")
         item.get_by_role("button", name="Resume").click()
@@ -116,6 +121,7 @@ def test_the_whole_flow_in_a_real_browser(browser: Browser, site: tuple[str, Twi
         item.get_by_role("button", name="Edit").click()
         expect(page.get_by_role("heading", name=f"Edit Wake {device}")).to_be_visible()
         assert serious(page) == []
+        expect(page.get_by_label("Require a human")).to_be_checked(checked=device == "desktop")
         page.get_by_label("Time", exact=True).fill("07:30")
         page.get_by_label("Name", exact=True).fill(f"Up {device}")
         page.get_by_role("button", name="Save").click()
@@ -182,12 +188,13 @@ def test_the_pages_only_a_plain_post_reaches_have_no_serious_accessibility_viola
         page.get_by_label("Name", exact=True).fill("axe")
         page.locator("form.alarm-form").get_by_role("button", name="Add alarm").click()
         item = page.locator("li.alarm", has_text="axe")
-        item.get_by_role("link", name="Pause until a date…").click()
+        item.get_by_role("link", name="Pause or skip days…").click()
         expect(page.get_by_role("heading", name="Pause axe")).to_be_visible()
         assert serious(page) == []
-        page.get_by_label("Back on").fill("2099-01-01")
-        page.get_by_role("button", name="Pause").click()
-        expect(item.locator(".state")).to_have_text(re.compile(r"^paused until .*2099"))
+        back = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=40)).date()
+        page.get_by_label("Back on").fill(back.isoformat())
+        page.get_by_role("button", name="Pause", exact=True).click()
+        expect(item.locator(".state")).to_have_text(re.compile(rf"^paused until \w{{3}} {back.day} {back:%b}"))
         # As without the script: the first press of Delete asks on a page of its own.
         item.locator("form[data-confirm]").evaluate("form => form.removeAttribute('data-confirm')")
         item.get_by_role("button", name="Delete").click()

@@ -236,3 +236,33 @@ def test_an_alarm_whose_number_left_the_config_is_broken_and_promises_no_ring(we
     assert "broken: its number (NANNY) left the config" in page
     assert '<p class="warning" role="alert">wake will not ring: its number (NANNY) left the config.</p>' in page
     assert "No alarm will ring." in page and "Skip next" not in page
+
+
+def test_unskip_takes_the_skip_back_and_skip_days_covers_a_holiday(web: WebApp) -> None:
+    add(web, name="wake")
+    web.post("/alarms/1/skip")
+    assert ">Unskip</button>" in web.client.get("/").text
+    assert web.post("/alarms/1/unskip").headers["location"] == "/#alarm-1"
+    alarm = web.service.get_alarm(1)
+    assert alarm["skipping"] == [] and alarm["next_ring_at"] == alarm["next_fire_at"]
+    refused = web.post("/alarms/1/unskip")
+    assert refused.status_code == 422 and "Traceback" not in refused.text
+    assert "Skip days" in web.client.get("/alarms/1/pause").text
+    first = (clock.now() + timedelta(days=3)).astimezone(ZoneInfo("Europe/London")).date()
+    web.post("/alarms/1/skip", {"first": first.isoformat(), "last": (first + timedelta(days=2)).isoformat()})
+    assert len(web.service.get_alarm(1)["skipping"]) == 3
+    web.post("/alarms/1/unskip", {"first": first.isoformat()})
+    assert len(web.service.get_alarm(1)["skipping"]) == 2
+
+
+def test_require_a_human_is_set_and_cleared_through_the_form(web: WebApp) -> None:
+    assert "> Require a human</label>" in web.client.get("/").text
+    web.post("/alarms", {"time": "07:00", **WEEKDAYS, "to": "MOBILE", "require_human": "1"})
+    assert web.service.get_alarm(1)["require_human"] is True
+    edit = web.client.get("/alarms/1/edit").text
+    assert 'name="require_human" value="1" aria-describedby="h-human" checked' in edit
+    web.post("/alarms/1/edit", {"time": "07:00", **WEEKDAYS, "to": "MOBILE", "tz": "Europe/London"})
+    assert web.service.get_alarm(1)["require_human"] is False
+    # unticked on a new alarm is the config's default (alarmd.redial.requireHuman), not a choice
+    web.post("/alarms", {"time": "08:00", **WEEKDAYS, "to": "MOBILE"})
+    assert web.service.get_alarm(2)["require_human"] is None

@@ -38,6 +38,8 @@ def test_local_times_are_in_the_alarms_zone_across_the_spring_change() -> None:
     ({"status": "dry-run", "attempts": []}, "dry-run: nobody was called"),
     ({"status": "skipped", "detail": "paused", "attempts": []}, "skipped: paused"),
     ({"status": "dialling", "attempts": [{"status": "accepted"}]}, "calling…"),
+    ({"status": "unanswered", "attempts": [{"status": "completed", "answered_by": "machine_end_beep"}]},
+     "voicemail: nobody awake answered"),
 ])
 def test_a_calls_outcome_in_words(call: dict[str, object], text: str) -> None:
     assert words.outcome(call) == text

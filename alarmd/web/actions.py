@@ -1,5 +1,5 @@
-"""The buttons: skip next, pause (for good, or until a date on a page of its own), resume, delete
-(once confirmed), test call.
+"""The buttons: skip next (or days), unskip, pause (for good, or until a date: both on a page of
+their own), resume, delete (once confirmed), test call.
 
 Each is a plain form post that redirects back to the alarm; what the service refuses is
 shown on the page in its own sentence, and nothing changes.
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from alarmd import clock
+from alarmd.alarms.service import SkipDays
 from alarmd.errors import BadInput, LimitExceeded, NoSuchAlarm
 from alarmd.web.gate import posted, require_session
 from alarmd.web.home import alarm_or_404, sentence
@@ -45,9 +46,15 @@ def routes(web: Web) -> APIRouter:
 
     @router.post("/alarms/{alarm_id}/skip")
     async def skip(request: Request, alarm_id: int) -> Response:
-        await posted(service, request)
+        days = _days(await posted(service, request))
         return await run_in_threadpool(act, request, alarm_id,
-                                       lambda: service.skip_alarm(alarm_id, None, clock.now()))
+                                       lambda: service.skip_alarm(alarm_id, days, clock.now()))
+
+    @router.post("/alarms/{alarm_id}/unskip")
+    async def unskip(request: Request, alarm_id: int) -> Response:
+        days = _days(await posted(service, request))
+        return await run_in_threadpool(act, request, alarm_id,
+                                       lambda: service.unskip_alarm(alarm_id, days, clock.now()))
 
     @router.get("/alarms/{alarm_id}/pause")
     def pause_page(request: Request, alarm_id: int) -> Response:
@@ -104,3 +111,11 @@ def routes(web: Web) -> APIRouter:
         return RedirectResponse("/#test-calls", status_code=303)
 
     return router
+
+
+def _days(form: Any) -> SkipDays:
+    """The rings a skip or unskip is about: the dates posted (a holiday), else the next one."""
+    first, last = (str(form.get(name) or "").strip() or None for name in ("first", "last"))
+    if first and last and first != last:
+        return SkipDays(first=first, last=last)
+    return SkipDays(on=first or last)

@@ -35,21 +35,24 @@ class FieldError(ValueError):
 class AlarmForm:
     values: dict[str, str] = field(default_factory=dict)
     days: set[str] = field(default_factory=lambda: set(DAYS))
+    # Answering machine detection, as the checkbox shows it: the alarm's own choice, or
+    # alarmd.redial.requireHuman for one that made none (None).
+    require_human: bool = False
 
     @classmethod
-    def blank(cls, tz: str) -> AlarmForm:
+    def blank(cls, tz: str, require_human: bool) -> AlarmForm:
         values = dict.fromkeys(TEXT_FIELDS, "")
         values["tz"] = tz
-        return cls(values)
+        return cls(values, require_human=require_human)
 
     @classmethod
     def posted(cls, form: Any) -> AlarmForm:
         values = {name: str(form.get(name) or "").strip() for name in TEXT_FIELDS}
         days = {d for d in DAYS if form.get(f"day_{d}")}
-        return cls(values, days)
+        return cls(values, days, bool(form.get("require_human")))
 
     @classmethod
-    def of_alarm(cls, alarm: dict[str, Any], to_value: str, then_value: str) -> AlarmForm:
+    def of_alarm(cls, alarm: dict[str, Any], to_value: str, then_value: str, require_human: bool) -> AlarmForm:
         """The form filled in with an alarm as it is, in its own zone; a number the form may
         not offer (secret, hidden) is KEEP."""
         values = dict.fromkeys(TEXT_FIELDS, "")
@@ -64,7 +67,8 @@ class AlarmForm:
         elif alarm["kind"] == "once":
             at = datetime.fromisoformat(alarm["at"]).astimezone(ZoneInfo(alarm["tz"]))
             values.update(time=f"{at:%H:%M}", date=at.date().isoformat())
-        return cls(values, days)
+        chosen = alarm.get("require_human")
+        return cls(values, days, require_human if chosen is None else bool(chosen))
 
     def number(self, name: str) -> int | None:
         text = self.values.get(name, "")
@@ -88,12 +92,14 @@ class AlarmForm:
         days = None if self.days == set(DAYS) else ",".join(d for d in DAYS if d in self.days)
         return {"daily": v["time"], "days": days, "at": None, "cron": None}
 
-    def new_alarm(self) -> AlarmInput:
+    def new_alarm(self, default_human: bool) -> AlarmInput:
         v = self.values
         if v["to"] in ("", KEEP):
             raise FieldError("to", "Choose whom to call.")
         fields: dict[str, Any] = {k: val for k, val in self.schedule().items() if val is not None}
         fields.update({name: self.number(name) for name in NUMBER_FIELDS})
+        # Left as the config says: the alarm follows alarmd.redial.requireHuman if it changes.
+        fields["require_human"] = None if self.require_human == default_human else self.require_human
         return AlarmInput(to=v["to"], tz=v["tz"] or None, name=v["name"] or None, say=v["say"] or None,
                           then=v["then"] if v["then"] not in ("", KEEP) else None, **fields)
 
@@ -119,6 +125,8 @@ class AlarmForm:
                 changes["days"] = ",".join(DAYS)
         if v["tz"] and v["tz"] != was["tz"]:
             changes["tz"] = v["tz"]
+        if self.require_human != current.require_human:
+            changes["require_human"] = self.require_human
         return changes
 
 

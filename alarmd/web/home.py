@@ -51,7 +51,7 @@ def routes(web: Web) -> APIRouter:
              errors: dict[str, str] | None = None, notice: str | None = None) -> Response:
         now = clock.now()
         data = present.main_page(service, privacy, now)
-        fresh = form or AlarmForm.blank(data["zone"])
+        fresh = form or AlarmForm.blank(data["zone"], service.settings.redial.require_human)
         return page(request, "index.html", status, title="Alarms", **data, form=fresh, errors=errors or {},
                     notice=notice, numbers=choices(None, "to"),
                     tests=present.test_calls(service, privacy, now, data["zone"]))
@@ -63,7 +63,7 @@ def routes(web: Web) -> APIRouter:
 
     def add(request: Request, form: AlarmForm) -> Response:
         try:
-            alarm = service.add_alarm(form.new_alarm(), clock.now())
+            alarm = service.add_alarm(form.new_alarm(service.settings.redial.require_human), clock.now())
         except REFUSED as exc:
             return main(request, status_of(exc), form, _errors(exc, form))
         return RedirectResponse(f"/#alarm-{alarm['id']}", status_code=303)
@@ -75,7 +75,7 @@ def routes(web: Web) -> APIRouter:
 
     def current(alarm: dict[str, Any]) -> AlarmForm:
         return AlarmForm.of_alarm(alarm, _value(alarm, "to", choices(alarm, "to")),
-                                  _value(alarm, "then", choices(alarm, "then")))
+                                  _value(alarm, "then", choices(alarm, "then")), service.settings.redial.require_human)
 
     def editor(request: Request, alarm: dict[str, Any], form: AlarmForm, status: int = 200,
                errors: dict[str, str] | None = None) -> Response:

@@ -13,19 +13,6 @@ from alarmd.web import words
 from alarmd.web.privacy import Privacy
 
 
-def next_ring(service: AlarmService, alarm: dict[str, Any]) -> datetime | None:
-    """The next time the alarm will really ring: skips and pauses taken into account."""
-    if "next_ring_at" in alarm:
-        return words.parse(alarm["next_ring_at"])
-    if alarm["state"] == "done":
-        return None
-    if alarm["state"] == "active" and not alarm.get("skipping"):
-        return words.parse(alarm["next_fire_at"])
-    # Skipping or paused: only the service's walk over the schedule knows (few alarms are).
-    found = service.upcoming(alarm["id"], 1)["fire_times"]
-    return words.parse(found[0]["at"]) if found else None
-
-
 def broken(privacy: Privacy, alarm: dict[str, Any]) -> str | None:
     """Why the alarm cannot ring, or None: its number is no longer in twilio.phoneNumbers."""
     number = alarm.get("to") or {}
@@ -34,10 +21,10 @@ def broken(privacy: Privacy, alarm: dict[str, Any]) -> str | None:
     return None
 
 
-def alarm_item(service: AlarmService, privacy: Privacy, alarm: dict[str, Any], now: datetime) -> dict[str, Any]:
+def alarm_item(privacy: Privacy, alarm: dict[str, Any], now: datetime) -> dict[str, Any]:
     why_broken = broken(privacy, alarm)
     # A broken alarm rings nobody: no next ring is promised for it.
-    ring = None if why_broken else next_ring(service, alarm)
+    ring = None if why_broken else words.parse(alarm.get("next_ring_at"))
     zone = alarm["tz"]
     state = alarm["state"]
     paused_until = words.parse(alarm.get("paused_until"))
@@ -73,7 +60,7 @@ def main_page(service: AlarmService, privacy: Privacy, now: datetime) -> dict[st
     # The parts of service.status() the page shows, without the rest it would also compute
     # (the next alarm's and the last call's views): a fifth of the page's time.
     zone = service.settings.timezone
-    items = [alarm_item(service, privacy, a, now) for a in service.list_alarms()]
+    items = [alarm_item(privacy, a, now) for a in service.list_alarms()]
     ringing = sorted((i for i in items if i["ring"] is not None), key=lambda i: (i["ring"], i["id"]))
     keepalive = service.keepalive_status(now)
     warnings = [privacy.scrub(keepalive["warning"])] if keepalive.get("warning") else []

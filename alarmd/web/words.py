@@ -51,13 +51,23 @@ CALL_WORDS = {
 IN_FLIGHT = frozenset({"claimed", "dialling", "accepted"})
 
 
+def picked_up_by(attempt: dict[str, Any]) -> str | None:
+    """ "voicemail" or "fax" when answering machine detection heard one (require_human)."""
+    who = str(attempt.get("answered_by") or "")
+    if who == "fax":
+        return "fax"
+    return "voicemail" if who.startswith("machine") else None
+
+
 def outcome(call: dict[str, Any]) -> str:
-    """How an occurrence went: "answered", "no answer", "busy", "failed: the reason", ..."""
+    """How an occurrence went: "answered", "no answer", "busy", "voicemail", "failed: the reason", ..."""
     status = str(call.get("status"))
     attempts = call.get("attempts") or []
     last = attempts[-1] if attempts else {}
-    if status == "unanswered" and last.get("status") in ("busy", "machine", "voicemail"):
-        status = str(last["status"])
+    if status == "unanswered" and picked_up_by(last):
+        return f"{picked_up_by(last)}: nobody awake answered"
+    if status == "unanswered" and last.get("status") == "busy":
+        status = "busy"
     words = CALL_WORDS.get(status, status)
     reason = call.get("detail") or (last.get("error_message") if status in ("failed", "refused") else None)
     if status in ("failed", "missed", "skipped", "refused") and reason:
@@ -67,6 +77,8 @@ def outcome(call: dict[str, Any]) -> str:
 
 def attempt_outcome(attempt: dict[str, Any]) -> str:
     words = CALL_WORDS.get(str(attempt.get("status")), str(attempt.get("status")))
+    if attempt.get("status") == "completed" and picked_up_by(attempt):
+        words = str(picked_up_by(attempt))
     if attempt.get("error_message"):
         return f"{words}: {attempt['error_message']}"
     if attempt.get("duration_seconds"):
