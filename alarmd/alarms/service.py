@@ -21,26 +21,25 @@ from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.keepalive import Keepalive
 from alarmd.alarms.reports import Reports
 from alarmd.calls.dialers.base import Dialer
+from alarmd.calls.live import LiveConfig, UsesLive, live_from
 from alarmd.config.settings import Settings
 from alarmd.phonebook import Phonebook
-from alarmd.store.views import Views
 
 __all__ = ["AlarmInput", "AlarmService"]
 
 
-class AlarmService:
+class AlarmService(UsesLive):
+    """`settings`, `phonebook` and `dialer` are the configuration in force (they change on reload)."""
+
     def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
                  phonebook: Phonebook):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
-        views = Views(phonebook)
+        self.live = LiveConfig(live_from(settings, dialer, phonebook))
         self._listeners: list[Callable[[int], None]] = []
-        self.firing = Firing(sessions, dialer, settings, phonebook, views)
-        self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
-        self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
-        self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
+        self.firing = Firing(sessions, self.live)
+        self.keepalive = Keepalive(sessions, self.live)
+        self.editor = AlarmEditor(sessions, self.live, self._changed)
+        self.reports = Reports(sessions, self.live, self.keepalive.status)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------

@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd import clock
 from alarmd.calls import callplan
 from alarmd.calls.callplan import Dial, Done, Follow, Plan, Settle
-from alarmd.calls.dialers.base import CallRequest, Dialer, PlacedCall
+from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.lease import Lease
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.record import Record, Snapshot
 from alarmd.calls.rightofway import RightOfWay
-from alarmd.config.settings import Settings
 from alarmd.errors import DialError, LimitExceeded
-from alarmd.phonebook import Phonebook, mask
+from alarmd.phonebook import mask
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -50,13 +50,11 @@ PREPARE_AHEAD = callplan.LEAD
 CLOCK_SKEW = timedelta(seconds=30)
 
 
-class Delivery:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, stopping: threading.Event, owner: str):
+class Delivery(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, stopping: threading.Event,
+                 owner: str):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
+        self.live = live
         self.stopping = stopping
         self.owner = owner
         self._active: set[int] = set()
@@ -66,7 +64,7 @@ class Delivery:
         self._alarm_changes: dict[int, int] = {}
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
-        self.record = Record(sessions, dialer.mode, settings, phonebook, owner)
+        self.record = Record(sessions, live, owner)
 
     def alarm_changed(self, alarm_id: int) -> None:
         with self._lock:
@@ -84,7 +82,10 @@ class Delivery:
             self.right_of_way.give_way()
             taken = self.lease.take(occurrence_id)
             if taken is not None:
-                self._run(occurrence_id, resumed=taken)
+                # The whole delivery (redials, fallback) keeps the configuration it started
+                # with, however often it is reloaded meanwhile (alarmd.calls.live).
+                with self.live.pinned():
+                    self._run(occurrence_id, resumed=taken)
         finally:
             self.lease.give_back(occurrence_id)
             with self._lock:

@@ -12,6 +12,7 @@ from types import FrameType
 from sqlalchemy import Engine
 
 from alarmd import __version__
+from alarmd.calls import live
 from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.settings import Settings
@@ -19,7 +20,7 @@ from alarmd.daemon import logs, supervision
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import Phonebook
 from alarmd.store import db
 
 log = logging.getLogger("alarmd")
@@ -32,10 +33,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def phonebook_of(settings: Settings) -> Phonebook:
-    return Phonebook([
-        PhoneNumber(i, e.name, e.number, e.hidden, e.secret)
-        for i, e in enumerate(settings.twilio.phone_numbers)
-    ])
+    return live.phonebook_of(settings)
 
 
 def open_database(settings: Settings) -> Engine:
