@@ -1,8 +1,9 @@
 """The use cases, one method each. The CLI (through the API), the API and the scheduler all come here.
 
-AlarmService is a thin façade over four focused services: editing alarms
+AlarmService is a thin façade over five focused services: editing alarms
 (alarms.editing), claiming and firing occurrences (alarms.firing), reading alarms,
-history and status (alarms.reports), and the keepalive (alarms.keepalive). Methods
+history and status (alarms.reports), the keepalive (alarms.keepalive), and putting a
+reloaded configuration in force (alarms.reloading). Methods
 return JSON-ready dicts (the API's and the CLI's shapes live in one place) and raise
 alarmd.errors for bad input. Instants in and out are aware UTC.
 """
@@ -19,6 +20,7 @@ from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.keepalive import Keepalive
+from alarmd.alarms.reloading import Reloading
 from alarmd.alarms.reports import Reports
 from alarmd.calls.dialers.base import Dialer
 from alarmd.calls.live import LiveConfig, UsesLive, live_from
@@ -40,6 +42,7 @@ class AlarmService(UsesLive):
         self.keepalive = Keepalive(sessions, self.live)
         self.editor = AlarmEditor(sessions, self.live, self._changed)
         self.reports = Reports(sessions, self.live, self.keepalive.status)
+        self.reloading = Reloading(self.live)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
@@ -51,6 +54,10 @@ class AlarmService(UsesLive):
     def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:
         """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
         self.firing.on_dispatch(dispatcher)
+
+    def on_settings_loaded(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after the settings were (re)loaded and put in force."""
+        self.reloading.on_settings_loaded(listener)
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self._listeners:
@@ -145,3 +152,13 @@ class AlarmService(UsesLive):
 
     def keepalive_status(self, now: datetime) -> dict[str, Any]:
         return self.keepalive.status(now)
+
+    # --- the configuration ------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Reload: new work uses `settings` from now on; calls in flight keep theirs."""
+        self.reloading.apply(settings)
+
+    def settings_loaded(self) -> None:
+        """Tell the listeners the settings in force were loaded (the daemon calls it once at start)."""
+        self.reloading.settings_loaded()

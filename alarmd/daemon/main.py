@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import ipaddress
 import logging
+import os
 import signal
 import threading
+from collections.abc import Mapping
 from types import FrameType
 
 from sqlalchemy import Engine
@@ -17,6 +19,7 @@ from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
+from alarmd.daemon.reload import Reloader
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
@@ -42,8 +45,13 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def run(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT; the exit status."""
+def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM or SIGINT; the exit status. SIGHUP reloads the config.
+
+    `config_arg` and `env` are what `settings` were loaded from: a reload reads the same
+    file (or looks it up the same way) with the same environment.
+    """
     import uvicorn
 
     from alarmd.alarms.service import AlarmService
@@ -53,14 +61,23 @@ def run(settings: Settings) -> int:
     configure_logging()
     # Installed first, so a stop asked for while the database upgrades or the API starts
     # is a clean stop once start-up is through, not a kill halfway.
-    stop = threading.Event()
+    stop, hup, wake = threading.Event(), threading.Event(), threading.Event()
+    env = dict(os.environ if env is None else env)
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
+        wake.set()
+
+    def _on_hup(_signum: int, _frame: FrameType | None) -> None:
+        # Without a handler SIGHUP ends the process, and systemd counts that as a clean
+        # exit: no restart, every later alarm lost. The main loop does the reload.
+        hup.set()
+        wake.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, _on_hup)
 
     supervision.warn_if_auth_token_exposed(settings.client.config_path)
     dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
@@ -81,8 +98,10 @@ def run(settings: Settings) -> int:
     scheduler.resume_periodically()
     supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
     supervisor.start()
+    reloader = Reloader(settings, config_arg, env, service, supervisor)
+    service.settings_loaded()  # as after every reload: the checks of stored alarms against the config
 
-    app = create_app(service, token, scheduler.is_alive)
+    app = create_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))
     host, port = settings.client.listen_host, settings.client.listen_port
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
@@ -106,7 +125,14 @@ def run(settings: Settings) -> int:
     # every full garbage collection: tens of milliseconds with the interpreter lock held,
     # which a call due at that moment would wait out.
     gc.freeze()
-    while not stop.wait(1.0):
+    while not stop.is_set():
+        wake.wait(1.0)
+        wake.clear()
+        if stop.is_set():
+            break
+        if hup.is_set():
+            hup.clear()
+            reloader.reload_logged("SIGHUP")
         if not server_thread.is_alive():
             log.error("the API server stopped unexpectedly")
             break

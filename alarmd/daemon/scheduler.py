@@ -57,6 +57,8 @@ class AlarmScheduler:
         )
         service.on_alarm_change(self.sync)
         service.on_dispatch(self.submit)
+        # The keepalive's settings (and whether there is a number to call) may have changed.
+        service.on_settings_loaded(self.sync_keepalive)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -87,6 +87,7 @@ class Supervisor:
         self.status = StatusReporter(notifier, lambda: status_line(service.status(), clock.now()))
         if notifier.enabled:
             service.on_alarm_change(self.status.refresh)
+            service.on_settings_loaded(self.status.refresh)
 
     def start(self) -> None:
         """Start the status and watchdog jobs (the scheduler must be running)."""
@@ -105,6 +106,14 @@ class Supervisor:
             return False
         self.notifier.ready(self.status.line())
         return True
+
+    def reloading(self) -> None:
+        self.notifier.reloading()
+
+    def reloaded(self) -> None:
+        """READY=1 again after a reload, taken or refused: the daemon runs on either way."""
+        if self.notifier.enabled:
+            self.notifier.ready(self.status.line())
 
     def stopping(self) -> None:
         self.notifier.stopping()
