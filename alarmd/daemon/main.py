@@ -19,6 +19,7 @@ from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
+from alarmd.daemon.clockwatch import ClockWatch
 from alarmd.daemon.reload import Reloader
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
@@ -100,6 +101,7 @@ def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
     supervisor.start()
     reloader = Reloader(settings, config_arg, env, service, supervisor)
     service.settings_loaded()  # as after every reload: the checks of stored alarms against the config
+    watch = ClockWatch(scheduler.set_again)
 
     app = create_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))
     host, port = settings.client.listen_host, settings.client.listen_port
@@ -133,6 +135,7 @@ def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
         if hup.is_set():
             hup.clear()
             reloader.reload_logged("SIGHUP")
+        watch.check()
         if not server_thread.is_alive():
             log.error("the API server stopped unexpectedly")
             break

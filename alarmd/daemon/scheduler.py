@@ -111,6 +111,17 @@ class AlarmScheduler:
             id=job_id, replace_existing=True,
         )
 
+    def set_again(self) -> None:
+        """Set every job again after the wall clock stepped: alarms and the keepalive from the
+        database, the interval jobs (watchdog, status, resume) to run now and go on from there."""
+        for alarm_id in self.service.alarm_ids():
+            self.sync(alarm_id)
+        self.sync_keepalive()
+        for job in self.scheduler.get_jobs():
+            if isinstance(job.trigger, IntervalTrigger):
+                job.modify(next_run_time=clock.now())
+        self.scheduler.wakeup()
+
     def submit(self, occurrence_id: int) -> None:
         """Dial an already-claimed occurrence now, off the caller's thread."""
         self.deliver(occurrence_id)
