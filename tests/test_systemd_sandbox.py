@@ -3,7 +3,8 @@
 No systemd runs here, so tests/sandbox.py applies the same kernel mechanisms (seccomp
 via libseccomp, PR_SET_MDWE) with the syscall sets that systemd-analyze lists for the
 unit's filter. The daemon starts, tells a notify socket READY=1, rings an alarm through
-the twilio SDK and the stand-in, answers the CLI and stops on SIGTERM, all confined.
+the twilio SDK and the stand-in, answers the CLI, reloads its config when ExecReload='s
+`alarmd config reload` asks, and stops on SIGTERM, all confined.
 """
 
 from __future__ import annotations
@@ -105,6 +106,13 @@ def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
         # Accepted, then answered once the call is followed (the stand-in completes it).
         assert calls[0]["status"] in ("accepted", "answered")
         assert calls[0]["attempts"][0]["sid"].startswith("CA")
+
+        # ExecReload= runs `alarmd config reload` under the same filter; the daemon reloads confined.
+        reload = subprocess.run(confined(allowed_syscalls, "-m", "alarmd", "config", "reload"), cwd=REPO,
+                                env=home.env(), capture_output=True, text=True, timeout=60)
+        assert reload.returncode == 0 and reload.stdout.startswith("Reloaded "), reload.stderr
+        while b"READY=1" not in notify.recv(4096):  # after RELOADING=1
+            pass
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
