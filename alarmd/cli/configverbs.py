@@ -1,20 +1,103 @@
-"""`alarmd config check|reload`: check and reload the configuration.
+"""`alarmd config init|check|reload`: write, check and reload the configuration.
 
-`check` reads the file and needs no daemon; `reload`
+`init` and `check` read and write files and need no daemon; `reload`
 asks the running daemon (POST /v1/reload) and waits for its answer.
 Like the other offline verbs, they import what they need when they run.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
 from alarmd.cli.context import Context, pass_ctx
+from alarmd.cli.errors import EXIT_FAILURE, fail
 
 
 @click.group("config")
 def config_group() -> None:
-    """Check and reload the configuration."""
+    """Write, check and reload the configuration."""
+
+
+@config_group.command("init")
+@click.option("--number", help='Your phone number, with its country code ("+44 7700 900123").')
+@click.option("--name", help="A name for it (default MOBILE).")
+@click.option("--timezone", "zone", metavar="ZONE", help="IANA zone for alarms (default: the system's).")
+@click.option("--force", is_flag=True, help="Overwrite a config file that is already there.")
+@click.option("--system", is_flag=True, help="Write the service's layout (/etc/alarmd) instead.")
+@pass_ctx
+def config_init(ctx: Context, number: str | None, name: str | None, zone: str | None, force: bool,
+                system: bool) -> None:
+    """Write a starter config (dry-run) where the daemon looks for it."""
+    from alarmd.config import starter
+    from alarmd.config.file import find_config
+    from alarmd.config.settings import load_settings, system_timezone
+    from alarmd.errors import BadInput
+
+    asking = sys.stdin.isatty()
+    if number is None and not asking:
+        raise BadInput("give --number NUMBER (with its country code, e.g. \"+44 7700 900123\"): "
+                       "there is no terminal to ask on.")
+    number = starter.check_number(number) if number is not None else _ask(
+        "Your phone number, with its country code", None, starter.check_number)
+    name = starter.check_name(name) if name is not None else (
+        _ask("A name for it", starter.DEFAULT_NAME, starter.check_name) if asking else starter.DEFAULT_NAME)
+    default_zone = system_timezone(os.environ)
+    zone = starter.check_zone(zone) if zone is not None else (
+        _ask("Time zone for alarms", default_zone, starter.check_zone) if asking else default_zone)
+    config = starter.starter_config(number, name, zone, system=system)
+    if system:
+        directory = Path(ctx.config_path).parent if ctx.config_path else starter.SYSTEM_DIR
+        written = starter.write_system(directory, config, force)
+    else:
+        path, _ = find_config(ctx.config_path, os.environ)
+        assert path is not None
+        written = starter.write_user(path, config, force)
+    load_settings(written[0].path)  # what was written must load: a bug here is found now, not at 07:00
+    for item in written:
+        state = "kept, it was already there" if item.kept else f"mode {item.mode:04o}"
+        ctx.echo(f"Wrote {item.path} ({state})." if not item.kept else f"Kept {item.path} ({state}).")
+    ctx.echo(f"Calls go to {name} ({number}), alarms in {zone}; dry-run until the twilio block holds the "
+             "account (accountSID, authToken, numberFrom) and enabled is true.")
+    _tell_daemon(ctx, written[0].path, system)
+
+
+def _ask(text: str, default: str | None, check: Any) -> str:
+    def value_proc(value: str) -> str:
+        from alarmd.errors import BadInput
+
+        try:
+            return str(check(value))
+        except BadInput as exc:
+            raise click.UsageError(str(exc)) from None
+
+    return str(click.prompt(text, default=default, value_proc=value_proc))
+
+
+def _tell_daemon(ctx: Context, path: Path, system: bool) -> None:
+    """Have a running daemon take the new file now; else say how to start one."""
+    from alarmd.cli.client import ApiClient, ApiRefused
+    from alarmd.config.file import load_client_settings
+    from alarmd.errors import DaemonUnavailable
+
+    try:
+        answer = ApiClient(load_client_settings(path)).request("POST", "/v1/reload", timeout=10)
+    except DaemonUnavailable:
+        ctx.echo("Next: `systemctl enable --now alarmd` (README: Run it as a service)." if system
+                 else "Next: `alarmd run`, then `alarmd add --at \"in 1m\" --to 0`.")
+        return
+    except ApiRefused as exc:
+        fail(f"the running daemon did not take it: {exc}")
+        sys.exit(EXIT_FAILURE)
+    if not answer.get("config") or Path(answer["config"]).resolve() != path.resolve():
+        fail(f"a daemon is running, but it reads {answer.get('config') or 'no config file'}, not {path}; "
+             "restart it with --config to use this one.")
+        sys.exit(EXIT_FAILURE)
+    ctx.echo("The running daemon reloaded it. Next: `alarmd add --at \"in 1m\" --to 0`.")
 
 
 @config_group.command("check")
