@@ -38,9 +38,13 @@ def user_config(home: Home) -> Path:
 def test_a_fresh_home_goes_from_nothing_to_a_first_ring(home: Home, start_daemon) -> None:
     listen = {"ALARMD_LISTEN": f"127.0.0.1:{home.port}"}
     daemon = start_daemon(**listen)  # no config anywhere: dry-run, no numbers
+    assert "DRY-RUN mode" in daemon.log().splitlines()[0]
+    assert "check them with `alarmd config check --online`" in daemon.log().splitlines()[0]
 
     refused = run(home, "add", "--at", "in 1m", "--to", "0", check=False, **listen)
     assert refused.returncode == 2
+    assert refused.stderr == ("alarmd: There is no phone number 0: twilio.phoneNumbers is empty; run "
+                              "`alarmd config init --number NUMBER` to write a config with your number.\n")
 
     init = run(home, "config", "init", "--number", MOBILE, **listen)
     path = user_config(home)
@@ -70,6 +74,19 @@ def test_a_fresh_home_goes_from_nothing_to_a_first_ring(home: Home, start_daemon
     daemon.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "the config file is gone; a restart would run on the defaults" in daemon.log())
     assert "no phone number" not in run(home, "add", "--at", "in 1h", "--to", "0", **listen).stderr
+
+
+def test_not_configured_sentences_name_the_fix(home: Home) -> None:
+    missing = home.root / "nope.json"
+    result = run(home, "--config", str(missing), "config", "check", check=False)
+    assert (result.returncode, result.stderr) == (
+        2, f"alarmd: {missing}: no such config file; `alarmd --config {missing} config init` writes one.\n")
+    out = run(home, "config", "check").stdout.splitlines()
+    assert out[0].startswith("no config file (defaults; `alarmd config init` writes one): OK; mode dry-run")
+    assert out[1] == ("Nobody can be called yet: add your number to twilio.phoneNumbers (`alarmd config init "
+                      "--number NUMBER` writes a config with it).")
+    result = run(home, "list", check=False)
+    assert result.returncode == 1 and "start the daemon once with `alarmd run`" in result.stderr
 
 
 def test_without_a_terminal_the_number_is_an_option_and_bad_values_write_nothing(home: Home) -> None:

@@ -44,6 +44,8 @@ def test_sighup_and_config_reload_make_a_new_number_usable(home: Home, start_dae
     daemon = start_daemon()
     refused = home.cli("add", "--to", "OFFICE", "--at", "in 1h", check=False)
     assert refused.returncode == 2
+    # The sentence names the fix: the file and key, and the command that reloads it.
+    assert f"add it to twilio.phoneNumbers in {home.config_path}, then run `alarmd config reload`" in refused.stderr
 
     home.write_config(twilio_block(None))  # MOBILE and OFFICE
     daemon.proc.send_signal(signal.SIGHUP)

@@ -34,7 +34,7 @@ def phonebook_of(settings: Settings) -> Phonebook:
     return Phonebook([
         PhoneNumber(i, e.name, e.number, e.hidden, e.secret)
         for i, e in enumerate(settings.twilio.phone_numbers)
-    ])
+    ], settings.client.config_path)
 
 
 def live_from(settings: Settings, dialer: Dialer | None = None, phonebook: Phonebook | None = None) -> Live:

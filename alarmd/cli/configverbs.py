@@ -107,10 +107,14 @@ def config_check(ctx: Context) -> None:
     from alarmd.config.settings import load_settings
 
     settings = load_settings(ctx.config_path)
-    source = settings.client.config_path or "no config file (defaults)"
+    source = settings.client.config_path or "no config file (defaults; `alarmd config init` writes one)"
     mode = f"dry-run ({settings.twilio.dry_run_reason})" if settings.twilio.dry_run_reason else "twilio"
     click.echo(f"{source}: OK; mode {mode}; {_numbers(len(settings.twilio.phone_numbers))}; "
                f"database {settings.database}")
+    if not settings.twilio.phone_numbers:
+        click.echo("Nobody can be called yet: add your number to twilio.phoneNumbers"
+                   + (f" in {settings.client.config_path}." if settings.client.config_path
+                      else " (`alarmd config init --number NUMBER` writes a config with it)."))
 
 
 @config_group.command("reload")

@@ -84,8 +84,8 @@ def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
     dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
     reason = settings.twilio.dry_run_reason
     if reason:
-        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called",
-                    __version__, reason)
+        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called; %s",
+                    __version__, reason, supervision.how_to_call_for_real(settings.client.config_path))
     else:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
     _check_listen(settings)

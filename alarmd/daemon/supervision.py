@@ -129,6 +129,13 @@ def api_answers(url: str, attempts: int = 50, pause: float = 0.1) -> bool:
     return False
 
 
+def how_to_call_for_real(path: Path | None) -> str:
+    """The fix for dry-run mode, for the start's log line."""
+    where = f"in {path}" if path else "in a config file (`alarmd config init` writes one)"
+    return (f"to call for real, set twilio.accountSID, the auth token and twilio.numberFrom {where}, "
+            "set twilio.enabled to true, and check them with `alarmd config check --online`")
+
+
 def warn_if_auth_token_exposed(path: Path | None) -> None:
     warning = exposed_auth_token_warning(path)
     if warning:
