@@ -1,12 +1,13 @@
-"""`alarmd config init|check|reload`: write, check and reload the configuration.
+"""`alarmd config init|show|check|reload`: write, show, check and reload the configuration.
 
-`init` and `check` read and write files and need no daemon; `reload`
+`init`, `show` and `check` read and write files and need no daemon; `reload`
 asks the running daemon (POST /v1/reload) and waits for its answer.
 Like the other offline verbs, they import what they need when they run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from alarmd.cli.errors import EXIT_FAILURE, fail
 
 @click.group("config")
 def config_group() -> None:
-    """Write, check and reload the configuration."""
+    """Write, show, check and reload the configuration."""
 
 
 @config_group.command("init")
@@ -98,6 +99,30 @@ def _tell_daemon(ctx: Context, path: Path, system: bool) -> None:
              "restart it with --config to use this one.")
         sys.exit(EXIT_FAILURE)
     ctx.echo("The running daemon reloaded it. Next: `alarmd add --at \"in 1m\" --to 0`.")
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: [{key, value, origin, source}].")
+@pass_ctx
+def config_show(ctx: Context, as_json: bool) -> None:
+    """The effective configuration and where each value came from (secrets masked)."""
+    from alarmd.config.origins import show
+
+    settings, shown = show(ctx.config_path, os.environ)
+    if as_json:
+        path = settings.client.config_path
+        click.echo(json.dumps({"config": str(path) if path else None,
+                               "settings": [item.as_json() for item in shown]}, indent=2, ensure_ascii=False))
+        return
+    origins = [item.origin + (f":{item.source}" if item.source else "") for item in shown]
+    width, key_width = max(map(len, origins)), max(len(item.key) for item in shown)
+    lines = [f"{origin:<{width}}  {item.key:<{key_width}}  {_text(item.value)}" for origin, item in zip(
+        origins, shown, strict=True)]
+    ctx.echo(lines)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 @config_group.command("check")
