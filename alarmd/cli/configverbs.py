@@ -1,7 +1,7 @@
 """`alarmd config init|show|check|reload`: write, show, check and reload the configuration.
 
-`init`, `show` and `check` read and write files and need no daemon; `reload`
-asks the running daemon (POST /v1/reload) and waits for its answer.
+`init`, `show` and `check` read and write files and need no daemon; `check --online`
+asks Twilio; `reload` asks the running daemon (POST /v1/reload) and waits for its answer.
 Like the other offline verbs, they import what they need when they run.
 """
 
@@ -126,9 +126,10 @@ def _text(value: Any) -> str:
 
 
 @config_group.command("check")
+@click.option("--online", is_flag=True, help="Also ask Twilio: credentials, numberFrom, verified numbers.")
 @pass_ctx
-def config_check(ctx: Context) -> None:
-    """Read the config and say whether it is usable."""
+def config_check(ctx: Context, online: bool) -> None:
+    """Read the config and say whether it is usable (--online: whether Twilio agrees)."""
     from alarmd.config.settings import load_settings
 
     settings = load_settings(ctx.config_path)
@@ -140,6 +141,17 @@ def config_check(ctx: Context) -> None:
         click.echo("Nobody can be called yet: add your number to twilio.phoneNumbers"
                    + (f" in {settings.client.config_path}." if settings.client.config_path
                       else " (`alarmd config init --number NUMBER` writes a config with it)."))
+    if not online:
+        return
+    from alarmd.daemon.preflight import check_online
+
+    outcome = check_online(settings)
+    for line in outcome.passed:
+        click.echo(line)
+    for problem in outcome.problems:
+        fail(problem)
+    if not outcome.ok:
+        sys.exit(EXIT_FAILURE)
 
 
 @config_group.command("reload")

@@ -1,7 +1,7 @@
 """The verbs that work without a running daemon: `run` itself and `db upgrade` (and, in
 alarmd.cli.configverbs, `config init|show|check`).
 
-They are the CLI's only way into the daemon's code (alarmd.daemon), and they import it
+They (and `config check --online`) are the CLI's only way into the daemon's code (alarmd.daemon); they import it
 lazily, so no other verb pays for the server stack.
 """
 
