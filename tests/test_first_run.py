@@ -175,3 +175,18 @@ def test_on_a_terminal_missing_values_are_asked_for(home: Home) -> None:
     assert written["twilio"]["phoneNumbers"] == [{"name": "MOBILE", "number": MOBILE}]
     assert written["alarmd"] == {"timezone": "America/New_York"}
 
+
+def test_the_readme_keeps_two_quick_start_commands_and_the_first_alarm_follows() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    sections = readme.split("\n## ")
+    titles = [section.splitlines()[0] for section in sections]
+    start = titles.index("Quick start")
+    assert titles[start + 1] == "First alarm"
+
+    def commands(section: str) -> list[str]:
+        return [line.split("  #")[0].strip() for line in section.splitlines() if line.startswith("    ")]
+
+    assert len(commands(sections[start])) == 2
+    assert [" ".join(c.split()[:3]) for c in commands(sections[start + 1])] == [
+        "alarmd config init", "alarmd run", "alarmd add --at", "alarmd config check"]
+    assert commands(sections[start + 1])[-1] == "alarmd config check --online"
