@@ -135,7 +135,7 @@ def test_system_writes_the_services_layout(home: Home) -> None:
     assert check.stdout.startswith(f"{config}: OK; mode dry-run (twilio.enabled is not true); 1 phone number;")
 
     again = run(home, "--config", str(config), "config", "init", "--system", "--number", OFFICE, "--force").stdout
-    assert f"Kept {api_token} (kept, it was already there)." in again
+    assert f"Kept {api_token}: it was already there, and a credential is never overwritten." in again
     assert api_token.read_text().strip() == secret  # NMO's token keeps working
     assert OFFICE in config.read_text()
 

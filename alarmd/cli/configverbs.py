@@ -60,8 +60,8 @@ def config_init(ctx: Context, number: str | None, name: str | None, zone: str | 
         written = starter.write_user(path, config, force)
     load_settings(written[0].path)  # what was written must load: a bug here is found now, not at 07:00
     for item in written:
-        state = "kept, it was already there" if item.kept else f"mode {item.mode:04o}"
-        ctx.echo(f"Wrote {item.path} ({state})." if not item.kept else f"Kept {item.path} ({state}).")
+        ctx.echo(f"Kept {item.path}: it was already there, and a credential is never overwritten." if item.kept
+                 else f"Wrote {item.path} (mode {item.mode:04o}).")
     ctx.echo(f"Calls go to {name} ({number}), alarms in {zone}; dry-run until the twilio block holds the "
              "account (accountSID, authToken, numberFrom) and enabled is true.")
     _tell_daemon(ctx, written[0].path, system)
