@@ -5,6 +5,11 @@ request, and can be scripted: queue answers for the next creates (an error, a 50
 hang past the client's timeout) and the statuses a call goes through when fetched. A call
 created with MachineDetection reports `answered_by` as Twilio does: null until picked up,
 then who answered (`answered_by_script`, or its Answer's); without it, always null.
+
+For `alarmd config check --online` it also answers the account (GET Accounts/{sid}.json),
+its IncomingPhoneNumbers and its OutgoingCallerIds, in the shapes of Twilio's OpenAPI
+description (../shared/twilio/), and, once `auth_token` is set, refuses other
+credentials with 20003 as Twilio does.
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ def unverified(number: str = "+447700900123") -> Answer:
 
 
 LIST = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
+ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)\.json$")
+INCOMING = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/IncomingPhoneNumbers\.json$")
+CALLER_IDS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/OutgoingCallerIds\.json$")
 
 
 class _Server(ThreadingHTTPServer):
@@ -105,6 +113,13 @@ class TwilioStandin:
     # and sid -> who answers it, for those calls only.
     answered_by_script: str = "human"
     detected: dict[str, str] = field(default_factory=dict)
+    # The account, as GET Accounts/{sid}.json shows it, and its numbers (E.164).
+    account_type: str = "Full"  # or "Trial"
+    account_status: str = "active"
+    incoming_numbers: list[str] = field(default_factory=list)
+    caller_ids: list[str] = field(default_factory=list)
+    # When set, only this auth token is accepted (any account SID); others get 20003.
+    auth_token: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -233,9 +248,19 @@ class TwilioStandin:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout): that is what a hang tests
 
+    def account_reads(self) -> list[Recorded]:
+        """The requests `config check --online` makes: the account, its numbers, its caller IDs."""
+        with self._lock:
+            return [r for r in self.requests if r.method == "GET" and (
+                ACCOUNT.match(r.path) or INCOMING.match(r.path) or CALLER_IDS.match(r.path))]
+
     def _answer(self, record: Recorded) -> Answer:
-        if record.basic_auth is None:
+        auth = record.basic_auth
+        if auth is None or (self.auth_token is not None and auth[1] != self.auth_token):
             return twilio_error(20003, "Authenticate", 401)
+        account_read = self._account_answer(record, auth[0])
+        if account_read is not None:
+            return account_read
         create = CREATE.match(record.path)
         if record.method == "POST" and create:
             if not record.field("To") or not record.field("From"):
@@ -265,6 +290,36 @@ class TwilioStandin:
         if record.method == "GET" and listing:
             return self._list(listing["account"], record)
         return twilio_error(20404, "The requested resource was not found", 404)
+
+    def _account_answer(self, record: Recorded, user: str) -> Answer | None:
+        if record.method != "GET":
+            return None
+        for pattern, key, numbers, kind in ((INCOMING, "incoming_phone_numbers", self.incoming_numbers, "incoming"),
+                                            (CALLER_IDS, "outgoing_caller_ids", self.caller_ids, "caller_id")):
+            match = pattern.match(record.path)
+            if match and match["account"] != user:
+                return twilio_error(20404, "The requested resource was not found", 404)
+            if match:
+                # Twilio's PhoneNumber filter takes partial numbers.
+                wanted = re.sub(r"\D", "", record.field("PhoneNumber") or "")
+                items = [_number_item(match["account"], number, kind) for number in numbers
+                         if wanted in re.sub(r"\D", "", number)]
+                return Answer(200, _page(record.path, key, items))
+        match = ACCOUNT.match(record.path)
+        if not match:
+            return None
+        if match["account"] != user:
+            return twilio_error(20404, "The requested resource was not found", 404)
+        sid, created = match["account"], format_datetime(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), usegmt=True)
+        base = f"/2010-04-01/Accounts/{sid}"
+        return Answer(200, {
+            "auth_token": record.basic_auth[1] if record.basic_auth else None,
+            "date_created": created, "date_updated": created, "friendly_name": "alarmd tests",
+            "owner_account_sid": sid, "sid": sid, "status": self.account_status,
+            "subresource_uris": {name: f"{base}/{path}.json" for name, path in (
+                ("calls", "Calls"), ("incoming_phone_numbers", "IncomingPhoneNumbers"),
+                ("outgoing_caller_ids", "OutgoingCallerIds"))},
+            "type": self.account_type, "uri": f"{base}.json"})
 
     def _list(self, account: str, record: Recorded) -> Answer:
         """Twilio's call list, newest first, filtered by To and From as Twilio filters them."""
@@ -296,3 +351,26 @@ class TwilioStandin:
                 "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json", "answered_by": None}
         self.calls[sid] = call
         return call
+
+
+def _page(uri: str, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Twilio's list envelope: one page holding everything."""
+    return {key: items, "end": max(len(items) - 1, 0), "first_page_uri": f"{uri}?PageSize=50&Page=0",
+            "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None, "start": 0,
+            "uri": f"{uri}?PageSize=50&Page=0"}
+
+
+def _number_item(account: str, number: str, kind: str) -> dict[str, Any]:
+    """An IncomingPhoneNumber or an OutgoingCallerId as Twilio lists it."""
+    sid = "PN" + uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{number}").hex
+    created = format_datetime(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), usegmt=True)
+    path = "IncomingPhoneNumbers" if kind == "incoming" else "OutgoingCallerIds"
+    item: dict[str, Any] = {"account_sid": account, "date_created": created, "date_updated": created,
+                            "friendly_name": number, "phone_number": number, "sid": sid,
+                            "uri": f"/2010-04-01/Accounts/{account}/{path}/{sid}.json"}
+    if kind == "incoming":
+        item |= {"api_version": "2010-04-01", "beta": False, "origin": "twilio", "status": "in-use",
+                 "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+                 "address_requirements": "none", "voice_url": "", "voice_method": "POST",
+                 "emergency_status": "Inactive", "trunk_sid": None, "identity_sid": None, "bundle_sid": None}
+    return item

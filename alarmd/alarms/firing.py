@@ -20,14 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms.inputs import ref_text
 from alarmd.calls import costguard, delivery
-from alarmd.calls.dialers.base import Dialer
 from alarmd.calls.lease import LEASE, OPEN_STATUSES, owner_id
-from alarmd.config.settings import Settings
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import LimitExceeded
-from alarmd.phonebook import Phonebook
 from alarmd.schedule import rules
 from alarmd.store.models import Alarm, Occurrence
-from alarmd.store.views import Views, iso, schedule_of
+from alarmd.store.views import iso, schedule_of
 
 log = logging.getLogger("alarmd.service")
 
@@ -36,19 +34,16 @@ log = logging.getLogger("alarmd.service")
 MAX_MISSED_RECORDED = 50
 
 
-class Firing:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, views: Views):
+class Firing(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig):
         self.sessions = sessions
-        self.settings = settings
-        self.phonebook = phonebook
-        self.views = views
+        self.live = live
         self._in_flight = 0
         self._idle = threading.Condition()
         # Set by the daemon when it stops: every wait in a delivery returns at once.
         self.stopping = threading.Event()
         self.owner = owner_id()
-        self.delivery = delivery.Delivery(sessions, dialer, settings, phonebook, self.stopping, self.owner)
+        self.delivery = delivery.Delivery(sessions, live, self.stopping, self.owner)
         self._dispatch: Callable[[int], None] | None = None
 
     def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:

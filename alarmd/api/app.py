@@ -40,6 +40,7 @@ from alarmd.api.models import (
     StatusOut,
     UnskippedOut,
 )
+from alarmd.api.reload import add_reload_route
 from alarmd.api.websignin import web_signin_routes
 from alarmd.calls.costguard import CallLimitReached
 from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
@@ -105,7 +106,8 @@ class ApiError(Exception):
         self.message = message
 
 
-def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) -> FastAPI:
+def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
+               reload: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
     app = FastAPI(title="alarmd", version=__version__, responses=ERRORS)
     app.add_middleware(RequestGuard, token=token)
     idempotency = IdempotencyStore(service.sessions)
@@ -273,6 +275,8 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         return once(key, request, {"at": at}, run)
 
     app.include_router(web_signin_routes(service, Auth))
+    if reload is not None:
+        add_reload_route(app, reload, Auth)
     return app
 
 

@@ -31,14 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd import clock
 from alarmd.calls import callplan
 from alarmd.calls.callplan import Dial, Done, Follow, Settle
-from alarmd.calls.dialers.base import CallRequest, Dialer, PlacedCall
+from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.follow import Follower
 from alarmd.calls.lease import Lease
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.record import Record, Snapshot
 from alarmd.calls.rightofway import RightOfWay
-from alarmd.config.settings import Settings
 from alarmd.errors import DialError, LimitExceeded
-from alarmd.phonebook import Phonebook, mask
+from alarmd.phonebook import mask
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -51,13 +51,11 @@ PREPARE_AHEAD = callplan.LEAD
 CLOCK_SKEW = timedelta(seconds=30)
 
 
-class Delivery:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, stopping: threading.Event, owner: str):
+class Delivery(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, stopping: threading.Event,
+                 owner: str):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
+        self.live = live
         self.stopping = stopping
         self.owner = owner
         self._active: set[int] = set()
@@ -67,8 +65,8 @@ class Delivery:
         self._alarm_changes: dict[int, int] = {}
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
-        self.record = Record(sessions, dialer.mode, settings, phonebook, owner)
-        self.follower = Follower(dialer, self.record, self.lease, self.right_of_way, phonebook, settings.redial)
+        self.record = Record(sessions, live, owner)
+        self.follower = Follower(live, self.record, self.lease, self.right_of_way)
 
     def alarm_changed(self, alarm_id: int) -> None:
         with self._lock:
@@ -86,7 +84,10 @@ class Delivery:
             self.right_of_way.give_way()
             taken = self.lease.take(occurrence_id)
             if taken is not None:
-                self._run(occurrence_id, resumed=taken)
+                # The whole delivery (redials, fallback) keeps the configuration it started
+                # with, however often it is reloaded meanwhile (alarmd.calls.live).
+                with self.live.pinned():
+                    self._run(occurrence_id, resumed=taken)
         finally:
             self.lease.give_back(occurrence_id)
             with self._lock:

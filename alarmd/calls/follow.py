@@ -12,32 +12,30 @@ from datetime import timedelta
 from alarmd import clock
 from alarmd.calls import callplan
 from alarmd.calls.callplan import Plan
-from alarmd.calls.dialers.base import Dialer
 from alarmd.calls.lease import Lease
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.record import Record
 from alarmd.calls.rightofway import RightOfWay
-from alarmd.config.settings import RedialSettings
 from alarmd.errors import DialError
-from alarmd.phonebook import Phonebook, mask
+from alarmd.phonebook import mask
 from alarmd.store.models import Attempt
 
 log = logging.getLogger("alarmd.delivery")
 
 
-class Follower:
-    def __init__(self, dialer: Dialer, record: Record, lease: Lease, right_of_way: RightOfWay,
-                 phonebook: Phonebook, redial: RedialSettings):
-        self.dialer = dialer
+class Follower(UsesLive):
+    """Its dialer, numbers and redial settings are the configuration in force (pinned per delivery)."""
+
+    def __init__(self, live: LiveConfig, record: Record, lease: Lease, right_of_way: RightOfWay):
+        self.live = live
         self.record = record
         self.lease = lease
         self.right_of_way = right_of_way
-        self.phonebook = phonebook
-        self.redial = redial
 
     def follow(self, occurrence_id: int, plan: Plan, attempt: Attempt) -> None:
         """Poll the call until its status is final, a machine answered, or ring time + margin have passed."""
         assert attempt.sid is not None
-        redial = self.redial
+        redial = self.settings.redial
         deadline = attempt.started_at + timedelta(seconds=plan.ring_seconds + redial.poll_margin_seconds)
         status, answered_by = attempt.status, attempt.answered_by
         # A call just placed is queued for a while yet; asking at once would only compete

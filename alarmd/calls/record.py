@@ -20,9 +20,9 @@ from alarmd import clock
 from alarmd.calls import callplan, costguard
 from alarmd.calls.callplan import Done, Plan
 from alarmd.calls.lease import LEASE, OPEN_STATUSES
-from alarmd.config.settings import Settings
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import PhoneNumber
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -38,13 +38,10 @@ class Snapshot:
     attempts: list[Attempt]
 
 
-class Record:
-    def __init__(self, sessions: sessionmaker[Session], dialer_mode: str, settings: Settings,
-                 phonebook: Phonebook, owner: str):
+class Record(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, owner: str):
         self.sessions = sessions
-        self.dialer_mode = dialer_mode
-        self.settings = settings
-        self.phonebook = phonebook
+        self.live = live
         self.owner = owner
         # Told (one masked sentence) when an occurrence ends FAILED_FOR_GOOD; the heartbeat listens.
         self.failure_listeners: list[Callable[[str], None]] = []
@@ -84,7 +81,7 @@ class Record:
             if getattr(held, "rowcount", 0) != 1:
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer_mode, started_at=max(clock.now(), send_at),
+                              dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
                               status="requesting")
             session.add(attempt)
             session.flush()

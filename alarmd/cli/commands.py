@@ -14,8 +14,8 @@ from typing import Any
 import click
 
 from alarmd import __version__
+from alarmd.cli import configverbs, offline, quick, screens, web
 from alarmd.cli import formatting as fmt
-from alarmd.cli import offline, quick, screens, web
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
@@ -260,7 +260,7 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
     ctx.echo(screens.fire_time_list(items, clock.now(), ctx.paint, explain=explain, zones=zones))
 
 
-# Offline verbs (alarmd.cli.offline): they work without a running daemon.
-for _command in (offline.run, offline.db, offline.config_group):
+# Offline verbs (alarmd.cli.offline, and the config verbs): they work without a running daemon.
+for _command in (offline.run, offline.db, configverbs.config_group):
     cli.add_command(_command)
 cli.add_command(web.web)

@@ -5,23 +5,27 @@ from __future__ import annotations
 import gc
 import ipaddress
 import logging
+import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import FrameType
 
 from sqlalchemy import Engine
 
 from alarmd import __version__
+from alarmd.calls import live
 from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
+from alarmd.daemon.clockwatch import ClockWatch
 from alarmd.daemon.heartbeat import PING_TIMEOUT_SECONDS, Heartbeat
+from alarmd.daemon.reload import Reloader
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import Phonebook
 from alarmd.store import db
 
 log = logging.getLogger("alarmd")
@@ -34,10 +38,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def phonebook_of(settings: Settings) -> Phonebook:
-    return Phonebook([
-        PhoneNumber(i, e.name, e.number, e.hidden, e.secret)
-        for i, e in enumerate(settings.twilio.phone_numbers)
-    ])
+    return live.phonebook_of(settings)
 
 
 def open_database(settings: Settings) -> Engine:
@@ -58,13 +59,19 @@ def redactor(settings: Settings, phonebook: Phonebook) -> Callable[[str], str]:
     return redact
 
 
-def run(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT; the exit status. The heartbeat hears of any other end."""
+def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM or SIGINT; the exit status. SIGHUP reloads the config.
+
+    `config_arg` and `env` are what `settings` were loaded from: a reload reads the same
+    file (or looks it up the same way) with the same environment. The heartbeat hears of
+    any end but a clean stop.
+    """
     configure_logging()
     heartbeat = Heartbeat(settings.heartbeat, redactor(settings, phonebook_of(settings)))
     heartbeat.start()
     try:
-        failure = _serve(settings, heartbeat)
+        failure = _serve(settings, heartbeat, config_arg, env)
     except Exception as exc:
         heartbeat.fail(f"alarmd stopped on an error: {type(exc).__name__}: {exc}")
         heartbeat.stop(PING_TIMEOUT_SECONDS)
@@ -75,7 +82,8 @@ def run(settings: Settings) -> int:
     return 0 if failure is None else 1
 
 
-def _serve(settings: Settings, heartbeat: Heartbeat) -> str | None:
+def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLike[str] | None,
+           env: Mapping[str, str] | None) -> str | None:
     """The daemon's life; None after a clean stop, else why it stopped."""
     import uvicorn
 
@@ -85,21 +93,30 @@ def _serve(settings: Settings, heartbeat: Heartbeat) -> str | None:
 
     # Installed first, so a stop asked for while the database upgrades or the API starts
     # is a clean stop once start-up is through, not a kill halfway.
-    stop = threading.Event()
+    stop, hup, wake = threading.Event(), threading.Event(), threading.Event()
+    env = dict(os.environ if env is None else env)
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
+        wake.set()
+
+    def _on_hup(_signum: int, _frame: FrameType | None) -> None:
+        # Without a handler SIGHUP ends the process, and systemd counts that as a clean
+        # exit: no restart, every later alarm lost. The main loop does the reload.
+        hup.set()
+        wake.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, _on_hup)
 
     supervision.warn_if_auth_token_exposed(settings.client.config_path)
     dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
     reason = settings.twilio.dry_run_reason
     if reason:
-        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called",
-                    __version__, reason)
+        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called; %s",
+                    __version__, reason, supervision.how_to_call_for_real(settings.client.config_path))
     else:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
     log.info("heartbeat: %s", heartbeat.describe())
@@ -119,8 +136,11 @@ def _serve(settings: Settings, heartbeat: Heartbeat) -> str | None:
         scheduler.every("heartbeat", heartbeat.every_seconds, lambda: heartbeat.check(lambda: db.write_problem(engine)))
     supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
     supervisor.start()
+    reloader = Reloader(settings, config_arg, env, service, supervisor)
+    service.settings_loaded()  # as after every reload: the checks of stored alarms against the config
+    watch = ClockWatch(scheduler.set_again)
 
-    app = wiring.make_app(service, token, scheduler.is_alive)
+    app = wiring.make_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))
     host, port = settings.client.listen_host, settings.client.listen_port
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
@@ -145,7 +165,15 @@ def _serve(settings: Settings, heartbeat: Heartbeat) -> str | None:
     # which a call due at that moment would wait out.
     gc.freeze()
     failure = None
-    while not stop.wait(1.0):
+    while not stop.is_set():
+        wake.wait(1.0)
+        wake.clear()
+        if stop.is_set():
+            break
+        if hup.is_set():
+            hup.clear()
+            reloader.reload_logged("SIGHUP")
+        watch.check()
         if not server_thread.is_alive():
             failure = "the API server stopped unexpectedly"
             log.error("%s", failure)

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 ASGIApp = Callable[[Any, Any, Any], Any]
 
 
-def make_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) -> ASGIApp:
+def make_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
+             reload: Callable[[], dict[str, Any]] | None = None) -> ASGIApp:
     from alarmd.api.app import create_app
     from alarmd.web.app import create_web_app, owns
 
-    api = create_app(service, token, is_alive)
+    api = create_app(service, token, is_alive, reload)
     web = create_web_app(service, token)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
