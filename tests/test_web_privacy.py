@@ -104,3 +104,21 @@ def test_editing_an_alarm_with_a_secret_number_keeps_it_unless_another_is_picked
 
 def test_a_hidden_number_is_named_on_its_alarm(web: WebApp) -> None:
     assert "calls PAGER" in web.client.get("/").text
+
+
+def test_a_number_made_secret_by_a_reload_leaves_the_page_at_once(tmp_path: Path) -> None:
+    from alarmd.config.settings import load_settings
+
+    (tmp_path / "home").mkdir()
+    home = Home(tmp_path)
+    with web_app(home, twilio_block(None)) as app:
+        app.sign_in()
+        app.service.add_alarm(AlarmInput(to="MOBILE", daily="07:00", name="wake"), clock.now())
+        assert "calls MOBILE" in app.client.get("/").text
+        block = twilio_block(None)
+        block["phoneNumbers"][0]["secret"] = True
+        home.write_config(block)
+        app.service.apply_settings(load_settings(home.config_path, env={"HOME": str(home.root / "home")}))
+        page = app.client.get("/").text
+        assert "MOBILE" not in page and "7700900123" not in re.sub(r"\D", "", page)
+        assert "calls a private number" in page

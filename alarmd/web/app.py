@@ -64,7 +64,7 @@ def create_web_app(service: AlarmService, token: str) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     # Pages repeat the same markup per alarm; compressed, a hundred alarms stay small.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    web = Web(service, token, Privacy(service.phonebook))
+    web = Web(service, token, Privacy(lambda: service.phonebook))
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(_: Request, __: SignInNeeded) -> Response:

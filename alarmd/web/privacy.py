@@ -9,6 +9,7 @@ passes through here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from alarmd.phonebook import Phonebook, PhoneNumber, mask
@@ -17,9 +18,17 @@ PRIVATE = "a private number"
 
 
 class Privacy:
-    def __init__(self, phonebook: Phonebook):
-        self.phonebook = phonebook
-        self._secret = [e for e in phonebook.entries if e.secret]
+    def __init__(self, phonebook: Callable[[], Phonebook]):
+        # Asked each time: a config reload may make a number secret, or hidden, or remove it.
+        self._phonebook = phonebook
+
+    @property
+    def phonebook(self) -> Phonebook:
+        return self._phonebook()
+
+    @property
+    def _secret(self) -> list[PhoneNumber]:
+        return [e for e in self.phonebook.entries if e.secret]
 
     def pickable(self) -> list[PhoneNumber]:
         """The numbers a form offers: by name, neither hidden nor secret."""
@@ -35,9 +44,9 @@ class Privacy:
             return False
         if "secret" in number:
             return bool(number["secret"])
-        index = number.get("index")
-        if isinstance(index, int) and 0 <= index < len(self.phonebook.entries):
-            return self.phonebook.entries[index].secret
+        index, entries = number.get("index"), self.phonebook.entries
+        if isinstance(index, int) and 0 <= index < len(entries):
+            return entries[index].secret
         shown = str(number.get("number") or "")
         return "*" in shown or any(shown == mask(e.number) for e in self._secret)
 
@@ -61,8 +70,9 @@ class Privacy:
         """Free text with every secret number (whole or masked) and its entry's name replaced."""
         if not text:
             return ""
-        text = self.phonebook.mask_text(text)
-        for entry in self._secret:
+        phonebook = self.phonebook
+        text = phonebook.mask_text(text)
+        for entry in (e for e in phonebook.entries if e.secret):
             text = text.replace(mask(entry.number), PRIVATE)
             if entry.name:
                 text = re.sub(rf"\b{re.escape(entry.name)}\b", PRIVATE, text, flags=re.IGNORECASE)
