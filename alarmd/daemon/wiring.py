@@ -11,8 +11,12 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+# At import, as `alarmd run` imported the API before: FastAPI's import is most of a start,
+# and done after the scheduler started it would keep the API from answering for longer.
+from alarmd.api.app import create_app
 from alarmd.config.network import client_context
 from alarmd.config.settings import Settings
+from alarmd.web.app import create_web_app, owns
 
 if TYPE_CHECKING:
     from alarmd.alarms.service import AlarmService
@@ -22,9 +26,6 @@ ASGIApp = Callable[[Any, Any, Any], Any]
 
 def make_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
              reload: Callable[[], dict[str, Any]] | None = None) -> ASGIApp:
-    from alarmd.api.app import create_app
-    from alarmd.web.app import create_web_app, owns
-
     api = create_app(service, token, is_alive, reload)
     web = create_web_app(service, token)
 
