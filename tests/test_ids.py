@@ -75,9 +75,13 @@ def fill_0001(home: Home) -> None:
                        "finished_at, sid, status, permanent) VALUES (?, '+447700900123', 'MOBILE', 'twilio', ?, "
                        "?, ?, 'completed', 0)", (alarm_id, now, now, f"CA{alarm_id:032d}"))
         # Alarm 3 was removed before the upgrade: only its call's claim key remembers its id.
+        # It called index 1 then, which was MOBILE; index 1 is OFFICE now.
         db.execute("INSERT INTO occurrences (id, claim_key, alarm_id, alarm_name, reason, to_ref, scheduled_at, "
                    "status, created_at, finished_at) VALUES (3, 'alarm:3:2026-11-25T07:00:00Z', NULL, 'gone', "
-                   "'alarm', '0', '2026-11-25 07:00:00.000000', 'answered', ?, ?)", (now, now))
+                   "'alarm', '1', '2026-11-25 07:00:00.000000', 'answered', ?, ?)", (now, now))
+        db.execute("INSERT INTO attempts (occurrence_id, number, number_name, dialer, started_at, "
+                   "finished_at, sid, status, permanent) VALUES (3, '+447700900123', 'MOBILE', 'twilio', ?, "
+                   "?, 'CA' || hex(randomblob(16)), 'completed', 0)", (now, now))
 
 
 def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_reused(
@@ -96,9 +100,13 @@ def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_re
             (1, "wake1", "0"), (2, "wake2", "MOBILE")]
         assert db.execute("SELECT id, alarm_id FROM occurrences ORDER BY id").fetchall() == [
             (1, 1), (2, 2), (3, None)]
-        assert db.execute("SELECT occurrence_id, sid FROM attempts ORDER BY id").fetchall() == [
+        assert db.execute("SELECT occurrence_id, sid FROM attempts ORDER BY id LIMIT 2").fetchall() == [
             (1, "CA" + "0" * 31 + "1"), (2, "CA" + "0" * 31 + "2")]
-    assert [c["alarm_id"] for c in home.cli_json("history")] == [2, 1, None]
+    history = home.cli_json("history")
+    assert [c["alarm_id"] for c in history] == [2, 1, None]
+    # Calls made before pins existed name whom their first attempt called, whatever the
+    # config's index (alarm 3's call was to index 0 then) means now.
+    assert [c["to"]["name"] for c in history] == ["MOBILE", "MOBILE", "MOBILE"]
 
     home.cli("remove", "2")
     home.cli("add", "--to", "MOBILE", "--daily", "06:00", "--name", "new")

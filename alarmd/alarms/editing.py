@@ -68,7 +68,7 @@ class AlarmEditor:
                 days=",".join(str(d) for d in sorted(schedule.days)) if schedule.kind == "daily" else None,
                 cron=schedule.cron,
                 tz=tz,
-                to_ref=inputs.ref_text(given.to, entry),
+                **inputs.target_columns("to", given.to, entry),
                 grace_seconds=grace,
                 paused=False,
                 skip_instants="[]",
@@ -111,7 +111,8 @@ class AlarmEditor:
                     raise Conflict(f"an alarm named {name!r} already exists.")
                 alarm.name = name
             if "to" in changes:
-                alarm.to_ref = inputs.ref_text(given.to, self.phonebook.resolve(given.to))
+                for key, value in inputs.target_columns("to", given.to, self.phonebook.resolve(given.to)).items():
+                    setattr(alarm, key, value)
             if "grace_seconds" in changes:
                 alarm.grace_seconds = inputs.check_grace(
                     given.grace_seconds if given.grace_seconds is not None else self.settings.grace_seconds)
@@ -119,9 +120,10 @@ class AlarmEditor:
                 # Only the fields given change; null puts one back to its default.
                 checked = inputs.check_redial(AlarmInput(to=alarm.to_ref, **{
                     k: v for k, v in changes.items() if k in DELIVERY_FIELDS}), self.phonebook)
-                column = {"then": "then_ref"}
+                columns = {"then": ("then_ref", "then_name", "then_number")}
                 for key in DELIVERY_FIELDS & changes.keys():
-                    setattr(alarm, column.get(key, key), checked[column.get(key, key)])
+                    for column in columns.get(key, (key,)):
+                        setattr(alarm, column, checked[column])
             kind_fields = {"at", "daily", "days", "cron"}
             if kind_fields & changes.keys() or ("tz" in changes and alarm.kind != "once"):
                 tz = given.tz or self.settings.timezone

@@ -65,11 +65,12 @@ def check_grace(grace: int) -> int:
 
 def check_redial(given: AlarmInput, phonebook: Phonebook) -> dict[str, Any]:
     """The alarm's delivery columns, checked (fallback, ring time, message, redials)."""
-    columns: dict[str, Any] = {"then_ref": None, "ring_seconds": given.ring_seconds,
+    columns: dict[str, Any] = {"then_ref": None, "then_name": None, "then_number": None,
+                               "ring_seconds": given.ring_seconds,
                                "say": None, "redial_attempts": given.redial_attempts,
                                "redial_interval_seconds": given.redial_interval_seconds}
     if given.then is not None:
-        columns["then_ref"] = ref_text(given.then, phonebook.resolve(given.then))
+        columns.update(target_columns("then", given.then, phonebook.resolve(given.then)))
     if given.say is not None:
         columns["say"] = callplan.check_say(given.say)
     for key, low, high in (("ring_seconds", 5, 600), ("redial_attempts", 1, 10),
@@ -112,9 +113,15 @@ def first_fire(schedule: Schedule, now: datetime) -> datetime:
 
 
 def ref_text(ref: int | str, entry: PhoneNumber) -> str:
-    # Keep the name when one was given: it survives reordering of phoneNumbers.
+    """The reference as given, tidied: the entry's name when given by name, else its index."""
     by_name = isinstance(ref, str) and not ref.strip().isdigit() and entry.name
     return entry.name if by_name and entry.name else str(entry.index)
+
+
+def target_columns(role: str, ref: int | str, entry: PhoneNumber) -> dict[str, Any]:
+    """`<role>_ref/_name/_number`: the reference as given, and whom it means, pinned (the
+    entry's name and number now), so that no later reorder of phoneNumbers retargets it."""
+    return {f"{role}_ref": ref_text(ref, entry), f"{role}_name": entry.name, f"{role}_number": entry.number}
 
 
 def stored_input(alarm: Alarm) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
+from alarmd.alarms import pins
 from alarmd.alarms.lookup import find_alarm
 from alarmd.calls.dialers.base import Dialer
 from alarmd.config.settings import Settings
@@ -114,7 +115,13 @@ class Reports:
                 "next_alarm": self.views.alarm(session, upcoming) if upcoming else None,
                 "last_call": self.views.occurrence(last) if last else None,
                 "keepalive": self._keepalive_status(clock.now()),
+                "warnings": pins.warnings(session, self.phonebook),
             }
+
+    def warnings(self) -> list[str]:
+        """What is wrong now that a person should fix (alarms that would call nobody)."""
+        with self.sessions() as session:
+            return pins.warnings(session, self.phonebook)
 
     def _before(self, session: Session, before: str) -> Any:
         """History paging: older than an occurrence (by id) or than an instant."""

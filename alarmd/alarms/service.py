@@ -19,6 +19,7 @@ from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.keepalive import Keepalive
+from alarmd.alarms.pins import NumberCheck
 from alarmd.alarms.reports import Reports
 from alarmd.calls.dialers.base import Dialer
 from alarmd.config.settings import Settings
@@ -41,6 +42,7 @@ class AlarmService:
         self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
         self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
         self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
+        self.numbers_check = NumberCheck(sessions, settings, phonebook)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
@@ -52,6 +54,11 @@ class AlarmService:
     def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:
         """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
         self.firing.on_dispatch(dispatcher)
+
+    def check_numbers(self) -> list[str]:
+        """Run whenever the settings are (re)loaded: pin what was stored before pins, follow
+        renames and new numbers, flag alarms whose person is not configured (alarms.pins)."""
+        return self.numbers_check.run()
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self._listeners:
@@ -126,6 +133,9 @@ class AlarmService:
 
     def status(self) -> dict[str, Any]:
         return self.reports.status()
+
+    def warnings(self) -> list[str]:
+        return self.reports.warnings()
 
     # --- the keepalive --------------------------------------------------------------
 

@@ -162,8 +162,12 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         alive = is_alive()
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
                 "mode": service.dialer.mode}
-        # The trial number's at-risk warning: outside checks only read /healthz.
-        warning = {"warning": service.keepalive_warning(clock.now())}
+        # Outside checks only read /healthz: the trial number's at-risk warning, and alarms
+        # that would call nobody. A warning is not a failure: still 200.
+        keepalive = service.keepalive_warning(clock.now())
+        warnings = [keepalive] if keepalive else []
+        warnings += service.warnings()
+        warning = {"warning": "; ".join(warnings) or None, "warnings": warnings}
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
 

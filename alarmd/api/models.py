@@ -48,6 +48,7 @@ class AlarmOut(Open):
     created_at: str | None
     paused_until: str | None
     skipping: list[str] = Field(description="instants (UTC, ISO 8601) that will be skipped")
+    broken: str | None = Field(None, description='why it would call nobody ("HOME is not configured"), or null')
 
 
 class AlarmList(Open):
@@ -128,12 +129,16 @@ class StatusOut(Open):
     next_alarm: AlarmOut | None
     last_call: OccurrenceOut | None
     scheduler: str
+    warnings: list[str] = Field([], description="alarms whose number or fallback is not configured")
 
 
 class HealthOut(Open):
     status: str
     version: str
     mode: str
+    warning: str | None = Field(None, description="the warnings below in one line, or null")
+    warnings: list[str] = Field([], description="what a person should fix: the keepalive's trial "
+                                "number at risk, alarms whose number is not configured")
 
 
 class PauseBody(Closed):

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from alarmd.calls.dialers.base import CallRequest
 from alarmd.config.settings import Settings
 from alarmd.defaults import DEFAULT_RING_SECONDS
-from alarmd.errors import BadInput
+from alarmd.errors import BadInput, UnknownNumber
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
@@ -96,11 +96,18 @@ def check_say(text: str) -> str:
 
 def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
              phonebook: Phonebook) -> Plan:
-    """How this occurrence is delivered. Raises BadInput when its number is gone."""
-    numbers = [phonebook.resolve(occurrence.to_ref)]
+    """How this occurrence is delivered: to whom it was pinned when claimed, whatever the
+    alarm was changed to since. Raises UnknownNumber (the sentence a person reads) when
+    that person is no longer configured: nobody else is called instead."""
+    numbers = [phonebook.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number)]
     if occurrence.reason == "alarm" and alarm is not None:
         if alarm.then_ref is not None:
-            fallback = phonebook.resolve(alarm.then_ref)
+            try:
+                fallback = phonebook.target(alarm.then_ref, alarm.then_name, alarm.then_number)
+            except UnknownNumber:
+                # Flagged when the config was read (alarmd.alarms.pins); the alarm's own
+                # number still rings.
+                fallback = numbers[0]
             if fallback.number != numbers[0].number:
                 numbers.append(fallback)
         return Plan(

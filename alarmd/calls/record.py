@@ -21,7 +21,7 @@ from alarmd.calls.callplan import Done, Plan
 from alarmd.calls.lease import LEASE, OPEN_STATUSES
 from alarmd.config.settings import Settings
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import Phonebook, PhoneNumber, Pin
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -108,14 +108,16 @@ class Record:
             for attempt in occurrence.attempts:
                 # A keepalive's accepted call is not followed; nothing else is left open.
                 attempt.finished_at = attempt.finished_at or occurrence.finished_at
-            label = self._label_ref(occurrence.to_ref)
+            label = self._label(occurrence)
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
         log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
                 f": {done.detail}" if done.detail else "")
 
-    def _label_ref(self, ref: str) -> str:
+    def _label(self, occurrence: Occurrence) -> str:
         try:
-            return self.phonebook.resolve(ref).label()
+            return self.phonebook.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number).label()
         except BadInput:
-            return ref
+            if occurrence.to_number is None:
+                return occurrence.to_ref
+            return Pin(occurrence.to_name, occurrence.to_number).label()

@@ -61,6 +61,9 @@ def alarm_detail(alarm: dict[str, Any], now: datetime, paint: Painter,
         coming = ", ".join(local(f.get("at"), tz, zone_name=False) for f in fire_times[1:])
         if coming:
             fields.append(("Then", coming))
+    if alarm.get("broken") and alarm.get("state") != "done":
+        fields.append(("Warning", paint(f"it will call nobody until `alarmd edit {alarm.get('id')} --to NAME`",
+                                        fg="red", bold=True)))
     width = max(len(k) for k, _ in fields) + 1
     return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in fields]
 
@@ -156,5 +159,7 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
                           + (local(accepted, zone) if accepted else "none yet")))
         if keepalive.get("warning"):
             lines.append(("Warning", paint(str(keepalive["warning"]), fg="red", bold=True)))
+    for warning in info.get("warnings") or []:
+        lines.append(("Warning", paint(str(warning), fg="red", bold=True)))
     width = max(len(k) for k, _ in lines) + 1
     return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in lines]

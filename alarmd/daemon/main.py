@@ -78,6 +78,8 @@ def run(settings: Settings) -> int:
     token = ensure_token(settings.client)
 
     service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
+    # Before anything is scheduled or resumed: every pin follows the config just read.
+    service.check_numbers()
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()

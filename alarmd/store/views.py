@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from alarmd import clock
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import Phonebook, PhoneNumber, mask
 from alarmd.schedule import rules
 from alarmd.schedule.rules import Schedule
 from alarmd.store.models import Alarm, Attempt, Occurrence
@@ -65,12 +65,22 @@ class Views:
     def __init__(self, phonebook: Phonebook):
         self.phonebook = phonebook
 
-    def number(self, ref: str) -> dict[str, Any]:
+    def target(self, ref: str, name: str | None, number: str | None) -> dict[str, Any]:
+        """Whom a stored target means now: `index` and `number` as configured now. One no
+        longer configured keeps its pinned name and masked digits, with no index."""
         try:
-            entry = self.phonebook.resolve(ref)
+            entry = self.phonebook.target(ref, name, number)
         except BadInput:
-            return {"ref": ref, "index": None, "name": None, "number": None}
+            return {"ref": ref, "index": None, "name": name, "number": mask(number) if number else None}
         return {"ref": ref, "index": entry.index, "name": entry.name, "number": entry.display}
+
+    def broken(self, alarm: Alarm) -> str | None:
+        """Why the alarm can call nobody ("HOME is not configured"), or None."""
+        try:
+            self.phonebook.target(alarm.to_ref, alarm.to_name, alarm.to_number)
+        except BadInput as exc:
+            return str(exc).rstrip(".")
+        return None
 
     def alarm(self, session: Session, alarm: Alarm,
                     latest: dict[int, Occurrence] | None = None) -> dict[str, Any]:
@@ -91,9 +101,10 @@ class Views:
             if alarm.kind == "daily" else None,
             "cron": alarm.cron,
             "tz": alarm.tz,
-            "to": self.number(alarm.to_ref),
+            "to": self.target(alarm.to_ref, alarm.to_name, alarm.to_number),
             "grace_seconds": alarm.grace_seconds,
-            "then": self.number(alarm.then_ref) if alarm.then_ref is not None else None,
+            "then": self.target(alarm.then_ref, alarm.then_name, alarm.then_number)
+            if alarm.then_ref is not None else None,
             "ring_seconds": alarm.ring_seconds,
             "say": alarm.say,
             "redial_attempts": alarm.redial_attempts,
@@ -105,6 +116,7 @@ class Views:
             "created_at": iso(alarm.created_at),
             "paused_until": iso(alarm.paused_until) if alarm.paused else None,
             "skipping": skipping(alarm),
+            "broken": self.broken(alarm),
         }
 
     def occurrence(self, occurrence: Occurrence) -> dict[str, Any]:
@@ -116,7 +128,7 @@ class Views:
             "scheduled_at": iso(occurrence.scheduled_at),
             "status": occurrence.status,
             "detail": occurrence.detail,
-            "to": self.number(occurrence.to_ref),
+            "to": self.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number),
             "finished_at": iso(occurrence.finished_at),
             "attempts": [self.attempt(a) for a in occurrence.attempts],
         }

@@ -4,7 +4,9 @@
   when set (the entry's name, its E.164 number then). Rows from before are left null
   here, because a migration cannot read the config: the daemon pins them at its next
   start, from the config as it is then (alarmd.alarms.pins), and logs that once.
-- occurrences: to_name/to_number, pinned at the claim the same way.
+- occurrences: to_name/to_number, pinned at the claim the same way. Calls from before
+  are pinned here from their first attempt (whom they really called); the rest (missed,
+  skipped, not yet dialled) at the daemon's next start, like the alarms.
 - attempts: secret, whether the number was secret when the call was made (null before:
   unknown, so masked unless the config says otherwise).
 - alarms and occurrences become AUTOINCREMENT tables, so a removed row's id is never
@@ -40,7 +42,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("to_number", sa.String(20)))
     with op.batch_alter_table("attempts") as batch:
         batch.add_column(sa.Column("secret", sa.Boolean))
+    _pin_calls_from_their_attempts()
     _remember_removed_alarm_ids()
+
+
+def _pin_calls_from_their_attempts() -> None:
+    """An occurrence's first attempt is the truth of whom it called (the alarm's own number;
+    a fallback comes later), whatever its index means in today's config."""
+    first = "(SELECT {column} FROM attempts WHERE attempts.occurrence_id = occurrences.id ORDER BY id LIMIT 1)"
+    op.execute(f"UPDATE occurrences SET to_number = {first.format(column='number')}, "
+               f"to_name = {first.format(column='number_name')} "
+               "WHERE EXISTS (SELECT 1 FROM attempts WHERE attempts.occurrence_id = occurrences.id)")
 
 
 def _remember_removed_alarm_ids() -> None:
