@@ -246,3 +246,15 @@ def test_a_keepalive_whose_person_left_the_config_calls_the_configured_number_an
     assert occurrence_id is not None
     after.fire_occurrence(occurrence_id)
     assert numbers_dialled(home) == [NEW_E164]
+
+
+def test_a_call_to_a_secret_number_stays_masked_after_the_number_leaves_the_config(start) -> None:
+    before = start([MOBILE, OFFICE])
+    alarm = before.add_alarm(AlarmInput(to="OFFICE", cron=EVERY_MINUTE), clock.now())
+    ring(before, alarm["id"])
+
+    (call,) = start([MOBILE]).history()
+    assert call["attempts"][0]["number"] == call["to"]["number"] == mask(OFFICE_E164)
+    # Back, but no longer marked secret: the call was made to a secret number, and stays masked.
+    (call,) = start([MOBILE, {"name": "OFFICE", "number": OFFICE["number"]}]).history()
+    assert call["attempts"][0]["number"] == mask(OFFICE_E164)

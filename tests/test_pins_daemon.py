@@ -47,9 +47,10 @@ def test_after_a_config_edit_and_a_restart_the_alarm_calls_its_person(
 ) -> None:
     configure(home, standin, [MOBILE, OFFICE])
     first = start_daemon()
-    home.cli("add", "--to", given, "--at", soon(3), "--name", "wake")
     home.cli("add", "--to", given, "--daily", "07:00", "--name", "daily")
+    home.cli("add", "--to", given, "--at", soon(4), "--name", "wake")
     first.stop()
+    assert standin.creates() == [], "wake rang before the restart"
 
     configure(home, standin, edited)
     daemon = start_daemon()
@@ -71,18 +72,22 @@ def test_an_alarm_whose_number_was_removed_is_flagged_recorded_failed_and_edit_r
 ) -> None:
     configure(home, standin, [MOBILE, OFFICE])
     first = start_daemon()
-    home.cli("add", "--to", "1", "--at", soon(3), "--name", "wake")
+    home.cli("dial", "OFFICE")  # a call to the secret number while it was configured
+    wait_until(lambda: home.cli_json("history")[0]["status"] == "answered")
     home.cli("add", "--to", "OFFICE", "--daily", "07:00", "--name", "office")
     home.cli("add", "--to", "MOBILE", "--daily", "08:00", "--name", "mobile")
+    home.cli("add", "--to", "1", "--at", soon(4), "--name", "wake")
     first.stop()
+    assert len(standin.creates()) == 1, "wake rang before the restart"
 
     configure(home, standin, [MOBILE])
     daemon = start_daemon()
 
     wait_until(lambda: any(c["alarm_name"] == "wake" for c in home.cli_json("history")), timeout=15)
-    (call,) = home.cli_json("history")
+    call, dialled = home.cli_json("history")
     assert (call["status"], call["detail"], call["attempts"]) == ("failed", "OFFICE is not configured", [])
-    assert standin.creates() == []  # nobody at all, and certainly not MOBILE in OFFICE's place
+    assert len(standin.creates()) == 1  # only the dial: nobody else is called in OFFICE's place
+    assert dialled["attempts"][0]["number"] == "+44 1** *** *455"
 
     listed = home.cli("list").stdout
     office_row = next(line for line in listed.splitlines() if " office " in line)
@@ -90,9 +95,9 @@ def test_an_alarm_whose_number_was_removed_is_flagged_recorded_failed_and_edit_r
     assert "active" in next(line for line in listed.splitlines() if " mobile " in line)
     shown = home.cli("show", "office").stdout
     assert "State:    broken: OFFICE is not configured" in shown
-    assert "it will call nobody until `alarmd edit 2 --to NAME`" in shown
-    warning = ("alarm office (#2) calls OFFICE, which is not configured: it will call nobody until "
-               "`alarmd edit 2 --to NAME`.")
+    assert "it will call nobody until `alarmd edit 1 --to NAME`" in shown
+    warning = ("alarm office (#1) calls OFFICE, which is not configured: it will call nobody until "
+               "`alarmd edit 1 --to NAME`.")
     assert home.cli_json("status")["warnings"] == [warning]
     assert f"Warning:    {warning}" in home.cli("status").stdout
     assert healthz(home)["warnings"] == [warning] and healthz(home)["status"] == "ok"

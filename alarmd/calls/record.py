@@ -76,7 +76,7 @@ class Record:
             if getattr(held, "rowcount", 0) != 1:
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer_mode, started_at=max(clock.now(), send_at),
+                              secret=entry.secret, dialer=self.dialer_mode, started_at=max(clock.now(), send_at),
                               status="requesting")
             session.add(attempt)
             session.flush()

@@ -134,7 +134,7 @@ class Views:
         }
 
     def attempt(self, attempt: Attempt) -> dict[str, Any]:
-        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt.number))
+        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt))
         return {
             "id": attempt.id,
             "number": entry.display,
@@ -150,5 +150,11 @@ class Views:
             "finished_at": iso(attempt.finished_at),
         }
 
-    def _is_secret(self, number: str) -> bool:
-        return any(e.secret and e.number == number for e in self.phonebook.entries)
+    def _is_secret(self, attempt: Attempt) -> bool:
+        """Masked if its number was secret when the call was made, whatever the config says
+        now (or is secret now). Attempts from before alarmd recorded it (null) are masked
+        unless the number is configured as not secret."""
+        configured = self.phonebook.by_number(attempt.number)
+        if attempt.secret is None:
+            return configured is None or configured.secret
+        return attempt.secret or (configured is not None and configured.secret)
