@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from alarmd.store.views import iso, schedule_of
 PAST_TOLERANCE = timedelta(seconds=60)
 MAX_AHEAD = timedelta(days=366)
 MAX_NAME_LENGTH = 100
+PATH_UNSAFE = frozenset("/\\?#%")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def check_name(name: str | None) -> str | None:
         raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.")
     if name.isdigit():
         raise BadInput(f"the name {name!r} would be read as an id; use a word.")
+    # A name is a path segment (/v1/alarms/NAME): one that cannot round-trip in one is
+    # routed elsewhere ("wake/next" is alarm wake's `next`), or normalised away ("..").
+    if name in (".", "..") or any(ch in PATH_UNSAFE or unicodedata.category(ch) == "Cc" for ch in name):
+        raise BadInput(f"the name {name!r} cannot be used: an alarm name may not contain /, \\, ?, # or %, "
+                       "nor control characters, nor be . or .., as it must fit in a URL path.")
     return name
 
 

@@ -15,7 +15,7 @@ import click
 
 from alarmd import __version__
 from alarmd.cli import formatting as fmt
-from alarmd.cli import offline, quick, screens
+from alarmd.cli import offline, quick, screens, shapes
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
@@ -32,6 +32,9 @@ from alarmd.cli.support import (
 def _path(ref: str) -> str:
     from urllib.parse import quote
 
+    if "/" in ref:
+        # The daemon refuses such names: "wake/next" can only mean another route.
+        raise click.UsageError("no alarm name contains '/'; give the alarm's id or its name.")
     return "/v1/alarms/" + quote(ref.strip(), safe="")
 
 
@@ -80,7 +83,7 @@ def add(ctx: Context, /, **options: Any) -> None:
     """Add an alarm: --at for once, --daily [--days] or --cron to repeat."""
     check_schedule(options, required=True)
     body = {k: v for k, v in options.items() if v is not None}
-    alarm = ctx.call("POST", "/v1/alarms", body)
+    alarm = ctx.alarm("POST", "/v1/alarms", body)
     ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, calling {fmt.number(alarm.get('to'))}; "
              f"{_next_text(alarm)}.")
 
@@ -98,7 +101,7 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
     if not body:
         raise click.UsageError("nothing to change: give at least one of --to, --at, --daily, --days, "
                                "--cron, --tz, --name or --grace.")
-    changed = ctx.call("PATCH", _path(alarm), body)
+    changed = ctx.alarm("PATCH", _path(alarm), body)
     ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
              f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
 
@@ -119,13 +122,14 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
     """Everything about one alarm."""
     from alarmd import clock
 
-    found = ctx.call("GET", _path(alarm))
+    found = ctx.alarm("GET", _path(alarm))
     if as_json:
         _print_json(found)
         return
     fire_times = None
     if found.get("next_fire_at"):
-        fire_times = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": 4})["fire_times"]
+        path = _path(str(found["id"])) + "/next"
+        fire_times = shapes.fire_times(ctx.call("GET", path, query={"count": 4}), ctx.where("GET", path))
     ctx.echo(screens.alarm_detail(found, clock.now(), ctx.paint, fire_times))
 
 
@@ -134,7 +138,7 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
 @pass_ctx
 def remove(ctx: Context, alarm: str) -> None:
     """Remove an alarm."""
-    removed = ctx.call("DELETE", _path(alarm))
+    removed = ctx.alarm("DELETE", _path(alarm))
     ctx.echo(f"Removed alarm {_label(removed)}: {removed['schedule']}.")
 
 
@@ -144,7 +148,7 @@ def remove(ctx: Context, alarm: str) -> None:
 @pass_ctx
 def pause(ctx: Context, alarm: str, until: str | None) -> None:
     """Stop an alarm ringing until resumed (or until WHEN)."""
-    paused = ctx.call("POST", _path(alarm) + "/pause", {"until": until} if until is not None else None)
+    paused = ctx.alarm("POST", _path(alarm) + "/pause", {"until": until} if until is not None else None)
     if paused.get("paused_until"):
         until_text = fmt.local(paused["paused_until"], paused.get("tz"))
         ctx.echo(f"Paused alarm {_label(paused)} until {until_text}.")
@@ -157,7 +161,7 @@ def pause(ctx: Context, alarm: str, until: str | None) -> None:
 @pass_ctx
 def resume(ctx: Context, alarm: str) -> None:
     """Let a paused alarm ring again."""
-    resumed = ctx.call("POST", _path(alarm) + "/resume")
+    resumed = ctx.alarm("POST", _path(alarm) + "/resume")
     ctx.echo(f"Resumed alarm {_label(resumed)}; {_next_text(resumed)}.")
 
 
@@ -167,7 +171,7 @@ def resume(ctx: Context, alarm: str) -> None:
 @pass_ctx
 def skip(ctx: Context, alarm: str, on: str | None) -> None:
     """Skip the next ring of an alarm (or the one on --on DATE)."""
-    skipped = ctx.call("POST", _path(alarm) + "/skip", {"on": on} if on is not None else None)
+    skipped = ctx.alarm("POST", _path(alarm) + "/skip", {"on": on} if on is not None else None)
     instants = sorted(skipped.get("skipping") or [])
     shown = ", ".join(fmt.local(s, skipped.get("tz")) for s in instants) or "nothing"
     ctx.echo(f"Alarm {_label(skipped)} will not ring at {shown}.")
@@ -180,7 +184,8 @@ def dial(ctx: Context, number: str) -> None:
     """Ring a configured number now."""
     from urllib.parse import quote
 
-    occurrence = ctx.call("POST", "/twilio/" + quote(number.strip(), safe=""))
+    path = "/twilio/" + quote(number.strip(), safe="")
+    occurrence = shapes.call(ctx.call("POST", path), ctx.where("POST", path))
     who = fmt.number(occurrence.get("to"))
     status = str(occurrence.get("status"))
     if status in ("claimed", "dialling"):
@@ -201,7 +206,7 @@ def dial(ctx: Context, number: str) -> None:
 def history(ctx: Context, limit: int, alarm: str | None, as_json: bool) -> None:
     """Calls placed (and missed), newest first."""
     query = {"limit": limit, "alarm": alarm.strip() if alarm else None}
-    calls = ctx.call("GET", "/v1/calls", query=query)["calls"]
+    calls = shapes.calls(ctx.call("GET", "/v1/calls", query=query), ctx.where("GET", "/v1/calls"))
     if as_json:
         _print_json(calls)
         return
@@ -228,14 +233,15 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
     from alarmd import clock
 
     if alarm is not None:
-        found = ctx.call("GET", _path(alarm))
-        answer = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": count})
-        items = [{"alarm_id": found["id"], "alarm_name": found.get("name"), **item}
-                 for item in answer["fire_times"]]
+        found = ctx.alarm("GET", _path(alarm))
+        path = _path(str(found["id"])) + "/next"
+        answer = shapes.fire_times(ctx.call("GET", path, query={"count": count}), ctx.where("GET", path))
+        items = [{"alarm_id": found["id"], "alarm_name": found.get("name"), **item} for item in answer]
         zones = {found["id"]: found.get("tz")}
     else:
-        items = ctx.call("GET", "/v1/next", query={"count": count})["fire_times"]
-        zones = {a["id"]: a.get("tz") for a in ctx.call("GET", "/v1/alarms")["alarms"]} if items else {}
+        items = shapes.fire_times(ctx.call("GET", "/v1/next", query={"count": count}), ctx.where("GET", "/v1/next"))
+        zones = ({a["id"]: a.get("tz") for a in shapes.alarms(ctx.call("GET", "/v1/alarms"),
+                                                               ctx.where("GET", "/v1/alarms"))} if items else {})
     if as_json:
         _print_json(items)
         return
