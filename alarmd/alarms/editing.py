@@ -95,11 +95,14 @@ class AlarmEditor:
         return view
 
     def edit(self, ref: int | str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """Change some of an alarm's fields (AlarmInput's names); the others stay as they are.
+        """Change some of an alarm's fields (AlarmInput's names); the others stay as they are,
+        and None puts one back to its default.
 
         A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, and
         pending skips (instants of the old schedule) are dropped.
         """
+        if "to" in changes and changes["to"] is None:
+            raise BadInput("to cannot be cleared: an alarm calls someone; give a number's index or name.")
         with self.sessions.begin() as session:
             alarm = find_alarm(session, ref)
             given = AlarmInput(**inputs.merged_input(alarm, changes))

@@ -19,8 +19,11 @@ from alarmd.cli import offline, quick, screens, shapes
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
+    additions_of,
     alarm_argument,
+    changes_of,
     check_schedule,
+    clear_options,
     complete_alarm,
     complete_number,
     delivery_options,
@@ -82,8 +85,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 def add(ctx: Context, /, **options: Any) -> None:
     """Add an alarm: --at for once, --daily [--days] or --cron to repeat."""
     check_schedule(options, required=True)
-    body = {k: v for k, v in options.items() if v is not None}
-    alarm = ctx.alarm("POST", "/v1/alarms", body)
+    alarm = ctx.alarm("POST", "/v1/alarms", additions_of(options))
     ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, calling {fmt.number(alarm.get('to'))}; "
              f"{_next_text(alarm)}.")
 
@@ -93,11 +95,13 @@ def add(ctx: Context, /, **options: Any) -> None:
 @click.option("--to", "to", shell_complete=complete_number, help="phoneNumbers index or name.")
 @schedule_options
 @delivery_options
+@clear_options
 @pass_ctx
 def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
-    """Change an alarm; only the options given change."""
+    """Change an alarm; only the options given change (--no-then, --no-say, --ring default and
+    the like put one back to its default)."""
     check_schedule(options, required=False)
-    body = {k: v for k, v in options.items() if v is not None}
+    body = changes_of(options)
     if not body:
         raise click.UsageError("nothing to change: give at least one of --to, --at, --daily, --days, "
                                "--cron, --tz, --name or --grace.")
