@@ -103,7 +103,7 @@ def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_re
         assert db.execute("SELECT occurrence_id, sid FROM attempts ORDER BY id LIMIT 2").fetchall() == [
             (1, "CA" + "0" * 31 + "1"), (2, "CA" + "0" * 31 + "2")]
     history = home.cli_json("history")
-    assert [c["alarm_id"] for c in history] == [2, 1, None]
+    assert [(c["alarm_id"], c["alarm_removed"]) for c in history] == [(2, False), (1, False), (3, True)]
     # Calls made before pins existed name whom their first attempt called, whatever the
     # config's index (alarm 3's call was to index 0 then) means now.
     assert [c["to"]["name"] for c in history] == ["MOBILE", "MOBILE", "MOBILE"]

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd.alarms import inputs
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.lookup import find_alarm
+from alarmd.calls.lease import OPEN_STATUSES
 from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, Conflict
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, rules, timeparse
 from alarmd.schedule.rules import Schedule
-from alarmd.store.models import Alarm
+from alarmd.store.models import Alarm, Occurrence
 from alarmd.store.views import Views, iso, schedule_of
 
 log = logging.getLogger("alarmd.service")
@@ -139,6 +140,7 @@ class AlarmEditor:
                 alarm.tz = rules.zone(given.tz or self.settings.timezone).key
             alarm.updated_at = now
             view = self.views.alarm(session, alarm)
+            view["notes"] = self._ring_under_way(session, alarm) if "to" in changes else []
         log.info("alarm %s changed (%s): %s, next %s", view["id"], ", ".join(sorted(changes)) or "nothing",
                  view["schedule"], view["next_fire_at"])
         self._changed(view["id"])
@@ -195,7 +197,27 @@ class AlarmEditor:
         self._changed(view["id"])
         return view
 
+    def _ring_under_way(self, session: Session, alarm: Alarm) -> list[str]:
+        """What an edit of `to` does not change: a ring under way keeps its person (its
+        redials go where it was claimed for), so the answer says which calls go where."""
+        ring = session.scalars(select(Occurrence).where(
+            Occurrence.alarm_id == alarm.id, Occurrence.status.in_(OPEN_STATUSES),
+            Occurrence.finished_at.is_(None)).order_by(Occurrence.id.desc())).first()
+        if ring is None or (ring.to_name, ring.to_number) == (alarm.to_name, alarm.to_number):
+            return []
+        old, new = self.views.target(ring.to_ref, ring.to_name, ring.to_number), self.views.target(
+            alarm.to_ref, alarm.to_name, alarm.to_number)
+        none = ", and this alarm has none" if alarm.next_fire_at is None else ""
+        return [f"The ring under way keeps calling {label(old)}: its redials go there; {label(new)} is "
+                f"called from the next ring on{none}."]
+
     @staticmethod
     def _check_room(session: Session) -> None:
         if (session.scalar(select(func.count(Alarm.id))) or 0) >= MAX_ALARMS:
             raise Conflict(f"alarmd keeps at most {MAX_ALARMS:,} alarms; remove some before adding more.")
+
+
+def label(target: dict[str, Any]) -> str:
+    """"MOBILE (+44 7700 900123)" from a target's view; secret digits are masked there."""
+    name, number = target.get("name"), target.get("number")
+    return f"{name} ({number})" if name and number else str(name or number or target.get("ref"))

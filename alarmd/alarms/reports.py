@@ -18,7 +18,7 @@ from alarmd.alarms import pins
 from alarmd.alarms.lookup import find_alarm
 from alarmd.calls.dialers.base import Dialer
 from alarmd.config.settings import Settings
-from alarmd.errors import BadInput
+from alarmd.errors import BadInput, NoSuchAlarm
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, timeparse
 from alarmd.store.models import Alarm, Occurrence
@@ -88,7 +88,7 @@ class Reports:
         with self.sessions() as session:
             query = select(Occurrence).order_by(Occurrence.scheduled_at.desc(), Occurrence.id.desc())
             if alarm_ref is not None:
-                query = query.where(Occurrence.alarm_id == find_alarm(session, alarm_ref).id)
+                query = query.where(self._of_alarm(session, alarm_ref))
             if before is not None:
                 query = query.where(self._before(session, before))
             rows = session.scalars(query.limit(limit)).all()
@@ -122,6 +122,23 @@ class Reports:
         """What is wrong now that a person should fix (alarms that would call nobody)."""
         with self.sessions() as session:
             return pins.warnings(session, self.phonebook)
+
+    @staticmethod
+    def _of_alarm(session: Session, ref: int | str) -> Any:
+        """An alarm's calls, by its id or name. An alarm removed since is found by either from
+        what its calls kept: its name, and its id in their claim keys (ids are never reused)."""
+        try:
+            return Occurrence.alarm_id == find_alarm(session, ref).id
+        except NoSuchAlarm:
+            text = str(ref).strip()
+            removed = Occurrence.alarm_id.is_(None) & (Occurrence.reason == "alarm")
+            if text.isdigit():
+                kept = removed & Occurrence.claim_key.like(f"alarm:{int(text)}:%")
+            else:
+                kept = removed & (func.lower(Occurrence.alarm_name) == text.lower())
+            if session.scalar(select(Occurrence.id).where(kept).limit(1)) is None:
+                raise
+            return kept
 
     def _before(self, session: Session, before: str) -> Any:
         """History paging: older than an occurrence (by id) or than an instant."""

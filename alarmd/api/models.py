@@ -72,8 +72,9 @@ class AttemptOut(Open):
 
 class OccurrenceOut(Open):
     id: int
-    alarm_id: int | None
-    alarm_name: str | None
+    alarm_id: int | None = Field(description="the alarm it rang for, also once removed (ids are never reused)")
+    alarm_name: str | None = Field(description="the alarm's name when it rang")
+    alarm_removed: bool = Field(False, description="the alarm has been removed since")
     reason: str = Field(description="alarm | dial | keepalive")
     scheduled_at: str | None
     status: str

@@ -214,6 +214,16 @@ def _transient_streak(attempts: list[Attempt]) -> list[Attempt]:
     return streak
 
 
+def called_off(attempts: list[Attempt], reason: str) -> Done:
+    """The outcome of an occurrence whose alarm no longer wants its next call (paused,
+    skipped, removed): skipped if nothing rang yet, else what the calls placed came to."""
+    if not any(a.sid is not None for a in attempts):
+        return Done("skipped", reason)
+    summary = _exhausted(attempts)
+    why = {"paused": "the alarm was paused", "skipped by request": "this ring was skipped"}.get(reason, reason)
+    return Done(summary.status, f"{summary.detail}; no more calls: {why}")
+
+
 def _exhausted(attempts: list[Attempt]) -> Done:
     placed = [a for a in attempts if a.sid is not None]
     last_error = next((a.error_message for a in reversed(attempts) if a.error_message), None)

@@ -183,11 +183,12 @@ class Delivery:
                 return False
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             reason = "the alarm was removed" if alarm is None else alarm.skip_reason(occurrence.scheduled_at)
+            attempts = [a for a in occurrence.attempts if a.id != attempt_id]
         if reason is None:
             return False
         if attempt_id is not None:
             self.record.drop_attempt(attempt_id)
-        self.record.finish(occurrence_id, Done("skipped", reason))
+        self.record.finish(occurrence_id, callplan.called_off(attempts, reason))
         return True
 
     def _settle(self, occurrence_id: int, snapshot: Snapshot, attempt: Attempt) -> None:
@@ -281,11 +282,6 @@ class Delivery:
             return False
         log.warning("call %s had no outcome past its ring time; canceled it", sid)
         return True
-
-    # --- the record ---------------------------------------------------------------
-
-
-
 
     # --- labels (secret numbers masked) -------------------------------------------
 

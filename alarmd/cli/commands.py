@@ -108,6 +108,8 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
     changed = ctx.alarm("PATCH", _path(alarm), body)
     ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
              f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
+    for note in changed.get("notes") or []:  # what the change does not do (a ring under way)
+        ctx.echo(str(note))
 
 
 @cli.command("list")

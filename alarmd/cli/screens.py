@@ -76,11 +76,21 @@ def history_list(calls: list[dict[str, Any]], paint: Painter) -> list[str]:
         attempts = c.get("attempts") or []
         final = attempts[-1] if attempts else None
         detail = c.get("detail") or (final and (final.get("error_message") or final.get("sid"))) or ""
-        who = alarm_label(c["alarm_id"], c.get("alarm_name")) if c.get("alarm_id") else str(c.get("reason"))
+        who = caller(c)
         status_text = str(c.get("status"))
         rows.append([local(c.get("scheduled_at")), who, number(c.get("to")),
                      (status_text, paint.outcome(status_text)), str(detail)])
     return table(rows, paint)
+
+
+def caller(call: dict[str, Any]) -> str:
+    """Whose call it was: "wake (#1)", "wake (#1, removed)", "#2 (removed)", or its reason."""
+    alarm_id, name = call.get("alarm_id"), call.get("alarm_name")
+    if not alarm_id:
+        return str(call.get("reason"))
+    if call.get("alarm_removed"):
+        return f"{name} (#{alarm_id}, removed)" if name else f"#{alarm_id} (removed)"
+    return alarm_label(alarm_id, name)
 
 
 def fire_time_list(items: list[dict[str, Any]], now: datetime, paint: Painter, *, explain: bool,
@@ -143,8 +153,7 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
     zone = info.get("timezone")  # the daemon's zone: where keepalive and dial times are meant
     call = info.get("last_call")
     if call:
-        who = (alarm_label(call["alarm_id"], call.get("alarm_name")) if call.get("alarm_id")
-               else call.get("reason"))
+        who = caller(call)
         lines.append(("Last call", f"{local(call.get('scheduled_at'), zone)}, {who} to {number(call.get('to'))}: "
                       f"{paint.outcome(str(call.get('status')))}"))
     else:

@@ -61,6 +61,15 @@ def latest_occurrences(session: Session) -> dict[int, Occurrence]:
     return {row.alarm_id: row for row in rows if row.alarm_id is not None}
 
 
+def removed_alarm_id(occurrence: Occurrence) -> int | None:
+    """The id a removed alarm had, from its call's claim key ("alarm:<id>:<instant>"); the
+    row's alarm_id was nulled with the alarm. None while the alarm exists (or for a dial)."""
+    if occurrence.alarm_id is not None or occurrence.reason != "alarm":
+        return None
+    part = occurrence.claim_key.split(":")[1] if occurrence.claim_key.count(":") >= 2 else ""
+    return int(part) if part.isdigit() else None
+
+
 class Views:
     def __init__(self, phonebook: Phonebook):
         self.phonebook = phonebook
@@ -120,10 +129,12 @@ class Views:
         }
 
     def occurrence(self, occurrence: Occurrence) -> dict[str, Any]:
+        removed = removed_alarm_id(occurrence)
         return {
             "id": occurrence.id,
-            "alarm_id": occurrence.alarm_id,
+            "alarm_id": occurrence.alarm_id if removed is None else removed,
             "alarm_name": occurrence.alarm_name,
+            "alarm_removed": removed is not None,
             "reason": occurrence.reason,
             "scheduled_at": iso(occurrence.scheduled_at),
             "status": occurrence.status,
