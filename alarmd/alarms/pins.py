@@ -88,21 +88,26 @@ def repin(row: Any, role: str, phonebook: Phonebook) -> Moved | None:
 
 
 def warnings(session: Session, phonebook: Phonebook) -> list[str]:
-    """One sentence per alarm still to ring whose number or fallback is not configured."""
+    """One sentence per alarm still to ring whose number or fallback is not configured.
+
+    /healthz asks at every probe: plain rows of the few columns needed, not ORM objects.
+    """
+    columns = (Alarm.id, Alarm.name, Alarm.to_ref, Alarm.to_name, Alarm.to_number,
+               Alarm.then_ref, Alarm.then_name, Alarm.then_number)
     found = []
-    for alarm in session.scalars(select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.id)):
-        for role in ("to", "then"):
-            ref, name, number = (getattr(alarm, f"{role}_{part}") for part in ("ref", "name", "number"))
+    for row in session.execute(select(*columns).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.id)):
+        alarm_id, alarm_name, *targets = row
+        who = f"alarm {alarm_name} (#{alarm_id})" if alarm_name else f"alarm #{alarm_id}"
+        for role, (ref, name, number) in zip(("to", "then"), (targets[:3], targets[3:]), strict=True):
             if ref is None:
                 continue
             try:
                 phonebook.target(ref, name, number)
             except UnknownNumber:
                 label = Pin(name, number).label() if number is not None else f"phone number {ref}"
-                found.append(f"{alarm_label(alarm)} calls {label}, which is not configured: it will call "
-                             f"nobody until `alarmd edit {alarm.id} --to NAME`." if role == "to" else
-                             f"{alarm_label(alarm)} falls back to {label}, which is not configured: "
-                             "it will not be rung.")
+                found.append(f"{who} calls {label}, which is not configured: it will call nobody until "
+                             f"`alarmd edit {alarm_id} --to NAME`." if role == "to" else
+                             f"{who} falls back to {label}, which is not configured: it will not be rung.")
     return found
 
 
