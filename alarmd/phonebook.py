@@ -115,6 +115,14 @@ class Pin:
         return f"{self.label()} is not configured"
 
 
+def stored_label(ref: str, name: str | None, number: str | None) -> str:
+    """How a stored target is named once it is not configured: its pin's name (or masked
+    number), or as it was given ("HOME", "phone number 5") in a row from before pins."""
+    if number is not None:
+        return Pin(name, number).label()
+    return f"phone number {ref}" if ref.strip().isdigit() else ref
+
+
 class Phonebook:
     def __init__(self, entries: Sequence[PhoneNumber]):
         self.entries = tuple(entries)
@@ -139,7 +147,10 @@ class Phonebook:
         (ref) in rows from before pins, until the daemon pins them. UnknownNumber, with
         the sentence a person reads, when it is not configured."""
         if number is None:
-            return self.resolve(ref)
+            try:
+                return self.resolve(ref)
+            except UnknownNumber:
+                raise UnknownNumber(f"{stored_label(ref, name, number)} is not configured") from None
         entry = self.follow(Pin(name, number))
         if entry is None:
             raise UnknownNumber(Pin(name, number).not_configured())

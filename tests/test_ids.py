@@ -92,9 +92,14 @@ def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_re
 
     # The daemon upgrades on its own engine, with foreign keys on: recreating a table must
     # neither null the calls' link to their alarm nor delete their attempts.
-    start_daemon()
+    daemon = start_daemon()
 
     assert stored_revision(home.db_path) not in (None, "0001")
+    # Alarms stored before alarmd recorded whom they call are pinned from the config as it
+    # is now, and the log says so once.
+    assert [line.split("pinned ", 1)[1] for line in daemon.log().splitlines() if "pinned " in line] == [
+        "2 alarms stored before alarmd recorded whom alarms call, from twilio.phoneNumbers as it is now: "
+        "#1 calls MOBILE; #2 calls MOBILE."]
     with sqlite3.connect(home.db_path) as db:
         assert db.execute("SELECT id, name, to_ref FROM alarms ORDER BY id").fetchall() == [
             (1, "wake1", "0"), (2, "wake2", "MOBILE")]
@@ -108,6 +113,9 @@ def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_re
     # config's index (alarm 3's call was to index 0 then) means now.
     assert [c["to"]["name"] for c in history] == ["MOBILE", "MOBILE", "MOBILE"]
 
+    daemon.stop()
+    again = start_daemon()
+    assert "pinned " not in again.log()
     home.cli("remove", "2")
     home.cli("add", "--to", "MOBILE", "--daily", "06:00", "--name", "new")
 

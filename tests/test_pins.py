@@ -258,3 +258,25 @@ def test_a_call_to_a_secret_number_stays_masked_after_the_number_leaves_the_conf
     # Back, but no longer marked secret: the call was made to a secret number, and stays masked.
     (call,) = start([MOBILE, {"name": "OFFICE", "number": OFFICE["number"]}]).history()
     assert call["attempts"][0]["number"] == mask(OFFICE_E164)
+
+
+def test_an_alarm_from_before_pins_whose_number_is_already_gone_reads_like_any_broken_alarm(
+    start, home: Home
+) -> None:
+    start([MOBILE, OFFICE])
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+    with sqlite3.connect(home.db_path) as db:
+        for ref in ("5", "HOME"):
+            db.execute("INSERT INTO alarms (kind, cron, tz, to_ref, grace_seconds, paused, skip_instants, "
+                       "next_fire_at, created_at, updated_at) VALUES ('cron', '* * * * *', 'UTC', ?, 600, 0, "
+                       "'[]', ?, ?, ?)", (ref, now, now, now))
+
+    after = start([MOBILE, OFFICE])
+
+    assert [after.get_alarm(i)["broken"] for i in (1, 2)] == ["phone number 5 is not configured",
+                                                              "HOME is not configured"]
+    assert after.check_numbers() == [
+        "alarm #1 calls phone number 5, which is not configured: it will call nobody until "
+        "`alarmd edit 1 --to NAME`.",
+        "alarm #2 calls HOME, which is not configured: it will call nobody until `alarmd edit 2 --to NAME`."]
+    assert ring(after, 2)["detail"] == "HOME is not configured"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd.calls.lease import OPEN_STATUSES
 from alarmd.config.settings import Settings
 from alarmd.errors import UnknownNumber
-from alarmd.phonebook import Phonebook, PhoneNumber, Pin
+from alarmd.phonebook import Phonebook, PhoneNumber, Pin, stored_label
 from alarmd.store.models import Alarm, Occurrence, StateEntry
 
 log = logging.getLogger("alarmd.service")
@@ -104,7 +104,7 @@ def warnings(session: Session, phonebook: Phonebook) -> list[str]:
             try:
                 phonebook.target(ref, name, number)
             except UnknownNumber:
-                label = Pin(name, number).label() if number is not None else f"phone number {ref}"
+                label = stored_label(ref, name, number)
                 found.append(f"{who} calls {label}, which is not configured: it will call nobody until "
                              f"`alarmd edit {alarm_id} --to NAME`." if role == "to" else
                              f"{who} falls back to {label}, which is not configured: it will not be rung.")
