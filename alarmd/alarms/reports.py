@@ -34,7 +34,7 @@ class Reports:
         self.phonebook = phonebook
         self.views = views
         self._keepalive_status = keepalive_status
-        self._warnings: tuple[tuple[Any, ...], list[str]] | None = None
+        self._warnings: tuple[Phonebook, list[str]] | None = None
 
     def list_alarms(self) -> list[dict[str, Any]]:
         with self.sessions() as session:
@@ -124,14 +124,18 @@ class Reports:
         with self.sessions() as session:
             return self._warnings_in(session)
 
+    def forget_warnings(self) -> None:
+        """The alarms or the phonebook changed: work the warnings out again when next asked."""
+        self._warnings = None
+
     def _warnings_in(self, session: Session) -> list[str]:
         # /healthz asks at every probe, and with 10,000 alarms the answer takes a tenth of a
-        # second to work out. It changes only with the alarms (every add, edit, removal and
-        # claim moves their count or updated_at) or the phonebook, so it is kept until then.
-        key = (*session.execute(select(func.count(Alarm.id), func.max(Alarm.updated_at))).one(), self.phonebook)
-        if self._warnings is None or self._warnings[0] != key:
-            self._warnings = (key, pins.warnings(session, self.phonebook))
-        return list(self._warnings[1])
+        # second to work out. It changes only when an alarm is changed or claimed, or the
+        # config is read, all through AlarmService, which calls forget_warnings.
+        kept = self._warnings
+        if kept is None or kept[0] is not self.phonebook:
+            kept = self._warnings = (self.phonebook, pins.warnings(session, self.phonebook))
+        return list(kept[1])
 
     @staticmethod
     def _of_alarm(session: Session, ref: int | str) -> Any:

@@ -58,9 +58,13 @@ class AlarmService:
     def check_numbers(self) -> list[str]:
         """Run whenever the settings are (re)loaded: pin what was stored before pins, follow
         renames and new numbers, flag alarms whose person is not configured (alarms.pins)."""
-        return self.numbers_check.run()
+        try:
+            return self.numbers_check.run()
+        finally:
+            self.reports.forget_warnings()
 
     def _changed(self, alarm_id: int) -> None:
+        self.reports.forget_warnings()
         for listener in self._listeners:
             listener(alarm_id)
 
@@ -87,7 +91,10 @@ class AlarmService:
     # --- claiming and firing --------------------------------------------------------
 
     def claim_due(self, alarm_id: int, now: datetime) -> list[int]:
-        return self.firing.claim_due(alarm_id, now)
+        try:
+            return self.firing.claim_due(alarm_id, now)
+        finally:
+            self.reports.forget_warnings()  # a one-off that rang has no warning left
 
     def fire_occurrence(self, occurrence_id: int) -> None:
         self.firing.fire_occurrence(occurrence_id)

@@ -21,7 +21,7 @@ from alarmd.calls.callplan import Done, Plan
 from alarmd.calls.lease import LEASE, OPEN_STATUSES
 from alarmd.config.settings import Settings
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook, PhoneNumber, Pin
+from alarmd.phonebook import Phonebook, PhoneNumber, stored_label
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -118,6 +118,4 @@ class Record:
         try:
             return self.phonebook.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number).label()
         except BadInput:
-            if occurrence.to_number is None:
-                return occurrence.to_ref
-            return Pin(occurrence.to_name, occurrence.to_number).label()
+            return stored_label(occurrence.to_ref, occurrence.to_name, occurrence.to_number)
