@@ -48,7 +48,7 @@ def test_after_a_config_edit_and_a_restart_the_alarm_calls_its_person(
     configure(home, standin, [MOBILE, OFFICE])
     first = start_daemon()
     home.cli("add", "--to", given, "--daily", "07:00", "--name", "daily")
-    home.cli("add", "--to", given, "--at", soon(4), "--name", "wake")
+    home.cli("add", "--to", given, "--at", soon(5), "--name", "wake")
     first.stop()
     assert standin.creates() == [], "wake rang before the restart"
 
@@ -76,7 +76,7 @@ def test_an_alarm_whose_number_was_removed_is_flagged_recorded_failed_and_edit_r
     wait_until(lambda: home.cli_json("history")[0]["status"] == "answered")
     home.cli("add", "--to", "OFFICE", "--daily", "07:00", "--name", "office")
     home.cli("add", "--to", "MOBILE", "--daily", "08:00", "--name", "mobile")
-    home.cli("add", "--to", "1", "--at", soon(4), "--name", "wake")
+    home.cli("add", "--to", "1", "--at", soon(5), "--name", "wake")
     first.stop()
     assert len(standin.creates()) == 1, "wake rang before the restart"
 

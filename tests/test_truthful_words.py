@@ -18,12 +18,14 @@ import pytest
 
 from alarmd import clock
 from alarmd.alarms.service import AlarmInput
+from alarmd.calls import callplan
+from alarmd.store.models import Attempt
 from tests.apiapp import LiveApi, live_api
 from tests.cli_harness import LiveApp, app  # noqa: F401  (a fixture)
 from tests.conftest import Home, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin
 
-FAST = {"pollSeconds": 0.05, "pollMarginSeconds": 0, "intervalSeconds": 2}
+FAST = {"pollSeconds": 0.05, "pollMarginSeconds": 0, "intervalSeconds": 3}
 
 
 def soon(seconds: float) -> str:
@@ -97,18 +99,15 @@ def test_stopping_an_alarm_during_redials_records_the_calls_that_were_placed(
     assert (status, detail) == ("unanswered", f"nobody answered 1 call (no-answer); no more calls: {words}")
 
 
-def test_a_pause_before_any_call_is_still_skipped(home: Home, standin: TwilioStandin) -> None:
-    with live_api(home, twilio_block(standin), redial=FAST) as api:
-        api.scheduler.shutdown()  # the test claims and fires it itself
-        at = soon(4)
-        alarm = api.client.post("/v1/alarms", json={"to": "MOBILE", "at": at}).json()
-        (occurrence_id,) = api.service.claim_due(alarm["id"], datetime.fromisoformat(at))
-        worker = threading.Thread(target=api.service.fire_occurrence, args=(occurrence_id,))
-        worker.start()
-        api.client.post(f"/v1/alarms/{alarm['id']}/pause")
-        worker.join(20)
-        assert api.rows("SELECT status, detail FROM occurrences") == [("skipped", "paused")]
-    assert standin.creates() == []
+@pytest.mark.parametrize(("attempts", "done"), [
+    ([], ("skipped", "paused")),
+    # Only failed requests: nothing rang, so nothing was placed to report.
+    ([Attempt(sid=None, status="error", error_message="Twilio failed")], ("skipped", "paused")),
+    ([Attempt(sid="CA1", status="busy"), Attempt(sid="CA2", status="no-answer")],
+     ("unanswered", "nobody answered 2 calls (busy, no-answer); no more calls: the alarm was paused")),
+])
+def test_a_ring_called_off_is_skipped_only_if_no_call_went_out(attempts: list[Attempt], done: Any) -> None:
+    assert callplan.called_off(attempts, "paused") == callplan.Done(*done)
 
 
 @pytest.fixture
