@@ -80,7 +80,8 @@ class NewAlarm(BaseModel):
 
 
 class AlarmChanges(NewAlarm):
-    """Any subset of a new alarm's fields; the others keep their values. `name: null` removes the name."""
+    """Any subset of a new alarm's fields; the others keep their values. null puts a field back
+    to its default (`name` removed, `then` no fallback, `grace_seconds` the configured one, ...)."""
 
     # Narrowing a field in a subclass is what mypy objects to; pydantic supports it, and
     # subclassing keeps every field a later feature adds to NewAlarm editable.
@@ -173,8 +174,12 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
         alive = is_alive()
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
                 "mode": service.dialer.mode}
-        # The trial number's at-risk warning: outside checks only read /healthz.
-        warning = {"warning": service.keepalive_warning(clock.now())}
+        # Outside checks only read /healthz: the trial number's at-risk warning, and alarms
+        # that would call nobody. A warning is not a failure: still 200.
+        keepalive = service.keepalive_warning(clock.now())
+        warnings = [keepalive] if keepalive else []
+        warnings += service.warnings()
+        warning = {"warning": "; ".join(warnings) or None, "warnings": warnings}
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
     @app.post("/v1/alarms", status_code=201, dependencies=[Auth], response_model=AlarmOut)
@@ -193,8 +198,8 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
 
     @app.patch("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)
     def edit_alarm(ref: Ref, body: AlarmChanges, request: Request, key: IdempotencyKey = None) -> JSONResponse:
-        # null means "not given", except for name, where it removes the name.
-        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "name"}
+        # null clears a field back to its default (README); the service refuses it where none exists.
+        changes = body.model_dump(exclude_unset=True)
         return once(key, request, changes, lambda: (200, service.edit_alarm(ref, changes, clock.now())))
 
     @app.delete("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)

@@ -22,7 +22,7 @@ from alarmd.calls.callplan import Done, Plan
 from alarmd.calls.lease import LEASE, OPEN_STATUSES
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
-from alarmd.phonebook import PhoneNumber
+from alarmd.phonebook import PhoneNumber, stored_label
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -81,7 +81,7 @@ class Record(UsesLive):
             if getattr(held, "rowcount", 0) != 1:
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
+                              secret=entry.secret, dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
                               status="requesting")
             session.add(attempt)
             session.flush()
@@ -126,7 +126,7 @@ class Record(UsesLive):
             for attempt in occurrence.attempts:
                 # A keepalive's accepted call is not followed; nothing else is left open.
                 attempt.finished_at = attempt.finished_at or occurrence.finished_at
-            label = self._label_ref(occurrence.to_ref)
+            label = self._label(occurrence)
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
         sentence = f"occurrence {occurrence_id} ({label}): {done.status}" + (f": {done.detail}" if done.detail else "")
@@ -138,8 +138,8 @@ class Record(UsesLive):
                 except Exception:
                     log.exception("a listener of failed calls failed")
 
-    def _label_ref(self, ref: str) -> str:
+    def _label(self, occurrence: Occurrence) -> str:
         try:
-            return self.phonebook.resolve(ref).label()
+            return self.phonebook.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number).label()
         except BadInput:
-            return ref
+            return stored_label(occurrence.to_ref, occurrence.to_name, occurrence.to_number)
