@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -228,14 +229,20 @@ def test_unknown_pages_and_bad_ids_are_pages_not_tracebacks(web: WebApp) -> None
 
 
 def test_an_alarm_whose_number_left_the_config_is_broken_and_promises_no_ring(web: WebApp) -> None:
+    from alarmd.config.settings import load_settings
+
     add(web, name="wake")
-    with web.service.sessions.begin() as db:
-        from alarmd.store.models import Alarm
-        db.get(Alarm, 1).to_ref = "NANNY"  # as if NANNY had been removed from twilio.phoneNumbers
+    block = twilio_block(None)
+    block["phoneNumbers"] = block["phoneNumbers"][1:]  # MOBILE removed; OFFICE (secret) stays
+    web.home.write_config(block)
+    web.service.apply_settings(load_settings(web.home.config_path, env={"HOME": str(web.home.root / "home")}))
     page = web.client.get("/").text
-    assert "broken: its number (NANNY) left the config" in page
-    assert '<p class="warning" role="alert">wake will not ring: its number (NANNY) left the config.</p>' in page
+    assert "broken: MOBILE is not configured" in page
+    assert "calls MOBILE (no longer configured)" in page
+    assert "Alarm wake (#1) calls MOBILE, which is not configured: it will call nobody" in page
     assert "No alarm will ring." in page and "Skip next" not in page
+    assert "7700900123" not in re.sub(r"\D", "", page) and "***123" not in page
+
 
 
 def test_unskip_takes_the_skip_back_and_skip_days_covers_a_holiday(web: WebApp) -> None:

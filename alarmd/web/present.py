@@ -14,11 +14,8 @@ from alarmd.web.privacy import Privacy
 
 
 def broken(privacy: Privacy, alarm: dict[str, Any]) -> str | None:
-    """Why the alarm cannot ring, or None: its number is no longer in twilio.phoneNumbers."""
-    number = alarm.get("to") or {}
-    if number.get("index") is None and alarm["state"] != "done":
-        return f"its number ({privacy.who(number).removesuffix(' (no longer configured)')}) left the config"
-    return None
+    """Why the alarm can call nobody (the service's sentence: "HOME is not configured"), or None."""
+    return privacy.scrub(alarm["broken"]) if alarm.get("broken") and alarm["state"] != "done" else None
 
 
 def alarm_item(privacy: Privacy, alarm: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -64,7 +61,7 @@ def main_page(service: AlarmService, privacy: Privacy, now: datetime) -> dict[st
     ringing = sorted((i for i in items if i["ring"] is not None), key=lambda i: (i["ring"], i["id"]))
     keepalive = service.keepalive_status(now)
     warnings = [privacy.scrub(keepalive["warning"])] if keepalive.get("warning") else []
-    warnings += [f"{i['name']} will not ring: {i['broken']}." for i in items if i["broken"]]
+    warnings += [_sentence(privacy.scrub(w)) for w in service.warnings()]
     due = words.parse(keepalive.get("next_due"))
     return {
         "alarms": sorted(items, key=lambda i: (i["ring"] is None, i["ring"] or now, i["id"])),
@@ -75,6 +72,10 @@ def main_page(service: AlarmService, privacy: Privacy, now: datetime) -> dict[st
         "keepalive_next": words.local(due, zone, now) if due else None,
         "warnings": warnings,
     }
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def test_calls(service: AlarmService, privacy: Privacy, now: datetime, zone: str) -> list[dict[str, Any]]:

@@ -54,10 +54,11 @@ class Privacy:
         """The number as the page names it."""
         if not number:
             return "nobody"
+        if number.get("index") is None:
+            # Not configured now: its pinned name, never its (masked) digits.
+            return f"{number.get('name') or 'a number'} (no longer configured)"
         if self.is_secret(number):
             return PRIVATE
-        if number.get("index") is None and not number.get("number"):
-            return f"{number.get('name') or number.get('ref')} (no longer configured)"
         return str(number.get("name") or number.get("number") or number.get("ref"))
 
     def attempt_who(self, attempt: dict[str, Any]) -> str:
