@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms.inputs import ref_text
@@ -26,6 +25,7 @@ from alarmd.config.settings import Settings
 from alarmd.errors import LimitExceeded
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import rules
+from alarmd.store.insert import insert_new
 from alarmd.store.models import Alarm, Occurrence
 from alarmd.store.views import Views, iso, schedule_of
 
@@ -99,19 +99,13 @@ class Firing:
                detail: str | None, now: datetime) -> int | None:
         """Insert the occurrence row; None when another run already claimed it."""
         key = f"alarm:{alarm.id}:{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
-        result = session.execute(
-            sqlite_insert(Occurrence)
-            .values(
-                claim_key=key, alarm_id=alarm.id, alarm_name=alarm.name, reason="alarm",
-                to_ref=alarm.to_ref, scheduled_at=instant, status=status, detail=detail,
-                created_at=now, finished_at=None if status == "claimed" else now,
-                owner=self.owner if status == "claimed" else None,
-                lease_until=now + LEASE if status == "claimed" else None,
-            )
-            .on_conflict_do_nothing(index_elements=["claim_key"])
-            .returning(Occurrence.id)
-        )
-        return result.scalar_one_or_none()
+        return insert_new(session, Occurrence, {
+            "claim_key": key, "alarm_id": alarm.id, "alarm_name": alarm.name, "reason": "alarm",
+            "to_ref": alarm.to_ref, "scheduled_at": instant, "status": status, "detail": detail,
+            "created_at": now, "finished_at": None if status == "claimed" else now,
+            "owner": self.owner if status == "claimed" else None,
+            "lease_until": now + LEASE if status == "claimed" else None,
+        }, "claim_key", returning=Occurrence.id)
 
     def fire_occurrence(self, occurrence_id: int) -> None:
         """Deliver a claimed occurrence (alarmd.calls.delivery): dial, follow, redial, escalate.

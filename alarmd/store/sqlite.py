@@ -1,4 +1,4 @@
-"""The SQLite engine, sessions, and schema upgrades through Alembic's API."""
+"""The SQLite engine: WAL, a busy timeout, foreign keys, and this process's writers queued on a lock."""
 
 from __future__ import annotations
 
@@ -7,20 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.errors import ConfigError
 
 BUSY_TIMEOUT_MS = 5000
-
-
-def migrations_dir() -> Path:
-    """Alembic's scripts: inside the package when installed from a wheel, else the checkout's."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_migrations", package.parent / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise RuntimeError("alarmd's migrations are missing from this installation")
 
 
 def make_engine(path: Path) -> Engine:
@@ -79,19 +69,3 @@ def _serialise_writes(engine: Engine) -> None:
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-
-
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it already is)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir()))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)

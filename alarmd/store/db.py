@@ -1,0 +1,59 @@
+"""The engine (SQLite or PostgreSQL), sessions, and schema upgrades through Alembic's API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from alarmd.config.database import Database, PostgresDatabase
+from alarmd.store import sqlite
+
+# Held while the schema is upgraded, so nodes starting together on an empty PostgreSQL
+# database create it once: the others wait, then find it at head. ("alarmd" in ASCII.)
+MIGRATION_LOCK = 0x616C61726D64
+
+
+def migrations_dir() -> Path:
+    """Alembic's scripts: inside the package when installed from a wheel, else the checkout's."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise RuntimeError("alarmd's migrations are missing from this installation")
+
+
+def make_engine(database: Database) -> Engine:
+    if isinstance(database, PostgresDatabase):
+        return _postgres_engine(database)
+    return sqlite.make_engine(database)
+
+
+def _postgres_engine(database: PostgresDatabase) -> Engine:
+    connect_args: dict[str, Any] = {"connect_timeout": 5, "application_name": "alarmd"}
+    if database.password is not None:
+        connect_args["password"] = database.password
+    # pre_ping: a connection dropped by a server restart is replaced, not handed out.
+    # The pool is sized for the scheduler's workers: many alarms due at once each hold one.
+    return create_engine(database.sqlalchemy_url, connect_args=connect_args, pool_pre_ping=True,
+                         pool_size=5, max_overflow=25, pool_timeout=10)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it already is)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
