@@ -38,7 +38,7 @@ MAX_MISSED_RECORDED = 50
 
 class Firing:
     def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, views: Views):
+                 phonebook: Phonebook, views: Views, node_id: str | None = None):
         self.sessions = sessions
         self.settings = settings
         self.phonebook = phonebook
@@ -47,7 +47,7 @@ class Firing:
         self._idle = threading.Condition()
         # Set by the daemon when it stops: every wait in a delivery returns at once.
         self.stopping = threading.Event()
-        self.owner = owner_id()
+        self.owner = owner_id(node_id)
         self.delivery = delivery.Delivery(sessions, dialer, settings, phonebook, self.stopping, self.owner)
         self._dispatch: Callable[[int], None] | None = None
 

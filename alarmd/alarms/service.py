@@ -30,14 +30,14 @@ __all__ = ["AlarmInput", "AlarmService"]
 
 class AlarmService:
     def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook):
+                 phonebook: Phonebook, node_id: str | None = None):
         self.sessions = sessions
         self.dialer = dialer
         self.settings = settings
         self.phonebook = phonebook
         views = Views(phonebook)
         self._listeners: list[Callable[[int], None]] = []
-        self.firing = Firing(sessions, dialer, settings, phonebook, views)
+        self.firing = Firing(sessions, dialer, settings, phonebook, views, node_id)
         self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
         self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
         self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)

@@ -66,7 +66,7 @@ class Delivery:
         self._alarm_changes: dict[int, int] = {}
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
-        self.record = Record(sessions, dialer.mode, settings, phonebook, owner)
+        self.record = Record(sessions, dialer.mode, settings, phonebook, self.lease)
 
     def alarm_changed(self, alarm_id: int) -> None:
         with self._lock:
@@ -165,6 +165,11 @@ class Delivery:
         # instant every millisecond counts, and the read before the wait covers the rest.
         if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
                 and self._call_off_if_unwanted(occurrence_id, attempt_id)):
+            return None
+        # Frozen past the lease meanwhile (SIGSTOP, a paused VM)? Then another node may have
+        # taken the call over: send only on a lease proved recently enough, or proved anew.
+        timeout = self.settings.redial.request_timeout_seconds
+        if not self.lease.trusted(occurrence_id, timeout) and not self.lease.renew(occurrence_id):
             return None
         try:
             return self.dialer.place_call(request)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
 from alarmd.calls import callplan, costguard
 from alarmd.calls.callplan import Done, Plan
-from alarmd.calls.lease import LEASE, OPEN_STATUSES
+from alarmd.calls.lease import OPEN_STATUSES, Lease
 from alarmd.config.settings import Settings
 from alarmd.errors import BadInput
 from alarmd.phonebook import Phonebook, PhoneNumber
@@ -36,18 +36,20 @@ class Snapshot:
 
 class Record:
     def __init__(self, sessions: sessionmaker[Session], dialer_mode: str, settings: Settings,
-                 phonebook: Phonebook, owner: str):
+                 phonebook: Phonebook, lease: Lease):
         self.sessions = sessions
         self.dialer_mode = dialer_mode
         self.settings = settings
         self.phonebook = phonebook
-        self.owner = owner
+        # Every write below goes through the lease's fence: after a takeover it writes nothing.
+        self.lease = lease
 
     def load(self, occurrence_id: int) -> Snapshot | Done | None:
         with self.sessions() as session:
             occurrence = session.get(Occurrence, occurrence_id)
             if (occurrence is None or occurrence.status not in OPEN_STATUSES
-                    or occurrence.finished_at is not None or occurrence.owner != self.owner):
+                    or occurrence.finished_at is not None or occurrence.owner != self.lease.owner
+                    or occurrence.lease_epoch != self.lease.epoch(occurrence_id)):
                 return None
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             try:
@@ -67,13 +69,7 @@ class Record:
         """
         with self.sessions.begin() as session:
             costguard.check(session, clock.now(), self.settings.calls_per_hour)
-            held = session.execute(
-                update(Occurrence)
-                .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
-                       Occurrence.status.in_(OPEN_STATUSES), Occurrence.finished_at.is_(None))
-                .values(status="dialling", lease_until=clock.now() + LEASE)
-            )
-            if getattr(held, "rowcount", 0) != 1:
+            if not self.lease.hold(session, occurrence_id, status="dialling"):
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
                               dialer=self.dialer_mode, started_at=max(clock.now(), send_at),
@@ -83,32 +79,32 @@ class Record:
             return attempt.id
 
     def record(self, occurrence_id: int, attempt_id: int, values: dict[str, Any],
-                occurrence_status: str | None) -> None:
+               occurrence_status: str | None) -> bool:
+        """Write what an attempt came to; False (and nothing written) once the lease is lost."""
         with self.sessions.begin() as session:
-            attempt = session.get_one(Attempt, attempt_id)
-            for key, value in values.items():
-                setattr(attempt, key, value)
-            if occurrence_status is not None:
-                occurrence = session.get_one(Occurrence, occurrence_id)
-                occurrence.status = occurrence_status
+            changes = {} if occurrence_status is None else {"status": occurrence_status}
+            if not self.lease.hold(session, occurrence_id, **changes):
+                return False
+            session.execute(update(Attempt).where(Attempt.id == attempt_id).values(**values))
+            return True
 
     def drop_attempt(self, attempt_id: int) -> None:
         """Delete an attempt whose request was never sent, so history shows no call that was not made."""
         with self.sessions.begin() as session:
-            session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            occurrence_id = session.scalar(select(Attempt.occurrence_id).where(Attempt.id == attempt_id))
+            if occurrence_id is not None and self.lease.hold(session, occurrence_id):
+                session.execute(delete(Attempt).where(Attempt.id == attempt_id))
 
     def finish(self, occurrence_id: int, done: Done) -> None:
+        now = clock.now()
         with self.sessions.begin() as session:
-            occurrence = session.get(Occurrence, occurrence_id)
-            if occurrence is None:
+            if not self.lease.hold(session, occurrence_id, status=done.status, detail=done.detail,
+                                   finished_at=now):
                 return
-            occurrence.status, occurrence.detail = done.status, done.detail
-            occurrence.finished_at = clock.now()
-            occurrence.lease_until = None
-            for attempt in occurrence.attempts:
-                # A keepalive's accepted call is not followed; nothing else is left open.
-                attempt.finished_at = attempt.finished_at or occurrence.finished_at
-            label = self._label_ref(occurrence.to_ref)
+            # A keepalive's accepted call is not followed; nothing else is left open.
+            session.execute(update(Attempt).where(Attempt.occurrence_id == occurrence_id,
+                                                  Attempt.finished_at.is_(None)).values(finished_at=now))
+            label = self._label_ref(session.get_one(Occurrence, occurrence_id).to_ref)
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
         log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,

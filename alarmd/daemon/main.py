@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from alarmd import __version__
 from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
+from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
 from alarmd.daemon.sdnotify import Notifier
@@ -73,11 +74,12 @@ def run(settings: Settings) -> int:
     else:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
     _check_listen(settings)
+    node_id = claim_node_id(settings.client.state_dir)
     engine = open_database(settings)
     log.info("database %s is at the newest schema", settings.database)
     token = ensure_token(settings.client)
 
-    service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
+    service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings), node_id)
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
