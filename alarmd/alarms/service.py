@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from alarmd import clock
+from alarmd.alarms.cluster import Cluster
 from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput
@@ -38,6 +40,7 @@ class AlarmService:
         views = Views(phonebook)
         self._listeners: list[Callable[[int], None]] = []
         self.firing = Firing(sessions, dialer, settings, phonebook, views, node_id)
+        self.cluster = Cluster(sessions, settings, self.firing.owner.partition("/")[0])
         self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
         self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
         self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
@@ -56,6 +59,24 @@ class AlarmService:
     def _changed(self, alarm_id: int) -> None:
         for listener in self._listeners:
             listener(alarm_id)
+
+    # --- several nodes on one database ------------------------------------------------
+
+    def latest_change(self) -> int:
+        return self.cluster.latest_change()
+
+    def take_changes(self, last: int) -> int:
+        """Tell the listeners about every alarm changed (by any node) after change `last`; the newest id."""
+        newest, alarm_ids = self.cluster.changes_since(last)
+        for alarm_id in sorted(alarm_ids):
+            self._changed(alarm_id)
+        return newest
+
+    def heartbeat(self) -> None:
+        self.cluster.heartbeat()
+
+    def cluster_warnings(self, now: datetime) -> list[str]:
+        return self.cluster.warnings(now)
 
     # --- editing alarms -------------------------------------------------------------
 
@@ -125,7 +146,8 @@ class AlarmService:
         return self.reports.history(limit, alarm_ref, before)
 
     def status(self) -> dict[str, Any]:
-        return self.reports.status()
+        now = clock.now()
+        return self.reports.status() | {"nodes": self.cluster.nodes(now)}
 
     # --- the keepalive --------------------------------------------------------------
 

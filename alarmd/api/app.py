@@ -163,7 +163,8 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
                 "mode": service.dialer.mode}
         # The trial number's at-risk warning: outside checks only read /healthz.
-        warning = {"warning": service.keepalive_warning(clock.now())}
+        now = clock.now()
+        warning = {"warning": service.keepalive_warning(now), "warnings": service.cluster_warnings(now)}
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
 

@@ -17,6 +17,7 @@ from alarmd.config.apitoken import ensure_token
 from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
+from alarmd.daemon.changes import POLL_SECONDS, ChangeWatcher
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
@@ -26,6 +27,8 @@ from alarmd.store import db
 log = logging.getLogger("alarmd")
 
 STARTUP_TIMEOUT_SECONDS = 15
+# Each node measures its clock against the database's and writes its heartbeat this often.
+HEARTBEAT_SECONDS = 5
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -83,6 +86,11 @@ def run(settings: Settings) -> int:
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
+    # Other nodes' changes (and this node's clock against the database's): see daemon/changes.
+    watcher = ChangeWatcher(service, settings.database)
+    scheduler.every("heartbeat", HEARTBEAT_SECONDS, service.heartbeat)
+    scheduler.every("changes", POLL_SECONDS, watcher.poll)
+    watcher.start_listening()
     supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
     supervisor.start()
 
@@ -116,6 +124,7 @@ def run(settings: Settings) -> int:
             break
 
     supervisor.stopping()
+    watcher.stop()
     server.should_exit = True
     service.request_stop()
     scheduler.shutdown()

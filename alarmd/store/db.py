@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.config.database import Database, PostgresDatabase
-from alarmd.store import sqlite
+from alarmd.store import changes, sqlite
 
 # Held while the schema is upgraded, so nodes starting together on an empty PostgreSQL
 # database create it once: the others wait, then find it at head. ("alarmd" in ASCII.)
@@ -56,4 +56,6 @@ def upgrade(engine: Engine) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    changes.track_changes(sessions)
+    return sessions
