@@ -59,11 +59,17 @@ class Cluster:
         cluster = cls(root, _free_port())
         _as_postgres(str(BIN / "initdb"), "-D", str(cluster.data), "-U", USER, "--auth=trust",
                      "--no-sync", "-E", "UTF8", "--locale=C")
-        cluster.run_ctl("start", "-w", "-t", "30", "-o",
-                        f"-c port={cluster.port} -c listen_addresses=127.0.0.1 "
-                        f"-c unix_socket_directories={cluster.root} -c fsync=off "
-                        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        cluster.start_server()
         return cluster
+
+    def start_server(self) -> None:
+        self.run_ctl("start", "-w", "-t", "30", "-o",
+                     f"-c port={self.port} -c listen_addresses=127.0.0.1 "
+                     f"-c unix_socket_directories={self.root} -c fsync=off "
+                     "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+
+    def stop_server(self) -> None:
+        self.run_ctl("stop", "-m", "fast", "-w")
 
     @property
     def data(self) -> Path:
@@ -79,9 +85,9 @@ class Cluster:
 
     def restart(self) -> None:
         """Stop the server and start it again on the same port (a reconnect test)."""
-        self.run_ctl("stop", "-m", "fast", "-w")
+        self.stop_server()
         time.sleep(0.2)
-        self.run_ctl("start", "-w", "-t", "30")
+        self.start_server()
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = _as_postgres(str(BIN.parent / "bin" / "psql"), "-h", str(self.root), "-p", str(self.port),

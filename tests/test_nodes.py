@@ -109,7 +109,7 @@ def test_a_change_through_one_node_reaches_the_other_within_a_second(
 ) -> None:
     first, second = node(tmp_path, "a", database, standin), node(tmp_path, "b", database, standin)
     daemons.extend([Daemon(first), Daemon(second)])
-    due = datetime.now(UTC) + timedelta(seconds=5.5)
+    due = datetime.now(UTC) + timedelta(seconds=9)
     first.cli("add", "--at", due.isoformat(), "--to", "MOBILE", "--name", "wake")
     # Removed through the second node a second or so before the first would claim it (3 s
     # ahead): the first must have taken the removal in by then, and ring nothing.

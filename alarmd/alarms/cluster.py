@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
 from alarmd.config.settings import Settings
-from alarmd.store import changes, dbclock
+from alarmd.store import changes, dbclock, trouble
 from alarmd.store.models import Node
+from alarmd.store.trouble import database_trouble
 from alarmd.store.views import iso
 
 log = logging.getLogger("alarmd.cluster")
@@ -49,7 +50,20 @@ class Cluster:
             return changes.changes_since(session, last)
 
     def heartbeat(self) -> timedelta:
-        """Measure the clock against the database's, set the shared clock, write the heartbeat row."""
+        """Measure the clock against the database's, set the shared clock, write the heartbeat row.
+
+        Being a write every few seconds, it is also how the node learns that its database
+        is unavailable, and that it is back (alarmd.store.trouble).
+        """
+        try:
+            offset = self._beat()
+        except Exception as exc:
+            trouble.noticed(database_trouble(exc))
+            raise
+        trouble.noticed(None)
+        return offset
+
+    def _beat(self) -> timedelta:
         with self.sessions.begin() as session:
             offset = dbclock.measure_offset(session)
             clock.set_offset(offset)

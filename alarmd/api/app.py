@@ -6,20 +6,18 @@ constant time; /healthz and /openapi.json need no token.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.service import AlarmService
+from alarmd.api.errors import DATABASE_RETRY_AFTER, ApiError, install_error_handlers
 from alarmd.api.guard import UNAUTHORIZED, RequestGuard, token_matches
 from alarmd.api.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
 from alarmd.api.models import (
@@ -36,10 +34,8 @@ from alarmd.api.models import (
     SkipBody,
     StatusOut,
 )
-from alarmd.calls.costguard import CallLimitReached
-from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
-
-log = logging.getLogger("alarmd.api")
+from alarmd.store import trouble
+from alarmd.store.trouble import database_trouble
 
 
 class ErrorBody(BaseModel):
@@ -78,7 +74,7 @@ class AlarmChanges(NewAlarm):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429, 503)
 }
 BEARER = HTTPBearer(auto_error=False, description="The API token: alarmd.apiToken, ALARMD_API_TOKEN, "
                     "the api-token credential, or the file the daemon made in its state directory.")
@@ -88,12 +84,6 @@ IdempotencyKey = Annotated[str | None, Header(
                 "nothing again; the same key with another body is 409.")]
 Ref = Annotated[str, Path(max_length=100, description="the alarm's id or name")]
 Count = Annotated[int, Query(ge=1, le=100)]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        self.status = status
-        self.message = message
 
 
 def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) -> FastAPI:
@@ -109,34 +99,7 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
             raise ApiError(401, UNAUTHORIZED)
 
     Auth = Depends(require_token)
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
-        return JSONResponse({"error": _sentence(validation_sentence(exc))},
-                            status_code=400 if malformed else 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": f"{exc.detail}."}, status_code=exc.status_code)
-
-    for error, status in ((NoSuchAlarm, 404), (Conflict, 409), (LimitExceeded, 429), (BadInput, 422)):
-        app.add_exception_handler(error, _handler(status))
-
-    @app.exception_handler(CallLimitReached)
-    async def _limit(_: Request, exc: CallLimitReached) -> JSONResponse:
-        return JSONResponse({"error": _sentence(str(exc))}, status_code=429,
-                            headers={"Retry-After": str(exc.retry_after_seconds)})
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("request failed: %s", type(exc).__name__, exc_info=exc)
-        return JSONResponse({"error": "The daemon failed to answer this request; its log says why."},
-                            status_code=500)
+    install_error_handlers(app)
 
     def once(key: str | None, request: Request, payload: Any,
              run: Callable[[], tuple[int, dict[str, Any]]]) -> JSONResponse:
@@ -164,7 +127,17 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
                 "mode": service.dialer.mode}
         # The trial number's at-risk warning: outside checks only read /healthz.
         now = clock.now()
-        warning = {"warning": service.keepalive_warning(now), "warnings": service.cluster_warnings(now)}
+        try:
+            cause = trouble.current()
+            warning = {"warning": service.keepalive_warning(now), "warnings": service.cluster_warnings(now)}
+        except Exception as exc:
+            cause = database_trouble(exc)
+            if cause is None:
+                raise
+        if cause is not None:
+            # Up, but unable to claim or record a call: outside checks must hear it.
+            return JSONResponse({**body, "status": f"database unavailable: {cause}"}, status_code=503,
+                                headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
 
@@ -254,36 +227,3 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
         return once(key, request, {"at": at}, run)
 
     return app
-
-
-def _handler(status: int) -> Callable[[Request, Exception], Any]:
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": _sentence(str(exc))}, status_code=status)
-
-    return handle
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:]
-
-
-def validation_sentence(exc: RequestValidationError) -> str:
-    """The first problem pydantic found, as one sentence naming the field."""
-    errors = exc.errors()
-    if not errors:
-        return "The request is not valid."
-    first = errors[0]
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    if len(loc) > 1 and loc[-1] in ("int", "str"):
-        # pydantic names the union member that failed last; `to` is an index or a name.
-        return f"{'.'.join(loc[:-1])}: expected a whole number (an index) or a string (a name)."
-    where = ".".join(loc)
-    kind = first.get("type", "")
-    if kind == "extra_forbidden":
-        return f"Unknown field {where!r}."
-    if kind == "json_invalid":
-        return "The body is not valid JSON."
-    if kind == "missing":
-        return f"{where or 'The body'} is required."
-    return f"{where or 'The body'}: {first.get('msg', 'is not valid')}."

@@ -166,10 +166,9 @@ class Delivery:
         if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
                 and self._call_off_if_unwanted(occurrence_id, attempt_id)):
             return None
-        # Frozen past the lease meanwhile (SIGSTOP, a paused VM)? Then another node may have
-        # taken the call over: send only on a lease proved recently enough, or proved anew.
-        timeout = self.settings.redial.request_timeout_seconds
-        if not self.lease.trusted(occurrence_id, timeout) and not self.lease.renew(occurrence_id):
+        # Frozen past the lease meanwhile (SIGSTOP, a paused VM)? Send only on a lease proved anew.
+        if not self.lease.trusted(occurrence_id, self.settings.redial.request_timeout_seconds) \
+                and not self.lease.renew(occurrence_id):
             return None
         try:
             return self.dialer.place_call(request)

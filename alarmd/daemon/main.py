@@ -19,6 +19,7 @@ from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
 from alarmd.daemon.changes import POLL_SECONDS, ChangeWatcher
 from alarmd.daemon.sdnotify import Notifier
+from alarmd.daemon.waiting import open_database_patiently
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
 from alarmd.phonebook import Phonebook, PhoneNumber
@@ -44,7 +45,11 @@ def phonebook_of(settings: Settings) -> Phonebook:
 
 def open_database(settings: Settings) -> Engine:
     engine = db.make_engine(settings.database)
-    db.upgrade(engine)
+    try:
+        db.upgrade(engine)
+    except BaseException:
+        engine.dispose()  # a node that waits for its database opens a new engine each try
+        raise
     return engine
 
 
@@ -78,7 +83,10 @@ def run(settings: Settings) -> int:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
     _check_listen(settings)
     node_id = claim_node_id(settings.client.state_dir)
-    engine = open_database(settings)
+    engine = open_database_patiently(lambda: open_database(settings), settings, Notifier.from_env(), stop)
+    if engine is None:
+        log.info("stopped while waiting for the database")
+        return 0
     log.info("database %s is at the newest schema", settings.database)
     token = ensure_token(settings.client)
 
