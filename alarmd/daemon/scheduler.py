@@ -112,7 +112,7 @@ class AlarmScheduler:
                 self.scheduler.remove_job(job_id)
             return
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=when - CLAIM_AHEAD, timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id],
             id=job_id, replace_existing=True,
         )
 
@@ -150,7 +150,7 @@ class AlarmScheduler:
         failures = self._failures[alarm_id] = self._failures.get(alarm_id, 0) + 1
         retry_at = clock.now() + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=retry_at, timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=_host(retry_at), timezone=UTC), args=[alarm_id],
             id=f"alarm-{alarm_id}", replace_existing=True,
         )
 
@@ -164,7 +164,7 @@ class AlarmScheduler:
             with contextlib.suppress(JobLookupError):
                 self.scheduler.remove_job(KEEPALIVE_JOB)
             return
-        self.scheduler.add_job(self.run_keepalive, DateTrigger(run_date=when, timezone=UTC),
+        self.scheduler.add_job(self.run_keepalive, DateTrigger(run_date=_host(when), timezone=UTC),
                                id=KEEPALIVE_JOB, replace_existing=True)
 
     def run_keepalive(self) -> None:
@@ -189,7 +189,7 @@ class AlarmScheduler:
         self.scheduler.add_executor(ThreadPoolExecutor(1), alias=job_id)
         self.scheduler.add_job(
             _patient(job_id, func), IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
-            replace_existing=True, next_run_time=clock.now(),
+            replace_existing=True, next_run_time=clock.host_now(),
         )
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -215,3 +215,9 @@ def _patient(job_id: str, func: Callable[[], object]) -> Callable[[], None]:
             last[0] = None
 
     return run
+
+
+def _host(instant: datetime) -> datetime:
+    """An instant on the shared clock (alarmd.clock) as this host's clock shows it: APScheduler
+    wakes by the host's clock, so a node whose clock runs fast would otherwise claim early."""
+    return instant - clock.offset()

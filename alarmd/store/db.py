@@ -14,6 +14,8 @@ from alarmd.store import changes, sqlite
 # Held while the schema is upgraded, so nodes starting together on an empty PostgreSQL
 # database create it once: the others wait, then find it at head. ("alarmd" in ASCII.)
 MIGRATION_LOCK = 0x616C61726D64
+# No transaction of alarmd's waits on anything but the database, so one idle this long is stuck.
+IDLE_IN_TRANSACTION_MS = 3000
 
 
 def migrations_dir() -> Path:
@@ -32,7 +34,11 @@ def make_engine(database: Database) -> Engine:
 
 
 def _postgres_engine(database: PostgresDatabase) -> Engine:
-    connect_args: dict[str, Any] = {"connect_timeout": 5, "application_name": "alarmd"}
+    # A node frozen inside a transaction (SIGSTOP, a paused VM) would hold its row locks, and
+    # with them every other node's claim of the same occurrence, until it woke; the server
+    # ends such a session after a few seconds instead, rolling back what it had not committed.
+    connect_args: dict[str, Any] = {"connect_timeout": 5, "application_name": "alarmd",
+                                    "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"}
     if database.password is not None:
         connect_args["password"] = database.password
     # pre_ping: a connection dropped by a server restart is replaced, not handed out.
