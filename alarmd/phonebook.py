@@ -106,7 +106,8 @@ class Phonebook:
         """The entry for an index (0, "0") or a name ("MOBILE", any case)."""
         if isinstance(ref, bool):
             raise UnknownNumber(f"{ref!r} is not a phone number index or name.")
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+        # ASCII digits only: "²" and "٣" pass isdigit() but are no index (int("²") fails).
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
             index = int(ref)
             if 0 <= index < len(self.entries):
                 return self.entries[index]

@@ -113,7 +113,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
     assert "will not ring at" in out
     skipped = home.cli_json("show", "work")
     assert skipped["skipping"] == [skipped["next_fire_at"]]
-    assert "skipping next" in home.cli("list").stdout
+    assert "skipping " in home.cli("list").stdout
     day = (datetime.now(UTC) + timedelta(days=9)).date()
     while day.weekday() > 3:  # a Mon-Thu day, when "work" rings
         day += timedelta(days=1)

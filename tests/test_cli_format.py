@@ -24,6 +24,8 @@ def alarm(id: int, **fields: Any) -> dict[str, Any]:
         "last": None, "created_at": "2026-11-20T10:00:00+00:00",
     }
     base.update(fields)
+    # Unless told otherwise, the next scheduled instant is the next ring.
+    base.setdefault("next_ring_at", base["next_fire_at"] if base["state"] == "active" else None)
     return base
 
 
@@ -46,28 +48,32 @@ def test_local_times_carry_the_weekday_and_the_zone_abbreviation() -> None:
 def test_the_list_reads_like_list_timers_sorted_by_next_with_a_footer() -> None:
     alarms = [
         alarm(1, name="weekend", schedule="09:00 Sat,Sun Europe/London",
-              next_fire_at="2026-11-28T09:00:00+00:00", state="paused",
-              paused_until="2026-11-28T08:00:00+00:00"),
+              next_fire_at="2026-11-28T09:00:00+00:00", next_ring_at="2026-11-28T09:00:00+00:00",
+              state="paused", paused_until="2026-11-28T08:00:00+00:00"),
         alarm(2, name="work", last={"scheduled_at": "2026-11-26T07:00:00+00:00", "status": "accepted"}),
         alarm(3, kind="once", schedule="once 2026-11-20 06:00 Europe/London", next_fire_at=None,
               state="done", to={"ref": "OFFICE", "index": 1, "name": "OFFICE", "number": "+44 1*** ***455"}),
-        alarm(4, name="early", next_fire_at="2026-11-27T06:00:00+00:00",
+        # Its next scheduled instant is skipped: NEXT and LEFT show the ring after it.
+        alarm(4, name="early", next_fire_at="2026-11-27T06:00:00+00:00", next_ring_at="2026-11-30T06:00:00+00:00",
               skipping=["2026-11-27T06:00:00+00:00"]),
+        alarm(5, name="held", state="paused"),  # paused for good: no next ring, before the done one
     ]
     lines = screens.alarm_list(alarms, NOW, PLAIN)
     assert lines == [
         "NEXT                      LEFT       LAST                           ID  NAME     TO"
         "                        SCHEDULE                             STATE",
-        "Fri 2026-11-27 06:00 GMT  7h 12min   -                              4   early    MOBILE "
-        "(+44 7700 900123)  07:00 Mon–Fri Europe/London          skipping next",
         "Fri 2026-11-27 07:00 GMT  8h 12min   Thu 2026-11-26 07:00 accepted  2   work     MOBILE "
         "(+44 7700 900123)  07:00 Mon–Fri Europe/London          active",
         "Sat 2026-11-28 09:00 GMT  1 day 10h  -                              1   weekend  MOBILE "
         "(+44 7700 900123)  09:00 Sat,Sun Europe/London          paused until Sat 2026-11-28 08:00",
+        "Mon 2026-11-30 06:00 GMT  3 days 7h  -                              4   early    MOBILE "
+        "(+44 7700 900123)  07:00 Mon–Fri Europe/London          skipping Fri 2026-11-27",
+        "-                         -          -                              5   held     MOBILE "
+        "(+44 7700 900123)  07:00 Mon–Fri Europe/London          paused",
         "-                         -          -                              3   -        OFFICE "
         "(+44 1*** ***455)  once 2026-11-20 06:00 Europe/London  done",
         "",
-        "4 alarms listed.",
+        "5 alarms listed.",
     ]
 
 
@@ -76,8 +82,12 @@ def test_an_empty_list_and_a_single_alarm_footer() -> None:
     assert screens.alarm_list([alarm(1)], NOW, PLAIN)[-1] == "1 alarm listed."
 
 
-def test_a_skip_other_than_the_next_ring_names_its_day() -> None:
+def test_a_skip_names_its_day_and_how_many_more() -> None:
     assert fmt.state(alarm(1, skipping=["2026-12-01T07:00:00+00:00"])) == "skipping Tue 2026-12-01"
+    # The next scheduled instant too: "skipping next" beside NEXT would read as that ring.
+    assert fmt.state(alarm(1, skipping=["2026-11-27T07:00:00+00:00"])) == "skipping Fri 2026-11-27"
+    three = ["2026-12-01T07:00:00+00:00", "2026-11-30T07:00:00+00:00", "2026-12-02T07:00:00+00:00"]
+    assert fmt.state(alarm(1, skipping=three)) == "skipping Mon 2026-11-30 +2"
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
@@ -134,6 +144,29 @@ def test_status_lines_show_next_alarm_last_call_and_keepalive() -> None:
             in screens.status_lines(info, PLAIN))
     info.pop("keepalive")
     assert "Keepalive" not in "\n".join(screens.status_lines(info, PLAIN))
+
+
+def test_show_says_the_ring_that_will_happen_and_the_ones_after_it() -> None:
+    # Fri 07:00 is skipped: Next is Mon, and Then goes on from there, leaving nothing out.
+    skipped = alarm(2, name="work", next_ring_at="2026-11-30T07:00:00+00:00",
+                    skipping=["2026-11-27T07:00:00+00:00"])
+    fire_times = [{"at": f"2026-{d}T07:00:00+00:00"} for d in ("11-30", "12-01", "12-02", "12-03")]
+    lines = screens.alarm_detail(skipped, NOW, PLAIN, fire_times)
+    assert "Next:     Mon 2026-11-30 07:00 GMT (in 3 days 8h)" in lines
+    assert "State:    skipping Fri 2026-11-27" in lines
+    assert lines[-1] == "Then:     Tue 2026-12-01 07:00, Wed 2026-12-02 07:00, Thu 2026-12-03 07:00"
+    held = screens.alarm_detail(alarm(2, state="paused"), NOW, PLAIN, [])
+    assert "Next:     -" in held and not any(line.startswith("Then:") for line in held)
+
+
+def test_what_edit_skip_and_resume_say_about_the_next_ring() -> None:
+    assert screens.next_text(alarm(1), NOW) == "next Fri 2026-11-27 07:00 GMT (in 8h 12min)"
+    assert screens.next_text(alarm(1, state="paused"), NOW) == "it is paused and will not ring until resumed"
+    assert screens.next_text(alarm(1, next_fire_at=None, state="done"), NOW) == "it will not ring again"
+    rings = [f"2026-12-{d:02d}T07:00:00+00:00" for d in range(21, 25)]
+    assert screens.instants_text(rings[:2], "Europe/London") == "Mon 2026-12-21 07:00 GMT, Tue 2026-12-22 07:00 GMT"
+    assert screens.instants_text(rings, "Europe/London") == (
+        "4 rings from Mon 2026-12-21 07:00 GMT to Thu 2026-12-24 07:00 GMT")
 
 
 def test_show_lists_the_alarm_and_its_next_rings() -> None:

@@ -91,6 +91,36 @@ def test_cron_follows_vixie_day_rules() -> None:
     assert only_mondays.matches_day(date(2026, 11, 27)) and not only_mondays.matches_day(date(2026, 11, 28))
 
 
+# cronie (and Vixie cron) flag a day field whose text starts with "*" as unrestricted, before
+# any step or list is read: then the two day fields are ANDed, otherwise ORed.
+@pytest.mark.parametrize(("expr", "day", "rings"), [
+    ("0 7 */2 * 1-5", date(2026, 12, 5), False),  # Saturday the 5th: odd, but not a weekday
+    ("0 7 */2 * 1-5", date(2026, 12, 3), True),  # Thursday the 3rd: odd and a weekday
+    ("0 7 */2 * 1-5", date(2026, 12, 2), False),  # Wednesday the 2nd: a weekday, but even
+    ("0 7 1-31/2 * 1-5", date(2026, 12, 5), True),  # the same days spelled without "*": ORed
+    ("0 7 1-31/2 * 1-5", date(2026, 12, 2), True),
+    ("0 7 1 * */2", date(2026, 12, 1), True),  # the 1st, a Tuesday (2): both match
+    ("0 7 1 * */2", date(2027, 1, 1), False),  # the 1st, a Friday (5)
+    ("0 7 1 * */2", date(2026, 12, 6), False),  # a Sunday (0), not the 1st
+    ("0 7 2 * */2", date(2026, 12, 2), False),  # the 2nd, a Wednesday (3): odd weekday
+    ("0 7 2 * */2", date(2027, 3, 2), True),  # the 2nd, a Tuesday (2)
+    ("0 7 *,10 * 2", date(2026, 12, 8), True),  # starts with "*": ANDed, and the 8th is a Tuesday
+    ("0 7 *,10 * 2", date(2026, 12, 10), False),  # a Thursday: the day of week must match too
+    ("0 7 10,* * 2", date(2026, 12, 10), True),  # does not start with "*": ORed
+    ("0 7 10,* * 2", date(2026, 12, 9), True),  # "*" in the list matches every day of the month
+    ("0 7 * * 1-5", date(2026, 12, 5), False),
+    ("0 7 13 * 5", date(2026, 12, 13), True),  # both restricted: the 13th (a Sunday) will do
+    ("0 7 13 * 5", date(2026, 12, 4), True),  # and so will any Friday
+    ("0 7 13 * 5", date(2026, 12, 5), False),
+])
+def test_cron_day_fields_follow_cronie(expr: str, day: date, rings: bool) -> None:
+    assert parse_cron(expr).matches_day(day) is rings
+    schedule = Schedule("cron", "UTC", cron=expr)
+    found = fire_times_between(schedule, datetime.combine(day, time(0), tzinfo=UTC),
+                               datetime.combine(day, time(23, 59), tzinfo=UTC), 10)
+    assert found == ([datetime.combine(day, time(7), tzinfo=UTC)] if rings else [])
+
+
 def test_a_leap_day_cron_is_found_years_ahead() -> None:
     schedule = Schedule("cron", "UTC", cron="0 9 29 feb *")
     assert next_fire(schedule, datetime(2026, 11, 26, tzinfo=UTC)) == datetime(2028, 2, 29, 9, tzinfo=UTC)

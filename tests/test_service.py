@@ -136,3 +136,35 @@ def test_settings_resolve_the_default_database(tmp_path: Path) -> None:
     assert settings.database == tmp_path / ".local" / "state" / "alarmd" / "alarmd.db"
     systemd = load_settings(None, env={"HOME": str(tmp_path), "STATE_DIRECTORY": "/var/lib/alarmd"})
     assert systemd.database == Path("/var/lib/alarmd/alarmd.db")
+
+
+def test_a_cron_day_field_starting_with_a_star_is_anded_in_next_and_in_firing(service: AlarmService) -> None:
+    # cronie's rule: "*/2" counts as unrestricted, so the odd days must also be weekdays.
+    start = datetime(2026, 12, 4, 12, tzinfo=UTC)  # Friday the 4th, after 07:00
+    alarm = service.add_alarm(AlarmInput(to=0, cron="0 7 */2 * 1-5", tz="UTC"), start)
+    coming = [t["at"] for t in service.upcoming(alarm["id"], 3)["fire_times"]]
+    assert coming == ["2026-12-07T07:00:00+00:00", "2026-12-09T07:00:00+00:00", "2026-12-11T07:00:00+00:00"]
+    run_until(service, alarm["id"], start, datetime(2026, 12, 9, 12, tzinfo=UTC))
+    assert rings(service) == [datetime(2026, 12, 7, 7, tzinfo=UTC), datetime(2026, 12, 9, 7, tzinfo=UTC)]
+
+
+def test_a_one_off_stored_behind_its_next_fire_at_still_ends_with_a_record(service: AlarmService,
+                                                                           home: Home) -> None:
+    # What an edit before this fix stored: `at` 20 s past, next_fire_at the moment of the edit.
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    alarm = service.add_alarm(AlarmInput(to=0, at="2026-11-26T12:00:00+00:00"), now)
+    with sqlite3.connect(home.db_path) as db:
+        db.execute("UPDATE alarms SET at = ? WHERE id = ?", ("2026-11-26 11:59:40.000000", alarm["id"]))
+    claimed = service.claim_due(alarm["id"], now)
+    assert len(claimed) == 1
+    service.fire_occurrence(claimed[0])
+    assert rings(service) == [now]
+    assert service.get_alarm(alarm["id"])["state"] == "done"
+
+
+def test_an_edit_to_a_one_off_just_past_is_stored_as_now_like_add(service: AlarmService) -> None:
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    alarm = service.add_alarm(AlarmInput(to=0, at="2026-11-27T09:00:00+00:00"), now)
+    edited = service.edit_alarm(alarm["id"], {"at": "2026-11-26T11:59:40+00:00"}, now)
+    assert edited["at"] == edited["next_fire_at"] == now.isoformat()
+    assert len(service.claim_due(alarm["id"], now)) == 1

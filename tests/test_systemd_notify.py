@@ -248,12 +248,12 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
 
 @pytest.mark.parametrize(("status", "line"), [
     ({"mode": "dry-run", "next_alarm": None}, "no alarm due; dry-run"),
-    ({"mode": "twilio", "next_alarm": {"next_fire_local": "2026-11-27T07:00:00+00:00"}},
+    ({"mode": "twilio", "next_alarm": {"next_ring_local": "2026-11-27T07:00:00+00:00"}},
      "next alarm Fri 07:00; twilio"),
     # Shown in the alarm's own zone, as `alarmd list` does.
-    ({"mode": "dry-run", "next_alarm": {"next_fire_local": "2026-11-27T07:00:00-05:00"}},
+    ({"mode": "dry-run", "next_alarm": {"next_ring_local": "2026-11-27T07:00:00-05:00"}},
      "next alarm Fri 07:00; dry-run"),
-    ({"mode": "dry-run", "next_alarm": {"next_fire_local": "2026-12-25T07:00:00+00:00"}},
+    ({"mode": "dry-run", "next_alarm": {"next_ring_local": "2026-12-25T07:00:00+00:00"}},
      "next alarm Fri 2026-12-25 07:00; dry-run"),
 ])
 def test_status_line(status: dict[str, Any], line: str) -> None:

@@ -1,4 +1,4 @@
-"""Editing alarms: add, change, remove, pause, resume, skip.
+"""Editing alarms: add, change, remove, pause, resume (skips: alarmd.alarms.skipping).
 
 Each method checks its input (alarmd.alarms.inputs), writes in one transaction, returns
 the alarm's JSON view, and tells the listeners (the scheduler, the delivery) which
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,9 +23,8 @@ from alarmd.config.settings import Settings
 from alarmd.errors import BadInput, Conflict
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, rules, timeparse
-from alarmd.schedule.rules import Schedule
 from alarmd.store.models import Alarm
-from alarmd.store.views import Views, iso, schedule_of
+from alarmd.store.views import Views, iso, latest_occurrence, ring_from, skipping
 
 log = logging.getLogger("alarmd.service")
 
@@ -47,14 +46,9 @@ class AlarmEditor:
         name = inputs.check_name(given.name)
         entry = self.phonebook.resolve(given.to)
         tz = given.tz or self.settings.timezone
-        schedule = inputs.schedule_from(given, tz, now)
+        schedule, first = inputs.scheduled(given, tz, now)
         grace = inputs.check_grace(self.settings.grace_seconds if given.grace_seconds is None
                                    else given.grace_seconds)
-        first = inputs.first_fire(schedule, now)
-        if schedule.kind == "once":
-            # A one-off a few seconds in the past means now: store it as now, so it is
-            # its own occurrence instant and no grace window can call it missed.
-            schedule = Schedule("once", tz, at=first)
         redial = inputs.check_redial(given, self.phonebook)
         with self.sessions.begin() as session:
             if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
@@ -97,9 +91,11 @@ class AlarmEditor:
     def edit(self, ref: int | str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Change some of an alarm's fields (AlarmInput's names); the others stay as they are.
 
-        A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, and
-        pending skips (instants of the old schedule) are dropped.
+        A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, pending
+        skips the new schedule still rings at are kept, and the others are dropped and
+        listed in the answer's `dropped_skips`.
         """
+        dropped: list[str] = []
         with self.sessions.begin() as session:
             alarm = find_alarm(session, ref)
             given = AlarmInput(**inputs.merged_input(alarm, changes))
@@ -125,17 +121,25 @@ class AlarmEditor:
             kind_fields = {"at", "daily", "days", "cron"}
             if kind_fields & changes.keys() or ("tz" in changes and alarm.kind != "once"):
                 tz = given.tz or self.settings.timezone
-                schedule = inputs.schedule_from(given, tz, now)
-                alarm.next_fire_at = inputs.first_fire(schedule, now)
+                since = ring_from(alarm, latest_occurrence(session, alarm.id), now)
+                # A ring claimed under the old schedule and due in a moment still rings: its skip holds.
+                claimed = since.isoformat() if since is not None and since != alarm.next_fire_at else None
+                pending = skipping(alarm, since)
+                # The same path as add: a one-off just past is stored as now and rings at once.
+                schedule, alarm.next_fire_at = inputs.scheduled(given, tz, now)
                 inputs.apply_schedule(alarm, schedule)
-                alarm.skip_instants = "[]"
+                kept, dropped = firetimes.split_skips(schedule, (s for s in pending if s != claimed))
+                alarm.skip_instants = json.dumps(sorted(kept + [s for s in pending if s == claimed]))
             elif "tz" in changes:
-                # A one-off is an instant: another zone only changes how it is shown.
+                # A one-off is an instant: another zone only changes how it is shown, and a
+                # wall time the old zone's DST gap moved means nothing in the new one.
                 alarm.tz = rules.zone(given.tz or self.settings.timezone).key
+                alarm.time_of_day = None
             alarm.updated_at = now
-            view = self.views.alarm(session, alarm)
-        log.info("alarm %s changed (%s): %s, next %s", view["id"], ", ".join(sorted(changes)) or "nothing",
-                 view["schedule"], view["next_fire_at"])
+            view = self.views.alarm(session, alarm) | {"dropped_skips": dropped}
+        log.info("alarm %s changed (%s): %s, next %s%s", view["id"], ", ".join(sorted(changes)) or "nothing",
+                 view["schedule"], view["next_fire_at"],
+                 f"; dropped skips the new schedule does not ring at: {', '.join(dropped)}" if dropped else "")
         self._changed(view["id"])
         return view
 
@@ -148,6 +152,7 @@ class AlarmEditor:
                 until_at = timeparse.parse_when(until, alarm.tz, now)
                 if until_at <= now:
                     raise BadInput(f"{until!r} is not in the future; pause until a later time.")
+                inputs.check_ahead(until_at, now)
             alarm.paused, alarm.paused_until, alarm.updated_at = True, until_at, now
             view = self.views.alarm(session, alarm)
         log.info("alarm %s paused%s", view["id"], f" until {iso(until_at)}" if until_at else "")
@@ -160,33 +165,6 @@ class AlarmEditor:
             alarm.paused, alarm.paused_until, alarm.updated_at = False, None, now
             view = self.views.alarm(session, alarm)
         log.info("alarm %s resumed", view["id"])
-        self._changed(view["id"])
-        return view
-
-    def skip(self, ref: int | str, on: str | None, now: datetime) -> dict[str, Any]:
-        """Skip the next occurrence not already skipped, or every occurrence on a local date."""
-        with self.sessions.begin() as session:
-            alarm = find_alarm(session, ref)
-            if alarm.next_fire_at is None:
-                raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
-            schedule = schedule_of(alarm)
-            pending = [s for s in json.loads(alarm.skip_instants or "[]")
-                       if datetime.fromisoformat(s) >= alarm.next_fire_at]
-            after = alarm.next_fire_at - timedelta(microseconds=1)
-            if on is None:
-                found = firetimes.next_unskipped(schedule, after, set(pending))
-                instants = [found] if found else []
-                if not instants:
-                    raise BadInput(f"alarm {alarm.id} has no occurrence left to skip.")
-            else:
-                day = inputs.parse_date(on)
-                instants = firetimes.instants_on(schedule, day, after)
-                if not instants:
-                    raise BadInput(f"alarm {alarm.id} has no occurrence left on {day.isoformat()} to skip.")
-            alarm.skip_instants = json.dumps(sorted(set(pending) | {i.isoformat() for i in instants}))
-            alarm.updated_at = now
-            view = self.views.alarm(session, alarm)
-        log.info("alarm %s will skip %s", view["id"], ", ".join(i.isoformat() for i in instants))
         self._changed(view["id"])
         return view
 

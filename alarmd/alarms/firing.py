@@ -72,6 +72,10 @@ class Firing:
             due = rules.fire_times_between(
                 schedule, alarm.next_fire_at - timedelta(microseconds=1), now, MAX_MISSED_RECORDED
             )
+            if not due and schedule.kind == "once":
+                # A one-off whose `at` lies behind its next_fire_at (an edit by an earlier
+                # version stored it so) is due at next_fire_at: it never ends without a record.
+                due = [alarm.next_fire_at]
             to_dial: list[int] = []
             detail: str | None
             grace = timedelta(seconds=alarm.grace_seconds)

@@ -46,13 +46,23 @@ class AlarmInput:
     redial_interval_seconds: int | None = None
 
 
+@dataclass(frozen=True)
+class SkipDays:
+    """Which rings a skip or an unskip is about: a local date, a range of them, or (none
+    given) the next one. Text as given, YYYY-MM-DD."""
+
+    on: str | None = None
+    first: str | None = None  # "from" in the API and the CLI
+    last: str | None = None  # "to"
+
+
 def check_name(name: str | None) -> str | None:
     if name is None or not name.strip():
         return None
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.")
-    if name.isdigit():
+    if name.isascii() and name.isdigit():  # what find_alarm would read as an id
         raise BadInput(f"the name {name!r} would be read as an id; use a word.")
     return name
 
@@ -88,7 +98,11 @@ def schedule_from(given: AlarmInput, tz: str, now: datetime) -> Schedule:
     if given.days and not given.daily:
         raise BadInput("days goes with daily.")
     if given.at:
-        return Schedule("once", tz, at=timeparse.parse_when(given.at, tz, now))
+        # A wall time in the spring gap is kept as the one-off's time_of_day, so its ring
+        # can say it was moved forward (gap_moved), as a recurring alarm's does.
+        moved = timeparse.gap_wall_time(given.at, tz, now)
+        return Schedule("once", tz, at=timeparse.parse_wake_time(given.at, tz, now),
+                        time_of_day=moved.time() if moved else None)
     if given.daily:
         return Schedule("daily", tz, time_of_day=rules.parse_time_of_day(given.daily),
                         days=rules.parse_days(given.days))
@@ -97,13 +111,26 @@ def schedule_from(given: AlarmInput, tz: str, now: datetime) -> Schedule:
     return Schedule("cron", tz, cron=" ".join(given.cron.split()))
 
 
+def scheduled(given: AlarmInput, tz: str, now: datetime) -> tuple[Schedule, datetime]:
+    """The schedule and its first instant, for add and edit alike.
+
+    A one-off a few seconds in the past means now: it is stored as now, so it is its own
+    occurrence instant (claim_due finds it due) and no grace window can call it missed.
+    """
+    schedule = schedule_from(given, tz, now)
+    first = first_fire(schedule, now)
+    if schedule.kind == "once":
+        moved = schedule.time_of_day if first == schedule.at else None
+        schedule = Schedule("once", schedule.tz, at=first, time_of_day=moved)
+    return schedule, first
+
+
 def first_fire(schedule: Schedule, now: datetime) -> datetime:
     if schedule.kind == "once":
         assert schedule.at is not None
         if schedule.at < now - PAST_TOLERANCE:
             raise BadInput(f"{iso(schedule.at)} is in the past.")
-        if schedule.at > now + MAX_AHEAD:
-            raise BadInput(f"{iso(schedule.at)} is more than 366 days ahead.")
+        check_ahead(schedule.at, now)
         return max(schedule.at, now)
     first = rules.next_fire(schedule, now)
     if first is None:
@@ -111,9 +138,16 @@ def first_fire(schedule: Schedule, now: datetime) -> datetime:
     return first
 
 
+def check_ahead(instant: datetime, now: datetime) -> None:
+    """Every instant a person or NMO gives is at most 366 days ahead: further is a typo,
+    and near year 9999 it would not even survive a conversion to another zone."""
+    if instant > now + MAX_AHEAD:
+        raise BadInput(f"{iso(instant)} is more than 366 days ahead.")
+
+
 def ref_text(ref: int | str, entry: PhoneNumber) -> str:
     # Keep the name when one was given: it survives reordering of phoneNumbers.
-    by_name = isinstance(ref, str) and not ref.strip().isdigit() and entry.name
+    by_name = isinstance(ref, str) and not (ref.strip().isascii() and ref.strip().isdigit()) and entry.name
     return entry.name if by_name and entry.name else str(entry.index)
 
 
@@ -121,7 +155,7 @@ def stored_input(alarm: Alarm) -> dict[str, Any]:
     """The alarm as AlarmInput fields, the shape an edit is merged into."""
     schedule = schedule_of(alarm)
     return {
-        "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day,
+        "to": alarm.to_ref, "at": iso(alarm.at), "daily": alarm.time_of_day if alarm.kind == "daily" else None,
         "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days)) if alarm.kind == "daily" else None,
         "cron": alarm.cron, "tz": alarm.tz, "name": alarm.name, "grace_seconds": alarm.grace_seconds,
     }
@@ -145,7 +179,35 @@ def apply_schedule(alarm: Alarm, schedule: Schedule) -> None:
 
 def parse_date(text: str) -> date:
     # Only YYYY-MM-DD: fromisoformat alone would also take "20261224".
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip(), re.ASCII):
         with contextlib.suppress(ValueError):
             return date.fromisoformat(text.strip())
     raise BadInput(f"{text!r} is not a date like \"2026-12-24\".")
+
+
+def day_span(days: SkipDays, tz: str, now: datetime) -> tuple[date, date] | None:
+    """The first and last local date `days` names (the same for `on`), or None for the next ring."""
+    if days.on is not None and (days.first is not None or days.last is not None):
+        raise BadInput("give either on, or from and to, not both.")
+    if days.on is not None:
+        day = parse_day(days.on, tz, now)
+        return day, day
+    if days.first is None and days.last is None:
+        return None
+    if days.first is None or days.last is None:
+        raise BadInput("from and to go together: give both dates of the range.")
+    first, last = parse_day(days.first, tz, now), parse_day(days.last, tz, now)
+    if first > last:
+        raise BadInput(f"the range runs backwards: {first.isoformat()} is after {last.isoformat()}.")
+    return first, last
+
+
+def parse_day(text: str, tz: str, now: datetime) -> date:
+    """A local date in the alarm's zone, from today to 366 days ahead, like every instant given."""
+    day = parse_date(text)
+    zone = rules.zone(tz)
+    if day < now.astimezone(zone).date():
+        raise BadInput(f"{day.isoformat()} is in the past.")
+    if day > (now + MAX_AHEAD).astimezone(zone).date():
+        raise BadInput(f"{day.isoformat()} is more than 366 days ahead.")
+    return day

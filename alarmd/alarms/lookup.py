@@ -12,7 +12,7 @@ from alarmd.store.models import Alarm
 def find_alarm(session: Session, ref: int | str) -> Alarm:
     text = str(ref).strip()
     alarm = None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" passes isdigit() alone, and int() refuses it
         alarm = session.get(Alarm, int(text))
     else:
         alarm = session.scalars(select(Alarm).where(Alarm.name == text)).first()

@@ -1,13 +1,14 @@
 """Reading what is and what will be: alarms, their next rings, the numbers, history, status.
 
-Nothing here writes. Views (alarmd.store.views) give every row its one JSON shape.
+Nothing here writes. Views (alarmd.store.views) give every row its one JSON shape, and
+every "when will it ring" is firetimes.rings from views.ring_from, so list, show, next and
+status agree.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -21,7 +22,15 @@ from alarmd.errors import BadInput
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, timeparse
 from alarmd.store.models import Alarm, Occurrence
-from alarmd.store.views import Views, latest_occurrences, schedule_of
+from alarmd.store.views import (
+    Views,
+    latest_occurrence,
+    latest_occurrences,
+    next_ring,
+    ring_from,
+    schedule_of,
+    skipping,
+)
 
 
 class Reports:
@@ -39,8 +48,10 @@ class Reports:
             alarms = session.scalars(select(Alarm)).all()
             latest = latest_occurrences(session)
             views = [self.views.alarm(session, alarm, latest) for alarm in alarms]
-        # Soonest first; spent one-offs (no next) last, newest first among them.
-        return sorted(views, key=lambda v: (v["next_fire_at"] is None, v["next_fire_at"] or "", -v["id"]))
+        # The soonest ring first; those that will not ring (paused for good, done) last,
+        # paused ones before done ones, newest first among them.
+        return sorted(views, key=lambda v: (v["next_ring_at"] is None, v["state"] == "done",
+                                            v["next_ring_at"] or "", -v["id"]))
 
     def get_alarm(self, ref: int | str) -> dict[str, Any]:
         with self.sessions() as session:
@@ -59,19 +70,17 @@ class Reports:
         """The alarm's next `count` rings, with their local times and what DST did to them."""
         with self.sessions() as session:
             alarm = find_alarm(session, ref)
-            return {"alarm": alarm.id, "fire_times": [t.as_json() for t in _upcoming(alarm, count)]}
+            since = ring_from(alarm, latest_occurrence(session, alarm.id), clock.now())
+            return {"alarm": alarm.id, "fire_times": [t.as_json() for t in _rings(alarm, since, count)]}
 
     def upcoming_all(self, count: int) -> list[dict[str, Any]]:
         """The next `count` rings of all alarms together, soonest first."""
         found: list[tuple[datetime, int, dict[str, Any]]] = []
         with self.sessions() as session:
-            query = select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.next_fire_at, Alarm.id)
-            for alarm in session.scalars(query):
-                assert alarm.next_fire_at is not None
-                # Alarms come soonest first, and none rings before its next_fire_at.
-                if len(found) >= count and found[count - 1][0] < alarm.next_fire_at:
+            for alarm, since in _may_ring(session, clock.now()):
+                if len(found) >= count and found[count - 1][0] < since:
                     break
-                for t in _upcoming(alarm, count):
+                for t in _rings(alarm, since, count):
                     found.append((t.at, alarm.id, {"alarm_id": alarm.id, "alarm_name": alarm.name}
                                   | t.as_json()))
                 found = sorted(found, key=lambda item: (item[0], item[1]))[:count]
@@ -96,9 +105,7 @@ class Reports:
     def status(self) -> dict[str, Any]:
         with self.sessions() as session:
             count = session.scalar(select(func.count(Alarm.id))) or 0
-            upcoming = session.scalars(
-                select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.next_fire_at).limit(1)
-            ).first()
+            upcoming = self._next_to_ring(session)
             # A call still being followed (accepted, or dialling its redials) counts too.
             last = session.scalars(
                 select(Occurrence).where(or_(Occurrence.finished_at.is_not(None),
@@ -116,10 +123,22 @@ class Reports:
                 "keepalive": self._keepalive_status(clock.now()),
             }
 
+    @staticmethod
+    def _next_to_ring(session: Session) -> Alarm | None:
+        """The alarm whose next ring comes first: a paused or skipped one may not be it."""
+        best: tuple[datetime, int, Alarm] | None = None
+        for alarm, since in _may_ring(session, clock.now()):
+            if best is not None and best[0] < since:
+                break
+            ring = next_ring(alarm, since)
+            if ring is not None and (best is None or (ring.at, alarm.id) < best[:2]):
+                best = (ring.at, alarm.id, alarm)
+        return best[2] if best else None
+
     def _before(self, session: Session, before: str) -> Any:
         """History paging: older than an occurrence (by id) or than an instant."""
         text = before.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # "²" passes isdigit() alone, and int() refuses it
             row = session.get(Occurrence, int(text))
             if row is None:
                 raise BadInput(f"before: no call has the id {text}.")
@@ -128,11 +147,28 @@ class Reports:
         return Occurrence.scheduled_at < timeparse.parse_when(text, self.settings.timezone, clock.now())
 
 
-def _upcoming(alarm: Alarm, count: int) -> list[firetimes.FireTime]:
-    if alarm.next_fire_at is None:
+def _rings(alarm: Alarm, since: datetime | None, count: int) -> list[firetimes.FireTime]:
+    if since is None:
         return []
-    return firetimes.upcoming(
-        schedule_of(alarm), alarm.next_fire_at - timedelta(microseconds=1), count,
-        skipping=set(json.loads(alarm.skip_instants or "[]")), paused=alarm.paused,
-        paused_until=alarm.paused_until,
-    )
+    return firetimes.rings(schedule_of(alarm), since, count, skipping=skipping(alarm, since),
+                           paused=alarm.paused, paused_until=alarm.paused_until)
+
+
+def _may_ring(session: Session, now: datetime) -> Iterator[tuple[Alarm, datetime]]:
+    """Each alarm that may still ring, with the first instant it may ring at (ring_from).
+
+    Those with a claimed ring still to come first (a few, in the seconds before a ring),
+    then the others by next_fire_at: none of those rings before its next_fire_at, so a
+    caller looking for the soonest rings may stop once it has found rings before that.
+    """
+    claimed = session.scalars(select(Occurrence).where(
+        Occurrence.alarm_id.is_not(None), Occurrence.finished_at.is_(None), Occurrence.scheduled_at > now)).all()
+    imminent = {o.alarm_id: o for o in claimed if o.alarm_id is not None}
+    for alarm_id in sorted(imminent):
+        alarm = session.get(Alarm, alarm_id)
+        if alarm is not None:
+            yield alarm, imminent[alarm_id].scheduled_at
+    query = select(Alarm).where(Alarm.next_fire_at.is_not(None)).order_by(Alarm.next_fire_at, Alarm.id)
+    for alarm in session.scalars(query):
+        if alarm.id not in imminent and alarm.next_fire_at is not None:
+            yield alarm, alarm.next_fire_at

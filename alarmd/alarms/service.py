@@ -1,8 +1,9 @@
 """The use cases, one method each. The CLI (through the API), the API and the scheduler all come here.
 
-AlarmService is a thin façade over four focused services: editing alarms
-(alarms.editing), claiming and firing occurrences (alarms.firing), reading alarms,
-history and status (alarms.reports), and the keepalive (alarms.keepalive). Methods
+AlarmService is a thin façade over five focused services: editing alarms
+(alarms.editing), skipping rings (alarms.skipping), claiming and firing occurrences
+(alarms.firing), reading alarms, history and status (alarms.reports), and the keepalive
+(alarms.keepalive). Methods
 return JSON-ready dicts (the API's and the CLI's shapes live in one place) and raise
 alarmd.errors for bad input. Instants in and out are aware UTC.
 """
@@ -19,15 +20,16 @@ from alarmd import clock
 from alarmd.alarms.cluster import Cluster
 from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
-from alarmd.alarms.inputs import AlarmInput
+from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.keepalive import Keepalive
 from alarmd.alarms.reports import Reports
+from alarmd.alarms.skipping import Skips
 from alarmd.calls.dialers.base import Dialer
 from alarmd.config.settings import Settings
 from alarmd.phonebook import Phonebook
 from alarmd.store.views import Views
 
-__all__ = ["AlarmInput", "AlarmService"]
+__all__ = ["AlarmInput", "AlarmService", "SkipDays"]
 
 
 class AlarmService:
@@ -43,6 +45,7 @@ class AlarmService:
         self.cluster = Cluster(sessions, settings, self.firing.owner.partition("/")[0])
         self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
         self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
+        self.skips = Skips(sessions, views, self._changed)
         self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
@@ -95,8 +98,11 @@ class AlarmService:
     def resume_alarm(self, ref: int | str, now: datetime) -> dict[str, Any]:
         return self.editor.resume(ref, now)
 
-    def skip_alarm(self, ref: int | str, on: str | None, now: datetime) -> dict[str, Any]:
-        return self.editor.skip(ref, on, now)
+    def skip_alarm(self, ref: int | str, days: SkipDays, now: datetime) -> dict[str, Any]:
+        return self.skips.skip(ref, days, now)
+
+    def unskip_alarm(self, ref: int | str, days: SkipDays, now: datetime) -> dict[str, Any]:
+        return self.skips.unskip(ref, days, now)
 
     # --- claiming and firing --------------------------------------------------------
 

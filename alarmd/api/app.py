@@ -7,6 +7,7 @@ constant time; /healthz and /openapi.json need no token.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
@@ -15,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from alarmd import __version__, clock
-from alarmd.alarms.inputs import AlarmInput
+from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.service import AlarmService
 from alarmd.api.errors import DATABASE_RETRY_AFTER, ApiError, install_error_handlers
 from alarmd.api.guard import UNAUTHORIZED, RequestGuard, token_matches
@@ -32,7 +33,9 @@ from alarmd.api.models import (
     OccurrenceOut,
     PauseBody,
     SkipBody,
+    SkippedOut,
     StatusOut,
+    UnskippedOut,
 )
 from alarmd.store import trouble
 from alarmd.store.trouble import database_trouble
@@ -55,13 +58,14 @@ class NewAlarm(BaseModel):
     cron: str | None = Field(None, description="5-field cron expression", max_length=200)
     tz: str | None = Field(None, description="IANA time zone", max_length=64)
     name: str | None = Field(None, max_length=100)
-    grace_seconds: int | None = Field(None, ge=0, le=86_400)
+    # Strict ints too: JSON true is not 1 second of grace.
+    grace_seconds: StrictInt | None = Field(None, ge=0, le=86_400)
     then: StrictInt | StrictStr | None = Field(None, description="fallback phoneNumbers index or name, rung when "
                                    "every call to `to` goes unanswered")
-    ring_seconds: int | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
+    ring_seconds: StrictInt | None = Field(None, ge=5, le=600, description="how long each call rings (default 60)")
     say: str | None = Field(None, max_length=4000, description="spoken instead of twilio.callingURI")
-    redial_attempts: int | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
-    redial_interval_seconds: int | None = Field(None, ge=1, le=3600,
+    redial_attempts: StrictInt | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
+    redial_interval_seconds: StrictInt | None = Field(None, ge=1, le=3600,
                                                 description="between unanswered calls (alarmd.redial)")
 
 
@@ -140,7 +144,6 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
                                 headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
-
     @app.post("/v1/alarms", status_code=201, dependencies=[Auth], response_model=AlarmOut)
     def add_alarm(body: NewAlarm, request: Request, key: IdempotencyKey = None) -> JSONResponse:
         payload = body.model_dump(exclude_unset=True)
@@ -176,11 +179,23 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
     def resume_alarm(ref: Ref, request: Request, key: IdempotencyKey = None) -> JSONResponse:
         return once(key, request, None, lambda: (200, service.resume_alarm(ref, clock.now())))
 
-    @app.post("/v1/alarms/{ref}/skip", dependencies=[Auth], response_model=AlarmOut)
+    def on_days(act: Callable[[str, SkipDays, datetime], dict[str, Any]], ref: str, request: Request,
+                body: SkipBody | None, key: str | None) -> JSONResponse:
+        days = body.days() if body else SkipDays()
+        payload = body.model_dump(by_alias=True) if body else None
+        return once(key, request, payload, lambda: (200, act(ref, days, clock.now())))
+
+    @app.post("/v1/alarms/{ref}/skip", dependencies=[Auth], response_model=SkippedOut)
     def skip_alarm(ref: Ref, request: Request, body: SkipBody | None = None,
                    key: IdempotencyKey = None) -> JSONResponse:
-        on = body.on if body else None
-        return once(key, request, {"on": on}, lambda: (200, service.skip_alarm(ref, on, clock.now())))
+        """Skip the next ring, those of a local date (`on`), or of a range (`from`, `to`)."""
+        return on_days(service.skip_alarm, ref, request, body, key)
+
+    @app.post("/v1/alarms/{ref}/unskip", dependencies=[Auth], response_model=UnskippedOut)
+    def unskip_alarm(ref: Ref, request: Request, body: SkipBody | None = None,
+                     key: IdempotencyKey = None) -> JSONResponse:
+        """Take back the soonest skip, or those of a local date (`on`) or a range (`from`, `to`)."""
+        return on_days(service.unskip_alarm, ref, request, body, key)
 
     @app.get("/v1/alarms/{ref}/next", dependencies=[Auth], response_model=AlarmFireTimes)
     def alarm_next(ref: Ref, count: Count = 5) -> JSONResponse:

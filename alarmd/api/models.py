@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alarmd.alarms.inputs import SkipDays
+
 
 class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -42,12 +44,23 @@ class AlarmOut(Open):
     to: NumberRef
     grace_seconds: int
     state: str = Field(description="active | paused | done")
-    next_fire_at: str | None = Field(description="UTC, ISO 8601")
+    next_fire_at: str | None = Field(description="the next scheduled instant, skipped or not (UTC, ISO 8601)")
     next_fire_local: str | None = Field(description="the same instant in the alarm's zone")
+    next_ring_at: str | None = Field(description="the next ring that will happen (UTC, ISO 8601); "
+                                                 "null when paused for good or done")
+    next_ring_local: str | None = Field(description="the same instant in the alarm's zone")
     last: LastRing | None
     created_at: str | None
     paused_until: str | None
     skipping: list[str] = Field(description="instants (UTC, ISO 8601) that will be skipped")
+
+
+class SkippedOut(AlarmOut):
+    skipped: list[str] = Field(description="the instants (UTC) this request is about: they will not ring")
+
+
+class UnskippedOut(AlarmOut):
+    unskipped: list[str] = Field(description="the instants (UTC) that will ring again")
 
 
 class AlarmList(Open):
@@ -141,8 +154,16 @@ class PauseBody(Closed):
 
 
 class SkipBody(Closed):
-    on: str | None = Field(None, max_length=40,
-                           description="YYYY-MM-DD: skip the rings on this local date; omit for the next ring")
+    """Which rings: `on` a local date, or `from` one `to` another; none of them, the next one."""
+
+    on: str | None = Field(None, max_length=40, description="YYYY-MM-DD: the rings on this local date")
+    first: str | None = Field(None, alias="from", max_length=40,
+                              description="YYYY-MM-DD: the first local date of a range (with `to`)")
+    last: str | None = Field(None, alias="to", max_length=40,
+                             description="YYYY-MM-DD: the last local date of a range, included")
+
+    def days(self) -> SkipDays:
+        return SkipDays(on=self.on, first=self.first, last=self.last)
 
 
 class DialBody(Closed):

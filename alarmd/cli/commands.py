@@ -23,6 +23,8 @@ from alarmd.cli.support import (
     check_schedule,
     complete_alarm,
     complete_number,
+    day_options,
+    days_body,
     delivery_options,
     json_option,
     schedule_options,
@@ -42,10 +44,7 @@ def _print_json(value: Any) -> None:
 def _next_text(alarm: dict[str, Any]) -> str:
     from alarmd import clock
 
-    if not alarm.get("next_fire_at"):
-        return "it will not ring again"
-    return (f"next {fmt.local(alarm['next_fire_at'], alarm.get('tz'))} "
-            f"(in {fmt.until(alarm['next_fire_at'], clock.now())})")
+    return screens.next_text(alarm, clock.now())
 
 
 def _label(alarm: dict[str, Any]) -> str:
@@ -101,6 +100,10 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
     changed = ctx.call("PATCH", _path(alarm), body)
     ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
              f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
+    dropped = changed.get("dropped_skips") or []
+    if dropped:
+        ctx.echo(f"Dropped {fmt.plural(len(dropped), 'skip')} that the new schedule does not ring at: "
+                 f"{screens.instants_text(dropped, changed.get('tz'))}.")
 
 
 @cli.command("list")
@@ -124,7 +127,7 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
         _print_json(found)
         return
     fire_times = None
-    if found.get("next_fire_at"):
+    if found.get("next_ring_at"):  # Then: the rings after it, from the same answer
         fire_times = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": 4})["fire_times"]
     ctx.echo(screens.alarm_detail(found, clock.now(), ctx.paint, fire_times))
 
@@ -163,14 +166,24 @@ def resume(ctx: Context, alarm: str) -> None:
 
 @cli.command()
 @alarm_argument()
-@click.option("--on", "on", metavar="DATE", help="Skip the ring on this day (YYYY-MM-DD) instead.")
+@day_options("Skip the rings")
 @pass_ctx
-def skip(ctx: Context, alarm: str, on: str | None) -> None:
-    """Skip the next ring of an alarm (or the one on --on DATE)."""
-    skipped = ctx.call("POST", _path(alarm) + "/skip", {"on": on} if on is not None else None)
-    instants = sorted(skipped.get("skipping") or [])
-    shown = ", ".join(fmt.local(s, skipped.get("tz")) for s in instants) or "nothing"
-    ctx.echo(f"Alarm {_label(skipped)} will not ring at {shown}.")
+def skip(ctx: Context, /, alarm: str, **days: str | None) -> None:
+    """Skip the next ring of an alarm (or those of --on DATE, or --from DATE --to DATE)."""
+    skipped = ctx.call("POST", _path(alarm) + "/skip", days_body(days))
+    ctx.echo(f"Alarm {_label(skipped)} will not ring at "
+             f"{screens.instants_text(skipped.get('skipped') or [], skipped.get('tz'))}; {_next_text(skipped)}.")
+
+
+@cli.command()
+@alarm_argument()
+@day_options("Take back the skips")
+@pass_ctx
+def unskip(ctx: Context, /, alarm: str, **days: str | None) -> None:
+    """Take back the soonest skip of an alarm (or those of --on DATE, or --from DATE --to DATE)."""
+    back = ctx.call("POST", _path(alarm) + "/unskip", days_body(days))
+    ctx.echo(f"Alarm {_label(back)} will ring again at "
+             f"{screens.instants_text(back.get('unskipped') or [], back.get('tz'))}; {_next_text(back)}.")
 
 
 @cli.command()

@@ -93,7 +93,10 @@ def local(value: str | None, tz: str | None = None, *, zone_name: bool = True) -
     if not value:
         return "-"
     instant = parse_iso(value)
-    shown = instant.astimezone(zone_or_local(tz))
+    try:
+        shown = instant.astimezone(zone_or_local(tz))
+    except OverflowError:  # near year 9999 (stored before instants were bounded): shown as given
+        shown = instant
     text = shown.strftime("%a %Y-%m-%d %H:%M")
     return f"{text} {shown.strftime('%Z')}".rstrip() if zone_name else text
 
@@ -135,7 +138,7 @@ def alarm_label(alarm_id: Any, name: str | None) -> str:
 
 
 def state(alarm: dict[str, Any]) -> str:
-    """"active", "paused", "paused until Sat 2026-11-28 07:00", "skipping next", "done"."""
+    """"active", "paused", "paused until Sat 2026-11-28 07:00", "skipping Fri 2026-11-27", "done"."""
     kind = alarm.get("state") or "active"
     if kind == "paused":
         until_text = alarm.get("paused_until")
@@ -146,11 +149,11 @@ def state(alarm: dict[str, Any]) -> str:
         return str(kind)
     skipping = alarm.get("skipping") or []
     if skipping:
-        nxt = alarm.get("next_fire_at")
-        if nxt and any(parse_iso(s) == parse_iso(nxt) for s in skipping):
-            return "skipping next"
+        # The day of the first skip, never "skipping next": NEXT already shows the ring
+        # that will happen, so "next" would read as that one.
         first = min(parse_iso(s) for s in skipping)
-        return f"skipping {first.astimezone(zone_or_local(alarm.get('tz'))):%a %Y-%m-%d}"
+        more = f" +{len(skipping) - 1}" if len(skipping) > 1 else ""
+        return f"skipping {first.astimezone(zone_or_local(alarm.get('tz'))):%a %Y-%m-%d}{more}"
     return "active"
 
 
@@ -170,10 +173,11 @@ def plural(count: int, word: str) -> str:
 
 
 def sort_by_next(alarms: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Soonest first; alarms that will not ring again last (newest first among them)."""
-    def key(a: dict[str, Any]) -> tuple[bool, datetime, int]:
-        nxt = a.get("next_fire_at")
+    """The soonest ring first; alarms that will not ring (paused for good, then done) last,
+    newest first among them."""
+    def key(a: dict[str, Any]) -> tuple[bool, bool, datetime, int]:
+        nxt = a.get("next_ring_at")
         when = parse_iso(nxt) if nxt else datetime.max.replace(tzinfo=UTC)
-        return (nxt is None, when, -int(a.get("id") or 0))
+        return (nxt is None, a.get("state") == "done", when, -int(a.get("id") or 0))
 
     return sorted(alarms, key=key)

@@ -34,7 +34,7 @@ def alarm_list(alarms: list[dict[str, Any]], now: datetime, paint: Painter) -> l
         if a.get("last"):
             outcome = str(a["last"].get("status"))
             last_cell = (last_text, last_text[: -len(outcome)] + paint.outcome(outcome))
-        rows.append([local(a.get("next_fire_at"), a.get("tz")), until(a.get("next_fire_at"), now),
+        rows.append([local(a.get("next_ring_at"), a.get("tz")), until(a.get("next_ring_at"), now),
                      last_cell, str(a["id"]), a.get("name") or "-", number(a.get("to")),
                      a.get("schedule") or "-", (state_text, paint.outcome(state_text))])
     footer = f"{plural(len(alarms), 'alarm')} listed."
@@ -51,18 +51,34 @@ def alarm_detail(alarm: dict[str, Any], now: datetime, paint: Painter,
         ("Schedule", str(alarm.get("schedule"))),
         ("Calls", number(alarm.get("to"))),
         ("State", paint.outcome(state(alarm))),
-        ("Next", f"{local(alarm.get('next_fire_at'), tz)} (in {until(alarm.get('next_fire_at'), now)})"
-         if alarm.get("next_fire_at") else "-"),
+        ("Next", f"{local(alarm.get('next_ring_at'), tz)} (in {until(alarm.get('next_ring_at'), now)})"
+         if alarm.get("next_ring_at") else "-"),
         ("Last", last(alarm)),
         ("Grace", f"{alarm.get('grace_seconds')} s (how late it may still ring after a restart)"),
         ("Created", local(alarm.get("created_at"), tz)),
     ]
-    if fire_times:
-        coming = ", ".join(local(f.get("at"), tz, zone_name=False) for f in fire_times[1:])
-        if coming:
-            fields.append(("Then", coming))
+    # The rings after Next, from the same answer (firetimes.rings) that Next comes from.
+    after = [f for f in fire_times or [] if alarm.get("next_ring_at") and f.get("at") != alarm["next_ring_at"]]
+    if after:
+        fields.append(("Then", ", ".join(local(f.get("at"), tz, zone_name=False) for f in after)))
     width = max(len(k) for k, _ in fields) + 1
     return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in fields]
+
+
+def next_text(alarm: dict[str, Any], now: datetime) -> str:
+    """"next Thu 2026-12-03 07:00 GMT (in 14h 28min)": the ring that will happen, as list shows it."""
+    if alarm.get("next_ring_at"):
+        return f"next {local(alarm['next_ring_at'], alarm.get('tz'))} (in {until(alarm['next_ring_at'], now)})"
+    if alarm.get("state") == "paused":
+        return "it is paused and will not ring until resumed"
+    return "it will not ring again"
+
+
+def instants_text(instants: list[str], tz: str | None) -> str:
+    """A few instants one by one; more as a span ("8 rings from … to …")."""
+    if len(instants) <= 3:
+        return ", ".join(local(i, tz) for i in instants)
+    return f"{len(instants)} rings from {local(instants[0], tz)} to {local(instants[-1], tz)}"
 
 
 def history_list(calls: list[dict[str, Any]], paint: Painter) -> list[str]:
@@ -133,7 +149,7 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
     ]
     nxt = info.get("next_alarm")
     if nxt:
-        lines.append(("Next alarm", f"{local(nxt.get('next_fire_at'), nxt.get('tz'))}, "
+        lines.append(("Next alarm", f"{local(nxt.get('next_ring_at'), nxt.get('tz'))}, "
                       f"{alarm_label(nxt.get('id'), nxt.get('name'))} ({nxt.get('schedule')})"))
     else:
         lines.append(("Next alarm", "none"))

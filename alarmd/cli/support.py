@@ -114,6 +114,31 @@ def check_schedule(options: dict[str, Any], *, required: bool) -> None:
         raise click.UsageError("--days goes with --daily.")
 
 
+def day_options(what: str) -> Callable[[Any], Any]:
+    """--on DATE, or --from DATE --to DATE: which rings `skip` and `unskip` are about."""
+    def decorate(func: Any) -> Any:
+        for option in reversed([
+            click.option("--on", "on", metavar="DATE", help=f"{what} on this local date (YYYY-MM-DD)."),
+            click.option("--from", "first", metavar="DATE", help=f"{what} from this date (with --to)."),
+            click.option("--to", "last", metavar="DATE", help="The last date of the range, included."),
+        ]):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def days_body(days: dict[str, str | None]) -> dict[str, str] | None:
+    """The API's body for --on / --from / --to, after checking they go together."""
+    if days.get("on") is not None and (days.get("first") is not None or days.get("last") is not None):
+        raise click.UsageError("--on conflicts with --from and --to: give one date, or a range.")
+    if (days.get("first") is None) != (days.get("last") is None):
+        raise click.UsageError("--from and --to go together: give both dates of the range.")
+    names = {"on": "on", "first": "from", "last": "to"}
+    body = {names[k]: v for k, v in days.items() if v is not None}
+    return body or None
+
+
 def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
     from alarmd.schedule.durations import parse_duration
 

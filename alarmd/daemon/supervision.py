@@ -42,7 +42,7 @@ def status_line(status: dict[str, Any], now: datetime) -> str:
     Built from service.status(); the date is added when the alarm is not this week.
     """
     upcoming = status.get("next_alarm")
-    when = upcoming.get("next_fire_local") if upcoming else None
+    when = upcoming.get("next_ring_local") if upcoming else None
     if when:
         local = datetime.fromisoformat(when)
         shape = "%a %H:%M" if local - now < timedelta(days=6) else "%a %Y-%m-%d %H:%M"

@@ -23,6 +23,8 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_DAYS = frozenset(range(7))
 # The search for the next cron match gives up after this many days (covers Feb 29).
 CRON_HORIZON_DAYS = 366 * 9
+# Nothing rings after this: the last day of year 9999 does not survive a change of zone.
+LAST_INSTANT = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Schedule:
     kind: str
     tz: str
     at: datetime | None = None  # once: an aware instant
-    time_of_day: time | None = None  # daily
+    time_of_day: time | None = None  # daily; once: the wall time asked, when the DST gap moved it
     days: frozenset[int] = ALL_DAYS  # daily: 0 = Monday
     cron: str | None = None
 
@@ -129,16 +131,18 @@ class CronSpec:
     days_of_month: frozenset[int]
     months: frozenset[int]
     days_of_week: frozenset[int]  # 0 = Sunday, as cron counts
-    dom_any: bool
-    dow_any: bool
+    dom_star: bool  # the day-of-month field's text starts with "*" ("*", "*/2", "*,10")
+    dow_star: bool  # likewise the day-of-week field
 
     def matches_day(self, day: date) -> bool:
+        """cronie's rule (and Vixie cron's): if either day field starts with "*", both must
+        match; otherwise either one will do. cronie tests the field's first character before
+        reading steps or lists, so "*/2" counts as a star and "10,*" does not."""
         if day.month not in self.months:
             return False
         dom = day.day in self.days_of_month
         dow = (day.isoweekday() % 7) in self.days_of_week
-        # Vixie cron: when both day fields are restricted, either one matching will do.
-        if self.dom_any or self.dow_any:
+        if self.dom_star or self.dow_star:
             return dom and dow
         return dom or dow
 
@@ -153,7 +157,7 @@ def parse_cron(expr: str) -> CronSpec:
     ]
     dow = frozenset(d % 7 for d in values[4])
     return CronSpec(values[0], values[1], values[2], values[3], dow,
-                    dom_any=fields[2] == "*", dow_any=fields[4] == "*")
+                    dom_star=fields[2].startswith("*"), dow_star=fields[4].startswith("*"))
 
 
 def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...],
@@ -162,7 +166,8 @@ def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...
         token = token.lower()
         if token in names:
             return names.index(token) + (1 if name == "month" else 0)
-        if not token.isdigit() or not low <= int(token) <= high:
+        # ASCII digits only: "²" passes isdigit() alone, and int() refuses it.
+        if not (token.isascii() and token.isdigit()) or not low <= int(token) <= high:
             raise BadInput(f"{expr!r}: {token!r} is not a valid {name} ({low}-{high}).")
         return int(token)
 
@@ -171,7 +176,7 @@ def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...
         base, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0:
                 raise BadInput(f"{expr!r}: {step_text!r} is not a valid step for {name}.")
             step = int(step_text)
         if base == "*":
@@ -238,6 +243,8 @@ def _day_instants(schedule: Schedule, day: date, tz: ZoneInfo,
 
 def iter_fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
     """Fire instants (UTC) strictly after `after`, in order."""
+    if after >= LAST_INSTANT:
+        return  # a pause stored before instants were bounded; another zone would overflow
     if schedule.kind == "once":
         if schedule.at is not None and schedule.at > after:
             yield schedule.at.astimezone(UTC)

@@ -9,13 +9,14 @@ a natural-language date library would accept far more than we can test.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alarmd.errors import BadInput
-from alarmd.schedule.rules import resolve_local, zone
+from alarmd.schedule.rules import is_in_gap, resolve_local, zone
 
 EXAMPLES = '"07:00", "tomorrow 06:45", "in 20m", "fri 07:10" or "2026-11-27T07:00"'
 
@@ -43,6 +44,33 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime:
     without offset (without one it is wall time in `tz`). Raises BadInput.
     """
     tzinfo = zone(tz)
+    named = _named(text, tzinfo, now)
+    try:
+        return named.astimezone(UTC) if named.tzinfo is not None else resolve_local(named, tzinfo)
+    except OverflowError:  # the last hours of year 9999 in a zone behind UTC
+        raise BadInput(f"{text.strip()!r} is too far ahead.") from None
+
+
+def gap_wall_time(text: str, tz: str, now: datetime) -> datetime | None:
+    """The wall time `text` names (naive) when it does not exist in `tz` that day, so the
+    spring gap moved it forward to where parse_when puts it; else None. An instant ("now",
+    "in 20m", ISO with an offset) is never moved."""
+    tzinfo = zone(tz)
+    named = _named(text, tzinfo, now)
+    return named if named.tzinfo is None and is_in_gap(named, tzinfo) else None
+
+
+def parse_wake_time(text: str, tz: str, now: datetime) -> datetime:
+    """parse_when for the time an alarm rings: a date without a time is refused, since a
+    wake-up at midnight is never what was meant (a pause may well end at midnight)."""
+    with contextlib.suppress(ValueError):
+        day = date.fromisoformat(text.strip())  # "2027-03-28", "20270328", "2027-W13-7"
+        raise BadInput(f"{text.strip()!r} has a date but no time; say when, like \"{day.isoformat()}T07:00\".")
+    return parse_when(text, tz, now)
+
+
+def _named(text: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """What `text` names: a wall time in `tz` (naive) or an instant (aware)."""
     spec = " ".join(text.strip().lower().split())
     if not spec:
         raise BadInput(f"an empty text is not a date and time; try {EXAMPLES}.")
@@ -51,10 +79,13 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime:
     if spec.startswith("in "):
         return (now + _duration(spec[3:], text)).astimezone(UTC)
     if match := _CLOCK.fullmatch(spec):
-        return _next_wall_time(_time_of(match), tzinfo, now, lambda _day: True)
+        return _next_wall_time(_time_of(match), tz, now, lambda _day: True)
     if match := _DAY_THEN_TIME.fullmatch(spec):
-        return _day_then_time(match, tzinfo, now, text)
-    return _iso(text, tzinfo)
+        return _day_then_time(match, tz, now, text)
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; try {EXAMPLES}.") from None
 
 
 def _time_of(match: re.Match[str]) -> time:
@@ -62,13 +93,13 @@ def _time_of(match: re.Match[str]) -> time:
 
 
 def _next_wall_time(at: time, tz: ZoneInfo, now: datetime, day_ok: Callable[[date], bool]) -> datetime:
-    """The first instant after `now` that is wall time `at` on a day `day_ok` accepts."""
+    """The first wall time `at` (naive) on a day `day_ok` accepts whose instant is after `now`."""
     day = now.astimezone(tz).date()
     for _ in range(8):
         if day_ok(day):
-            instant = resolve_local(datetime.combine(day, at), tz)
-            if instant > now:
-                return instant
+            wall = datetime.combine(day, at)
+            if resolve_local(wall, tz) > now:
+                return wall
         day += timedelta(days=1)
     raise AssertionError("unreachable: every weekday occurs within 8 days")
 
@@ -77,9 +108,9 @@ def _day_then_time(match: re.Match[str], tz: ZoneInfo, now: datetime, text: str)
     word, at = match["day"], _time_of(match)
     today = now.astimezone(tz).date()
     if word == "today":
-        return resolve_local(datetime.combine(today, at), tz)
+        return datetime.combine(today, at)
     if word in ("tomorrow", "tmrw"):
-        return resolve_local(datetime.combine(today + timedelta(days=1), at), tz)
+        return datetime.combine(today + timedelta(days=1), at)
     weekday = _weekday(word)
     if weekday is None:
         raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; try {EXAMPLES}.")
@@ -112,15 +143,4 @@ def _duration(spec: str, text: str) -> timedelta:
     if seconds > MAX_RELATIVE.total_seconds():
         raise BadInput(f"{text.strip()!r} is too far ahead.")
     return timedelta(seconds=seconds)
-
-
-def _iso(text: str, tz: ZoneInfo) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadInput(f"{text.strip()!r} is not a date and time alarmd understands; try {EXAMPLES}.") from None
-    try:
-        return resolve_local(value, tz) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # the last hours of year 9999 in a zone behind UTC
-        raise BadInput(f"{text.strip()!r} is too far ahead.") from None
 

@@ -63,7 +63,9 @@ class Alarm(Base):
     name: Mapped[str | None] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(10))  # once | daily | cron
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # once
-    time_of_day: Mapped[str | None] = mapped_column(String(5))  # daily, "HH:MM"
+    # daily: its time, "HH:MM"; once: the wall time asked for, only when the spring gap
+    # moved it forward (so its ring is marked gap_moved), else None.
+    time_of_day: Mapped[str | None] = mapped_column(String(5))
     days: Mapped[str | None] = mapped_column(String(30))  # daily, "0,1,2,3,4" (0 = Monday)
     cron: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str] = mapped_column(String(64))

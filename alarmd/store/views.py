@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from alarmd import clock
 from alarmd.errors import BadInput
 from alarmd.phonebook import Phonebook, PhoneNumber
-from alarmd.schedule import rules
+from alarmd.schedule import firetimes, rules
+from alarmd.schedule.firetimes import FireTime
 from alarmd.schedule.rules import Schedule
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
@@ -26,7 +27,8 @@ def iso(value: datetime | None) -> str | None:
 
 def schedule_of(alarm: Alarm) -> Schedule:
     if alarm.kind == "once":
-        return Schedule("once", alarm.tz, at=alarm.at)
+        moved = rules.parse_time_of_day(alarm.time_of_day) if alarm.time_of_day else None
+        return Schedule("once", alarm.tz, at=alarm.at, time_of_day=moved)
     if alarm.kind == "daily":
         assert alarm.time_of_day is not None
         days = frozenset(int(d) for d in (alarm.days or "").split(",") if d)
@@ -35,21 +37,44 @@ def schedule_of(alarm: Alarm) -> Schedule:
     return Schedule("cron", alarm.tz, cron=alarm.cron)
 
 
-def alarm_state(alarm: Alarm) -> str:
-    if alarm.next_fire_at is None:
+def ring_from(alarm: Alarm, latest: Occurrence | None, now: datetime) -> datetime | None:
+    """The first instant the alarm may still ring at, or None when it is done.
+
+    Usually next_fire_at. But claims run a few seconds ahead (callplan.LEAD): in those
+    seconds next_fire_at has moved on while the claimed ring, its newest occurrence, is
+    still to come, and may still be skipped or paused.
+    """
+    if latest is not None and latest.finished_at is None and latest.scheduled_at > now:
+        return latest.scheduled_at
+    return alarm.next_fire_at
+
+
+def alarm_state(alarm: Alarm, since: datetime | None, now: datetime) -> str:
+    if since is None:
         return "done"
-    if alarm.paused and (alarm.paused_until is None or alarm.paused_until > clock.now()):
+    if alarm.paused and (alarm.paused_until is None or alarm.paused_until > now):
         return "paused"
     return "active"
 
 
-def skipping(alarm: Alarm) -> list[str]:
-    """The skipped instants not yet reached (claimed ones are history)."""
-    if alarm.next_fire_at is None or alarm.skip_instants in ("", "[]"):
+def skipping(alarm: Alarm, since: datetime | None) -> list[str]:
+    """The skipped instants not yet reached (`since` on; claimed and past ones are history)."""
+    if since is None or alarm.skip_instants in ("", "[]"):
         return []
-    pending = [s for s in json.loads(alarm.skip_instants)
-               if datetime.fromisoformat(s) >= alarm.next_fire_at]
-    return sorted(pending)
+    return sorted(s for s in json.loads(alarm.skip_instants) if datetime.fromisoformat(s) >= since)
+
+
+def next_ring(alarm: Alarm, since: datetime | None) -> FireTime | None:
+    """The next ring that will happen (firetimes.rings), or None when paused for good or done."""
+    if since is None:
+        return None
+    return firetimes.next_ring(schedule_of(alarm), since, skipping=skipping(alarm, since),
+                               paused=alarm.paused, paused_until=alarm.paused_until)
+
+
+def latest_occurrence(session: Session, alarm_id: int) -> Occurrence | None:
+    return session.scalars(select(Occurrence).where(Occurrence.alarm_id == alarm_id)
+                           .order_by(Occurrence.scheduled_at.desc()).limit(1)).first()
 
 
 def latest_occurrences(session: Session) -> dict[int, Occurrence]:
@@ -75,18 +100,18 @@ class Views:
     def alarm(self, session: Session, alarm: Alarm,
                     latest: dict[int, Occurrence] | None = None) -> dict[str, Any]:
         schedule = schedule_of(alarm)
-        last = latest.get(alarm.id) if latest is not None else session.scalars(
-            select(Occurrence).where(Occurrence.alarm_id == alarm.id)
-            .order_by(Occurrence.scheduled_at.desc()).limit(1)
-        ).first()
+        last = latest.get(alarm.id) if latest is not None else latest_occurrence(session, alarm.id)
         zone = schedule.zone
+        now = clock.now()
+        since = ring_from(alarm, last, now)
+        ring = next_ring(alarm, since)
         return {
             "id": alarm.id,
             "name": alarm.name,
             "kind": alarm.kind,
             "schedule": schedule.describe(),
             "at": iso(alarm.at),
-            "daily": alarm.time_of_day,
+            "daily": alarm.time_of_day if alarm.kind == "daily" else None,
             "days": ",".join(rules.DAY_NAMES[d] for d in sorted(schedule.days))
             if alarm.kind == "daily" else None,
             "cron": alarm.cron,
@@ -98,13 +123,16 @@ class Views:
             "say": alarm.say,
             "redial_attempts": alarm.redial_attempts,
             "redial_interval_seconds": alarm.redial_interval_seconds,
-            "state": alarm_state(alarm),
+            "state": alarm_state(alarm, since, now),
+            # The instant the scheduler wakes for, skipped or not; and the ring that will happen.
             "next_fire_at": iso(alarm.next_fire_at),
             "next_fire_local": iso(alarm.next_fire_at.astimezone(zone)) if alarm.next_fire_at else None,
+            "next_ring_at": iso(ring.at) if ring else None,
+            "next_ring_local": iso(ring.local) if ring else None,
             "last": {"scheduled_at": iso(last.scheduled_at), "status": last.status} if last else None,
             "created_at": iso(alarm.created_at),
             "paused_until": iso(alarm.paused_until) if alarm.paused else None,
-            "skipping": skipping(alarm),
+            "skipping": skipping(alarm, since),
         }
 
     def occurrence(self, occurrence: Occurrence) -> dict[str, Any]:
