@@ -8,10 +8,12 @@ object's text nor its repr ever shows a password, so it can be logged.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from alarmd.config.file import Env, credential
 from alarmd.errors import ConfigError
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -48,3 +50,9 @@ def parse_database(key: str, text: str, password: str | None) -> Database:
 
 def is_postgres(database: Database) -> bool:
     return isinstance(database, PostgresDatabase)
+
+
+def database_named(key: str, text: str, env: Env | None = None) -> Database:
+    """A database given on a command line, its password found as the daemon's is."""
+    env = os.environ if env is None else env
+    return parse_database(key, text, credential(env, "database-password"))
