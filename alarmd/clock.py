@@ -8,6 +8,7 @@ due instants are judged alike on every node, and a node whose clock runs fast ne
 rings early. On SQLite the offset stays zero.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
@@ -30,3 +31,8 @@ def set_offset(offset: timedelta) -> None:
 
 def offset() -> timedelta:
     return _offset
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never steps (CLOCK_MONOTONIC): to notice when the wall clock does."""
+    return time.monotonic()

@@ -7,6 +7,8 @@ DEFAULT_CALLING_URI = "http://twimlets.com/holdmusic?Bucket=com.twilio.music.amb
 DEFAULT_GRACE_SECONDS = 600
 # The cost guard (alarmd.limits.callsPerHour): call attempts per hour, all numbers together.
 DEFAULT_CALLS_PER_HOUR = 20
+# alarmd.heartbeat.everySeconds: healthchecks.io's own default period is a minute.
+DEFAULT_HEARTBEAT_EVERY_SECONDS = 60
 DEFAULT_KEEPALIVE_EVERY_DAYS = 29
 DEFAULT_KEEPALIVE_AT = "12:00"
 DEFAULT_KEEPALIVE_RING_SECONDS = 15

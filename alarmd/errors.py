@@ -32,6 +32,10 @@ class LimitExceeded(AlarmdError):
     """The cost guard refused a call (HTTP 429)."""
 
 
+class CannotWrite(AlarmdError):
+    """A file alarmd was asked to write could not be written (CLI exit 1)."""
+
+
 class DaemonUnavailable(AlarmdError):
     """The CLI could not reach the daemon's API."""
 

@@ -7,6 +7,7 @@ raw digits, so a leaked token cannot be used to ring a stranger.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,8 +100,11 @@ def _written_forms(e164: str) -> set[str]:
 
 
 class Phonebook:
-    def __init__(self, entries: Sequence[PhoneNumber]):
+    def __init__(self, entries: Sequence[PhoneNumber], config_file: str | os.PathLike[str] | None = None):
         self.entries = tuple(entries)
+        # The file the numbers came from (None: there is none yet), so that "not
+        # configured" answers can say where to add one.
+        self.config_file = str(config_file) if config_file is not None else None
 
     def resolve(self, ref: NumberRef) -> PhoneNumber:
         """The entry for an index (0, "0") or a name ("MOBILE", any case)."""
@@ -116,13 +120,20 @@ class Phonebook:
         for entry in self.entries:
             if entry.name is not None and entry.name.casefold() == name:
                 return entry
-        raise UnknownNumber(f"no phone number is named {ref!r} in twilio.phoneNumbers.")
+        raise UnknownNumber(f"no phone number is named {ref!r}; {self.how_to_add()}.")
 
     def _out_of_range(self, index: int) -> str:
         count = len(self.entries)
         if count == 0:
-            return f"there is no phone number {index}: twilio.phoneNumbers is empty."
-        return f"there is no phone number {index}: twilio.phoneNumbers has {count} (0-{count - 1})."
+            return f"there is no phone number {index}: twilio.phoneNumbers is empty; {self.how_to_add()}."
+        return (f"there is no phone number {index}: twilio.phoneNumbers has {count} (0-{count - 1}); "
+                f"{self.how_to_add()}.")
+
+    def how_to_add(self) -> str:
+        """The fix for a number that is not configured, as the end of a sentence."""
+        if self.config_file is None:
+            return "run `alarmd config init --number NUMBER` to write a config with your number"
+        return f"add it to twilio.phoneNumbers in {self.config_file}, then run `alarmd config reload`"
 
     def by_number(self, number: str) -> PhoneNumber | None:
         """The entry with this E.164 number, or None once it is no longer configured."""

@@ -189,12 +189,12 @@ def test_status_of_a_daemon_that_is_down(app: LiveApp) -> None:  # noqa: F811
 
 
 def test_a_call_the_cost_guard_refuses_exits_1(home: Any) -> None:
-    live = LiveApp(home, limits={"callsPerHour": 1})
+    live = LiveApp(home, limits={"callsPerHour": 2, "dialsPerHour": 1})
     try:
         ok(live, "dial", "MOBILE")
         live.service.wait_idle(5)
         sentence = refused(live, 1, "dial", "MOBILE")
-        assert "calls" in sentence and "hour" in sentence
+        assert "manual dial per hour" in sentence and "1 was placed" in sentence
         assert len(as_json(live, "history")) == 1
     finally:
         live.stop()

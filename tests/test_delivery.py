@@ -347,7 +347,8 @@ def test_a_message_longer_than_twilio_takes_is_refused_and_nothing_is_stored(mak
 
 
 @pytest.mark.parametrize(("field", "value", "sentence"), [
-    ("then", "NOBODY", "no phone number is named 'NOBODY' in twilio.phoneNumbers."),
+    ("then", "NOBODY", "no phone number is named 'NOBODY'; add it to twilio.phoneNumbers in {config}, "
+                       "then run `alarmd config reload`."),
     ("ring_seconds", 1, "ring_seconds must be from 5 to 600, not 1."),
     ("redial_attempts", 0, "redial_attempts must be from 1 to 10, not 0."),
     ("say", "   ", "say must not be empty."),
@@ -356,7 +357,7 @@ def test_bad_delivery_options_are_one_sentence(make_service, field, value, sente
     service = make_service()
     with pytest.raises(BadInput) as raised:
         service.add_alarm(AlarmInput(to=0, at=clock.now().isoformat(), **{field: value}), clock.now())
-    assert str(raised.value) == sentence
+    assert str(raised.value) == sentence.format(config=service.settings.client.config_path)
     assert service.list_alarms() == []
 
 

@@ -3,7 +3,8 @@
 No systemd runs here, so tests/sandbox.py applies the same kernel mechanisms (seccomp
 via libseccomp, PR_SET_MDWE) with the syscall sets that systemd-analyze lists for the
 unit's filter. The daemon starts, tells a notify socket READY=1, rings an alarm through
-the twilio SDK and the stand-in, answers the CLI and stops on SIGTERM, all confined.
+the twilio SDK and the stand-in, answers the CLI, reloads its config when ExecReload='s
+`alarmd config reload` asks, and stops on SIGTERM, all confined.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -23,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests import sandbox
-from tests.conftest import Home, twilio_block
+from tests.conftest import Home, twilio_block, wait_until
 from tests.test_systemd_unit import UNIT, directives
 from tests.twilio_standin import TwilioStandin
 
@@ -105,6 +107,18 @@ def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
         # Accepted, then answered once the call is followed (the stand-in completes it).
         assert calls[0]["status"] in ("accepted", "answered")
         assert calls[0]["attempts"][0]["sid"].startswith("CA")
+
+        # ExecReload= runs `alarmd config reload` under the same filter; the daemon reloads confined.
+        # Read what the daemon sends meanwhile, as systemd does: a full queue would block its
+        # sd_notify (the kernel queues ten datagrams), and the pings add up while the test waits.
+        messages: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(notify, messages), daemon=True)
+        reader.start()
+        reload = subprocess.run(confined(allowed_syscalls, "-m", "alarmd", "config", "reload"), cwd=REPO,
+                                env=home.env(), capture_output=True, text=True, timeout=60)
+        assert reload.returncode == 0 and reload.stdout.startswith("Reloaded "), reload.stderr
+        wait_until(lambda: any(b"READY=1" in m for m in messages[next(
+            (i for i, m in enumerate(messages) if b"RELOADING=1" in m), len(messages)):]))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -112,3 +126,11 @@ def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
     text = log_path.read_text()
     assert proc.returncode == 0, text
     assert "Traceback" not in text and "not permitted" not in text, text
+
+
+def _drain(sock: socket.socket, into: list[bytes]) -> None:
+    while True:
+        try:
+            into.append(sock.recv(4096))
+        except OSError:  # closed at the end of the test (or its 30 s timeout)
+            return

@@ -53,6 +53,8 @@ def test_the_unit_says_what_the_issue_asks() -> None:
         "ProtectSystem": ["strict"], "PrivateDevices": ["yes"], "CapabilityBoundingSet": [""],
         "MemoryDenyWriteExecute": ["yes"], "ExecStart": ["/opt/alarmd/venv/bin/alarmd run"],
         "RestrictAddressFamilies": ["AF_UNIX AF_INET AF_INET6"],
+        # `systemctl reload`: synchronous, so a refused config fails the reload (issue 14).
+        "ExecReload": ["/opt/alarmd/venv/bin/alarmd config reload"],
     }
     for key, values in expected.items():
         assert unit.get(key) == values, key
@@ -63,11 +65,16 @@ def test_the_unit_says_what_the_issue_asks() -> None:
     assert "@system-service" in unit["SystemCallFilter"]
     for key in ("StartLimitIntervalSec", "StartLimitBurst", "TimeoutStopSec"):
         assert unit.get(key), key
+    # Started once the clock is set: a Raspberry Pi has no real-time clock.
+    for key in ("After", "Wants"):
+        assert "time-sync.target" in " ".join(unit[key]).split(), key
+        assert "network-online.target" in " ".join(unit[key]).split(), key
 
 
 def _copy_with_exec(tmp_path: Path, extra: str = "") -> Path:
     copy = tmp_path / "alarmd.service"
-    text = re.sub(r"^ExecStart=.*$", "ExecStart=/bin/true", UNIT.read_text(), flags=re.M)
+    # verify wants every command to exist; /opt/alarmd is not installed here.
+    text = re.sub(r"^(ExecStart|ExecReload)=.*$", r"\1=/bin/true", UNIT.read_text(), flags=re.M)
     copy.write_text(text + extra)
     return copy
 

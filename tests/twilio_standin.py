@@ -2,7 +2,14 @@
 
 It answers as Twilio does (201 with a `CA...` sid; Twilio's error JSON), records every
 request, and can be scripted: queue answers for the next creates (an error, a 500, a
-hang past the client's timeout) and the statuses a call goes through when fetched.
+hang past the client's timeout) and the statuses a call goes through when fetched. A call
+created with MachineDetection reports `answered_by` as Twilio does: null until picked up,
+then who answered (`answered_by_script`, or its Answer's); without it, always null.
+
+For `alarmd config check --online` it also answers the account (GET Accounts/{sid}.json),
+its IncomingPhoneNumbers and its OutgoingCallerIds, in the shapes of Twilio's OpenAPI
+description (../shared/twilio/), and, once `auth_token` is set, refuses other
+credentials with 20003 as Twilio does.
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ class Answer:
     # For a 201: the statuses this call goes through when fetched (else status_script).
     statuses: list[str] | None = None
     drop: bool = False  # close the connection without answering (after any delay)
+    # For a 201 with MachineDetection: who answers once it is picked up (else answered_by_script).
+    answered_by: str | None = None
 
 
 def twilio_error(code: int, message: str, status: int = 400, delay: float = 0.0) -> Answer:
@@ -79,6 +88,9 @@ def unverified(number: str = "+447700900123") -> Answer:
 
 
 LIST = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
+ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)\.json$")
+INCOMING = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/IncomingPhoneNumbers\.json$")
+CALLER_IDS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/OutgoingCallerIds\.json$")
 
 
 class _Server(ThreadingHTTPServer):
@@ -97,6 +109,17 @@ class TwilioStandin:
     port: int = 0
     # Every call created: sid -> its fields, as Twilio's call list would show it.
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Who picks up calls made with MachineDetection (human, machine_start, fax, unknown, ...),
+    # and sid -> who answers it, for those calls only.
+    answered_by_script: str = "human"
+    detected: dict[str, str] = field(default_factory=dict)
+    # The account, as GET Accounts/{sid}.json shows it, and its numbers (E.164).
+    account_type: str = "Full"  # or "Trial"
+    account_status: str = "active"
+    incoming_numbers: list[str] = field(default_factory=list)
+    caller_ids: list[str] = field(default_factory=list)
+    # When set, only this auth token is accepted (any account SID); others get 20003.
+    auth_token: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -160,6 +183,9 @@ class TwilioStandin:
         with self._lock:
             return [r for r in self.requests if r.method == "POST" and FETCH.match(r.path)]
 
+    def hangups(self) -> list[Recorded]:  # updates to Status=completed; cancels() has them all
+        return [r for r in self.cancels() if r.field("Status") == "completed"]
+
     def lists(self) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.method == "GET" and LIST.match(r.path)]
@@ -222,9 +248,19 @@ class TwilioStandin:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout): that is what a hang tests
 
+    def account_reads(self) -> list[Recorded]:
+        """The requests `config check --online` makes: the account, its numbers, its caller IDs."""
+        with self._lock:
+            return [r for r in self.requests if r.method == "GET" and (
+                ACCOUNT.match(r.path) or INCOMING.match(r.path) or CALLER_IDS.match(r.path))]
+
     def _answer(self, record: Recorded) -> Answer:
-        if record.basic_auth is None:
+        auth = record.basic_auth
+        if auth is None or (self.auth_token is not None and auth[1] != self.auth_token):
             return twilio_error(20003, "Authenticate", 401)
+        account_read = self._account_answer(record, auth[0])
+        if account_read is not None:
+            return account_read
         create = CREATE.match(record.path)
         if record.method == "POST" and create:
             if not record.field("To") or not record.field("From"):
@@ -233,7 +269,7 @@ class TwilioStandin:
                 scripted = self.create_script.pop(0)
                 if scripted.status != 201 or scripted.body is not None:
                     return scripted
-                body = self._call(create["account"], record, scripted.statuses)
+                body = self._call(create["account"], record, scripted.statuses, scripted.answered_by)
                 return Answer(201, body, scripted.delay, drop=scripted.drop)
             return Answer(201, self._call(create["account"], record))
         fetch = FETCH.match(record.path)
@@ -242,25 +278,53 @@ class TwilioStandin:
             status = record.field("Status") or ""
             if status in ("canceled", "completed"):
                 self.call_statuses[fetch["sid"]] = [status]
-            call = dict(self.calls[fetch["sid"]], status=self.call_statuses[fetch["sid"]][0])
-            return Answer(200, call)
+            return Answer(200, self._view(fetch["sid"], self.call_statuses[fetch["sid"]][0]))
         if record.method == "GET" and fetch:
             sid = fetch["sid"]
             statuses = self.call_statuses.get(sid)
             if statuses is None:
                 return twilio_error(20404, "The requested resource was not found", 404)
             status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-            return Answer(200, {"sid": sid, "account_sid": fetch["account"], "status": status,
-                                "duration": "12" if status == "completed" else "0"})
+            return Answer(200, self._view(sid, status) | {"duration": "12" if status == "completed" else "0"})
         listing = LIST.match(record.path)
         if record.method == "GET" and listing:
             return self._list(listing["account"], record)
         return twilio_error(20404, "The requested resource was not found", 404)
 
+    def _account_answer(self, record: Recorded, user: str) -> Answer | None:
+        if record.method != "GET":
+            return None
+        for pattern, key, numbers, kind in ((INCOMING, "incoming_phone_numbers", self.incoming_numbers, "incoming"),
+                                            (CALLER_IDS, "outgoing_caller_ids", self.caller_ids, "caller_id")):
+            match = pattern.match(record.path)
+            if match and match["account"] != user:
+                return twilio_error(20404, "The requested resource was not found", 404)
+            if match:
+                # Twilio's PhoneNumber filter takes partial numbers.
+                wanted = re.sub(r"\D", "", record.field("PhoneNumber") or "")
+                items = [_number_item(match["account"], number, kind) for number in numbers
+                         if wanted in re.sub(r"\D", "", number)]
+                return Answer(200, _page(record.path, key, items))
+        match = ACCOUNT.match(record.path)
+        if not match:
+            return None
+        if match["account"] != user:
+            return twilio_error(20404, "The requested resource was not found", 404)
+        sid, created = match["account"], format_datetime(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), usegmt=True)
+        base = f"/2010-04-01/Accounts/{sid}"
+        return Answer(200, {
+            "auth_token": record.basic_auth[1] if record.basic_auth else None,
+            "date_created": created, "date_updated": created, "friendly_name": "alarmd tests",
+            "owner_account_sid": sid, "sid": sid, "status": self.account_status,
+            "subresource_uris": {name: f"{base}/{path}.json" for name, path in (
+                ("calls", "Calls"), ("incoming_phone_numbers", "IncomingPhoneNumbers"),
+                ("outgoing_caller_ids", "OutgoingCallerIds"))},
+            "type": self.account_type, "uri": f"{base}.json"})
+
     def _list(self, account: str, record: Recorded) -> Answer:
         """Twilio's call list, newest first, filtered by To and From as Twilio filters them."""
         to, from_ = record.field("To"), record.field("From")
-        calls = [dict(c, status=self.call_statuses[sid][0]) for sid, c in reversed(self.calls.items())
+        calls = [self._view(sid, self.call_statuses[sid][0]) for sid, c in reversed(self.calls.items())
                  if c["account_sid"] == account and (to is None or c["to"] == to)
                  and (from_ is None or c["from"] == from_)]
         uri = f"/2010-04-01/Accounts/{account}/Calls.json"
@@ -268,14 +332,45 @@ class TwilioStandin:
                             "previous_page_uri": None, "page": 0, "page_size": 50, "start": 0,
                             "end": max(len(calls) - 1, 0), "uri": uri})
 
-    def _call(self, account: str, record: Recorded, statuses: list[str] | None = None) -> dict[str, Any]:
+    def _view(self, sid: str, status: str) -> dict[str, Any]:
+        """The call as Twilio shows it now; answered_by once someone or something picked up."""
+        picked_up = status in ("in-progress", "completed")
+        return dict(self.calls[sid], status=status, answered_by=self.detected.get(sid) if picked_up else None)
+
+    def _call(self, account: str, record: Recorded, statuses: list[str] | None = None,
+              answered_by: str | None = None) -> dict[str, Any]:
         sid = "CA" + uuid.uuid4().hex
         self.call_statuses[sid] = list(statuses or self.status_script)
+        if record.field("MachineDetection"):  # as Twilio, answered_by only with detection
+            self.detected[sid] = answered_by or self.answered_by_script
         record.sid = sid
         call = {"sid": sid, "account_sid": account, "to": record.field("To"),
                 "from": record.field("From"), "status": "queued", "direction": "outbound-api",
                 "api_version": "2010-04-01",
                 "date_created": format_datetime(datetime.now(UTC), usegmt=True),
-                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}
+                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json", "answered_by": None}
         self.calls[sid] = call
         return call
+
+
+def _page(uri: str, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Twilio's list envelope: one page holding everything."""
+    return {key: items, "end": max(len(items) - 1, 0), "first_page_uri": f"{uri}?PageSize=50&Page=0",
+            "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None, "start": 0,
+            "uri": f"{uri}?PageSize=50&Page=0"}
+
+
+def _number_item(account: str, number: str, kind: str) -> dict[str, Any]:
+    """An IncomingPhoneNumber or an OutgoingCallerId as Twilio lists it."""
+    sid = "PN" + uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{number}").hex
+    created = format_datetime(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), usegmt=True)
+    path = "IncomingPhoneNumbers" if kind == "incoming" else "OutgoingCallerIds"
+    item: dict[str, Any] = {"account_sid": account, "date_created": created, "date_updated": created,
+                            "friendly_name": number, "phone_number": number, "sid": sid,
+                            "uri": f"/2010-04-01/Accounts/{account}/{path}/{sid}.json"}
+    if kind == "incoming":
+        item |= {"api_version": "2010-04-01", "beta": False, "origin": "twilio", "status": "in-use",
+                 "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+                 "address_requirements": "none", "voice_url": "", "voice_method": "POST",
+                 "emergency_status": "Inactive", "trunk_sid": None, "identity_sid": None, "bundle_sid": None}
+    return item

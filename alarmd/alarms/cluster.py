@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.config.settings import Settings
 from alarmd.store import changes, dbclock, trouble
 from alarmd.store.models import Node
@@ -33,11 +34,11 @@ MAX_SKEW = timedelta(seconds=2)
 ALIVE_WITHIN = timedelta(minutes=2)
 
 
-class Cluster:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, node_id: str):
+class Cluster(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, node_id: str):
         self.sessions = sessions
+        self.live = live
         self.node_id = node_id
-        self.settings_hash = settings_hash(settings)
         self.started_at = clock.now()
         self.skew = timedelta(0)
 
@@ -73,7 +74,8 @@ class Cluster:
             self.skew = offset
             now = clock.now()
             values = {"host": socket.gethostname(), "version": __version__, "last_seen": now,
-                      "clock_skew_ms": int(-offset.total_seconds() * 1000), "settings_hash": self.settings_hash}
+                      "clock_skew_ms": int(-offset.total_seconds() * 1000),
+                      "settings_hash": settings_hash(self.settings)}
             written = session.execute(update(Node).where(Node.id == self.node_id).values(**values))
             if getattr(written, "rowcount", 0) != 1:
                 session.add(Node(id=self.node_id, started_at=self.started_at, **values))

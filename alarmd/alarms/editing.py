@@ -19,27 +19,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd.alarms import inputs
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.lookup import find_alarm
-from alarmd.config.settings import Settings
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput, Conflict
-from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, rules, timeparse
 from alarmd.store.models import Alarm
-from alarmd.store.views import Views, iso, latest_occurrence, ring_from, skipping
+from alarmd.store.views import iso, latest_occurrence, ring_from, skipping
 
 log = logging.getLogger("alarmd.service")
 
 # More than this many stored alarms is a runaway script, not a household (HTTP 409).
 MAX_ALARMS = 10_000
-DELIVERY_FIELDS = frozenset({"then", "ring_seconds", "say", "redial_attempts", "redial_interval_seconds"})
+DELIVERY_FIELDS = frozenset({"then", "ring_seconds", "say", "redial_attempts", "redial_interval_seconds",
+                             "require_human"})
 
 
-class AlarmEditor:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, phonebook: Phonebook,
-                 views: Views, changed: Callable[[int], None]):
+class AlarmEditor(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, changed: Callable[[int], None]):
         self.sessions = sessions
-        self.settings = settings
-        self.phonebook = phonebook
-        self.views = views
+        self.live = live
         self._changed = changed
 
     def add(self, given: AlarmInput, now: datetime) -> dict[str, Any]:

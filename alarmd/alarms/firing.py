@@ -19,15 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms.inputs import ref_text
 from alarmd.calls import costguard, delivery
-from alarmd.calls.dialers.base import Dialer
 from alarmd.calls.lease import LEASE, OPEN_STATUSES, owner_id
-from alarmd.config.settings import Settings
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import LimitExceeded
-from alarmd.phonebook import Phonebook
 from alarmd.schedule import rules
 from alarmd.store.insert import insert_new
 from alarmd.store.models import Alarm, Occurrence
-from alarmd.store.views import Views, iso, schedule_of
+from alarmd.store.views import iso, schedule_of
 
 log = logging.getLogger("alarmd.service")
 
@@ -36,19 +34,16 @@ log = logging.getLogger("alarmd.service")
 MAX_MISSED_RECORDED = 50
 
 
-class Firing:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, views: Views, node_id: str | None = None):
+class Firing(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, node_id: str | None = None):
         self.sessions = sessions
-        self.settings = settings
-        self.phonebook = phonebook
-        self.views = views
+        self.live = live
         self._in_flight = 0
         self._idle = threading.Condition()
         # Set by the daemon when it stops: every wait in a delivery returns at once.
         self.stopping = threading.Event()
         self.owner = owner_id(node_id)
-        self.delivery = delivery.Delivery(sessions, dialer, settings, phonebook, self.stopping, self.owner)
+        self.delivery = delivery.Delivery(sessions, live, self.stopping, self.owner)
         self._dispatch: Callable[[int], None] | None = None
 
     def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:
@@ -146,18 +141,22 @@ class Firing:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def dial_now(self, to: int | str, now: datetime) -> dict[str, Any]:
-        """Claim a call to a configured number now and hand it to the dispatcher (NMO's /twilio/x)."""
+        """Claim a call to a configured number now and hand it to the dispatcher (NMO's /twilio/x).
+
+        The answer means the call will be placed: its first attempt is reserved in the cost
+        guard in the transaction that stores the occurrence (or LimitExceeded is raised).
+        """
         entry = self.phonebook.resolve(to)
         with self.sessions.begin() as session:
             try:
-                costguard.check(session, now, self.settings.calls_per_hour)
+                costguard.reserve_dial(session, now, self.settings.calls_per_hour, self.settings.dials_per_hour)
             except LimitExceeded as exc:
                 log.warning("dial %s refused: %s", entry.label(), exc)
                 raise
             occurrence = Occurrence(
                 claim_key=new_dial_key(), alarm_id=None, alarm_name=None, reason="dial",
                 to_ref=ref_text(to, entry), scheduled_at=now, status="claimed", detail=None,
-                created_at=now, finished_at=None, attempts=[],
+                created_at=now, finished_at=None, reserved_at=now, attempts=[],
             )
             session.add(occurrence)
             session.flush()

@@ -44,6 +44,7 @@ class AlarmInput:
     say: str | None = None
     redial_attempts: int | None = None
     redial_interval_seconds: int | None = None
+    require_human: bool | None = None  # None: alarmd.redial.requireHuman decides
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ def check_redial(given: AlarmInput, phonebook: Phonebook) -> dict[str, Any]:
     """The alarm's delivery columns, checked (fallback, ring time, message, redials)."""
     columns: dict[str, Any] = {"then_ref": None, "ring_seconds": given.ring_seconds,
                                "say": None, "redial_attempts": given.redial_attempts,
-                               "redial_interval_seconds": given.redial_interval_seconds}
+                               "redial_interval_seconds": given.redial_interval_seconds,
+                               "require_human": given.require_human}
+    if given.require_human is not None and not isinstance(given.require_human, bool):
+        raise BadInput("require_human must be true or false.")
     if given.then is not None:
         columns["then_ref"] = ref_text(given.then, phonebook.resolve(given.then))
     if given.say is not None:

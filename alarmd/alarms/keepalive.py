@@ -13,9 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd.calls.dialers.base import Dialer
-from alarmd.config.settings import Settings
-from alarmd.phonebook import Phonebook
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.schedule import keepalive, rules
 from alarmd.store.insert import insert_new
 from alarmd.store.models import Attempt, Occurrence, StateEntry
@@ -28,13 +26,10 @@ FIRST_START = "first_start"
 WARNING_LOGGED = "keepalive_warning_logged"
 
 
-class Keepalive:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook):
+class Keepalive(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
+        self.live = live
 
     def record_first_start(self, now: datetime) -> datetime:
         """Remember the daemon's first start (the keepalive's clock before any call); return it."""

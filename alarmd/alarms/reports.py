@@ -16,14 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
 from alarmd.alarms.lookup import find_alarm
-from alarmd.calls.dialers.base import Dialer
-from alarmd.config.settings import Settings
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, timeparse
 from alarmd.store.models import Alarm, Occurrence
 from alarmd.store.views import (
-    Views,
     latest_occurrence,
     latest_occurrences,
     next_ring,
@@ -33,14 +30,11 @@ from alarmd.store.views import (
 )
 
 
-class Reports:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, views: Views, keepalive_status: Callable[[datetime], dict[str, Any]]):
+class Reports(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig,
+                 keepalive_status: Callable[[datetime], dict[str, Any]]):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
-        self.views = views
+        self.live = live
         self._keepalive_status = keepalive_status
 
     def list_alarms(self) -> list[dict[str, Any]]:

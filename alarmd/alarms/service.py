@@ -2,8 +2,8 @@
 
 AlarmService is a thin façade over five focused services: editing alarms
 (alarms.editing), skipping rings (alarms.skipping), claiming and firing occurrences
-(alarms.firing), reading alarms, history and status (alarms.reports), and the keepalive
-(alarms.keepalive). Methods
+(alarms.firing), reading alarms, history and status (alarms.reports), the keepalive
+(alarms.keepalive), and putting a reloaded configuration in force (alarms.reloading). Methods
 return JSON-ready dicts (the API's and the CLI's shapes live in one place) and raise
 alarmd.errors for bad input. Instants in and out are aware UTC.
 """
@@ -22,31 +22,32 @@ from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.keepalive import Keepalive
+from alarmd.alarms.reloading import Reloading
 from alarmd.alarms.reports import Reports
 from alarmd.alarms.skipping import Skips
 from alarmd.calls.dialers.base import Dialer
+from alarmd.calls.live import LiveConfig, UsesLive, live_from
 from alarmd.config.settings import Settings
 from alarmd.phonebook import Phonebook
-from alarmd.store.views import Views
 
 __all__ = ["AlarmInput", "AlarmService", "SkipDays"]
 
 
-class AlarmService:
+class AlarmService(UsesLive):
+    """`settings`, `phonebook` and `dialer` are the configuration in force (they change on reload)."""
+
     def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
                  phonebook: Phonebook, node_id: str | None = None):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
-        views = Views(phonebook)
+        self.live = LiveConfig(live_from(settings, dialer, phonebook))
         self._listeners: list[Callable[[int], None]] = []
-        self.firing = Firing(sessions, dialer, settings, phonebook, views, node_id)
-        self.cluster = Cluster(sessions, settings, self.firing.owner.partition("/")[0])
-        self.keepalive = Keepalive(sessions, dialer, settings, phonebook)
-        self.editor = AlarmEditor(sessions, settings, phonebook, views, self._changed)
-        self.skips = Skips(sessions, views, self._changed)
-        self.reports = Reports(sessions, dialer, settings, phonebook, views, self.keepalive.status)
+        self.firing = Firing(sessions, self.live, node_id)
+        self.cluster = Cluster(sessions, self.live, self.firing.owner.partition("/")[0])
+        self.keepalive = Keepalive(sessions, self.live)
+        self.editor = AlarmEditor(sessions, self.live, self._changed)
+        self.skips = Skips(sessions, self.live, self._changed)
+        self.reports = Reports(sessions, self.live, self.keepalive.status)
+        self.reloading = Reloading(self.live)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
@@ -58,6 +59,14 @@ class AlarmService:
     def on_dispatch(self, dispatcher: Callable[[int], None]) -> None:
         """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
         self.firing.on_dispatch(dispatcher)
+
+    def on_call_failed(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(sentence)` (masked) when a call fails for good: failed, or refused by the cost guard."""
+        self.firing.delivery.record.failure_listeners.append(listener)
+
+    def on_settings_loaded(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after the settings were (re)loaded and put in force."""
+        self.reloading.on_settings_loaded(listener)
 
     def _changed(self, alarm_id: int) -> None:
         for listener in self._listeners:
@@ -174,3 +183,13 @@ class AlarmService:
 
     def keepalive_status(self, now: datetime) -> dict[str, Any]:
         return self.keepalive.status(now)
+
+    # --- the configuration ------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Reload: new work uses `settings` from now on; calls in flight keep theirs."""
+        self.reloading.apply(settings)
+
+    def settings_loaded(self) -> None:
+        """Tell the listeners the settings in force were loaded (the daemon calls it once at start)."""
+        self.reloading.settings_loaded()

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd.alarms import inputs
 from alarmd.alarms.inputs import SkipDays
 from alarmd.alarms.lookup import find_alarm
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
 from alarmd.schedule import firetimes
 from alarmd.store.models import Alarm
-from alarmd.store.views import Views, latest_occurrence, next_ring, ring_from, schedule_of, skipping
+from alarmd.store.views import latest_occurrence, next_ring, ring_from, schedule_of, skipping
 
 log = logging.getLogger("alarmd.service")
 
@@ -33,10 +34,10 @@ log = logging.getLogger("alarmd.service")
 MAX_SKIPS = 1000
 
 
-class Skips:
-    def __init__(self, sessions: sessionmaker[Session], views: Views, changed: Callable[[int], None]):
+class Skips(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, changed: Callable[[int], None]):
         self.sessions = sessions
-        self.views = views
+        self.live = live
         self._changed = changed
 
     def skip(self, ref: int | str, days: SkipDays, now: datetime) -> dict[str, Any]:

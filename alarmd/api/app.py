@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from alarmd import __version__, clock
 from alarmd.alarms.inputs import AlarmInput, SkipDays
@@ -37,6 +37,7 @@ from alarmd.api.models import (
     StatusOut,
     UnskippedOut,
 )
+from alarmd.api.reload import add_reload_route
 from alarmd.store import trouble
 from alarmd.store.trouble import database_trouble
 
@@ -67,6 +68,9 @@ class NewAlarm(BaseModel):
     redial_attempts: StrictInt | None = Field(None, ge=1, le=10, description="calls per number (alarmd.redial)")
     redial_interval_seconds: StrictInt | None = Field(None, ge=1, le=3600,
                                                 description="between unanswered calls (alarmd.redial)")
+    # Strict: "yes" or 1 is refused rather than guessed at.
+    require_human: StrictBool | None = Field(None, description="ring with answering machine detection; a "
+                                             "machine is not an answer (default alarmd.redial.requireHuman)")
 
 
 class AlarmChanges(NewAlarm):
@@ -90,7 +94,8 @@ Ref = Annotated[str, Path(max_length=100, description="the alarm's id or name")]
 Count = Annotated[int, Query(ge=1, le=100)]
 
 
-def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) -> FastAPI:
+def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
+               reload: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
     app = FastAPI(title="alarmd", version=__version__, responses=ERRORS)
     app.add_middleware(RequestGuard, token=token)
     idempotency = IdempotencyStore(service.sessions)
@@ -241,4 +246,6 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool]) 
 
         return once(key, request, {"at": at}, run)
 
+    if reload is not None:
+        add_reload_route(app, reload, Auth)
     return app

@@ -53,6 +53,8 @@ class AlarmOut(Open):
     created_at: str | None
     paused_until: str | None
     skipping: list[str] = Field(description="instants (UTC, ISO 8601) that will be skipped")
+    require_human: bool | None = Field(None, description="answering machine detection; null: "
+                                       "alarmd.redial.requireHuman decides")
 
 
 class SkippedOut(AlarmOut):
@@ -78,6 +80,8 @@ class AttemptOut(Open):
     error_message: str | None
     permanent: bool | None
     duration_seconds: int | None
+    answered_by: str | None = Field(None, description="human, machine_start, machine_end_beep, "
+                                    "machine_end_silence, machine_end_other, fax or unknown (with detection)")
     started_at: str | None
     finished_at: str | None
 

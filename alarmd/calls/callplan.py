@@ -22,8 +22,10 @@ TWIML_LIMIT = 4000  # Twilio's limit on the Twiml parameter, in characters
 # How long before its instant an occurrence is claimed and its request prepared, so that
 # at the instant only the request itself is left to do (the scheduler claims this early).
 LEAD = timedelta(seconds=3)
-# Statuses of a followed call that mean someone picked up.
+# Statuses of a followed call that mean someone (or something) picked up.
 ANSWERED = frozenset({"completed", "in-progress"})
+# What Twilio's answering machine detection reports for a pick-up that is not a person.
+MACHINES = frozenset({"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"})
 KEEPALIVE_SENTENCE = ("This is the alarmd keepalive call, which keeps your Twilio trial number in use; "
                       "there is nothing you need to do.")
 
@@ -41,6 +43,10 @@ class Plan:
     # (alarmd.schedule.keepalive): it is neither followed nor retried here.
     follow: bool = True
     retry: bool = True
+    # Ring with answering machine detection, and count a machine as not answered; "unknown"
+    # (detection could not tell) is an answer unless unknown_is_answer is false.
+    require_human: bool = False
+    unknown_is_answer: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
             ring_seconds=alarm.ring_seconds or DEFAULT_RING_SECONDS,
             twiml=say_twiml(alarm.say) if alarm.say else None,
             url=settings.twilio.calling_uri,
+            require_human=settings.redial.require_human if alarm.require_human is None else alarm.require_human,
+            unknown_is_answer=settings.redial.unknown_is_answer,
         )
     # A manual dial or a keepalive is one call: NMO's /twilio/x action rings once, and the
     # keepalive only needs Twilio to accept a call.
@@ -132,8 +140,36 @@ def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
 def call_request(plan: Plan, entry: PhoneNumber) -> CallRequest:
     """The one place a Twilio request is built for an occurrence, whatever its reason."""
     if plan.twiml:
-        return CallRequest(to=entry.number, twiml=plan.twiml, ring_seconds=plan.ring_seconds)
-    return CallRequest(to=entry.number, url=plan.url, ring_seconds=plan.ring_seconds)
+        return CallRequest(to=entry.number, twiml=plan.twiml, ring_seconds=plan.ring_seconds,
+                           detect_machine=plan.require_human)
+    return CallRequest(to=entry.number, url=plan.url, ring_seconds=plan.ring_seconds,
+                       detect_machine=plan.require_human)
+
+
+def not_a_person(plan: Plan, answered_by: str | None) -> bool:
+    """Whether a picked-up call was answered by something that cannot wake up.
+
+    Without detection every pick-up is an answer. With it, a machine or a fax is not;
+    "unknown", or no verdict at all, is one unless alarmd.redial.unknownIsAnswer is false.
+    """
+    if not plan.require_human:
+        return False
+    if answered_by in MACHINES:
+        return True
+    return answered_by in (None, "", "unknown") and not plan.unknown_is_answer
+
+
+def answered(plan: Plan, attempt: Attempt) -> bool:
+    return attempt.sid is not None and attempt.status in ANSWERED and not not_a_person(plan, attempt.answered_by)
+
+
+def outcome_word(plan: Plan, attempt: Attempt) -> str:
+    """How a placed call ended, in words: "voicemail" for a machine, else Twilio's status."""
+    if attempt.status in ANSWERED and not_a_person(plan, attempt.answered_by):
+        if attempt.answered_by == "fax":
+            return "fax"
+        return "voicemail" if attempt.answered_by in MACHINES else "unknown answerer"
+    return attempt.status
 
 
 def retry_delay(failures: int, first: float, cap: float) -> timedelta:
@@ -160,14 +196,14 @@ def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: 
         return Follow(last) if plan.follow else Done("accepted", None)
     if last.status == "dry-run":
         return Done("dry-run", "dry-run: nobody was called")
-    if last.sid is not None and last.status in ANSWERED:
-        return Done("answered", None)
+    if answered(plan, last):
+        return Done("answered", _answer_detail(plan, last))
     target = _target(plan, attempts)
     if target is None:
-        return _exhausted(attempts)
+        return _exhausted(plan, attempts)
     streak = _transient_streak(attempts)
     if streak and not plan.retry:
-        return _exhausted(attempts)
+        return _exhausted(plan, attempts)
     before = attempts[-1 - len(streak)] if len(streak) < len(attempts) else None
     if before is None:
         due = scheduled_at
@@ -180,7 +216,7 @@ def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: 
         assert streak[-1].finished_at is not None
         at = streak[-1].finished_at + retry_delay(len(streak), first_retry, max_retry)
     if max(at, now) - due > plan.grace:
-        summary = _exhausted(attempts)
+        summary = _exhausted(plan, attempts)
         return Done(summary.status, f"gave up {_late(max(at, now) - due)} after the call was due, "
                                     f"past its grace; {summary.detail}")
     return Dial(target, at, due)
@@ -207,11 +243,18 @@ def _transient_streak(attempts: list[Attempt]) -> list[Attempt]:
     return streak
 
 
-def _exhausted(attempts: list[Attempt]) -> Done:
+def _answer_detail(plan: Plan, attempt: Attempt) -> str | None:
+    if not plan.require_human:
+        return None
+    return "a person answered" if attempt.answered_by == "human" else (
+        "answered; detection could not tell whether by a person")
+
+
+def _exhausted(plan: Plan, attempts: list[Attempt]) -> Done:
     placed = [a for a in attempts if a.sid is not None]
     last_error = next((a.error_message for a in reversed(attempts) if a.error_message), None)
     if placed:
-        outcomes = ", ".join(a.status for a in placed)
+        outcomes = ", ".join(outcome_word(plan, a) for a in placed)
         noun = "call" if len(placed) == 1 else "calls"
         return Done("unanswered", f"nobody answered {len(placed)} {noun} ({outcomes})")
     return Done("failed", last_error or "no call could be placed")

@@ -30,14 +30,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
 from alarmd.calls import callplan
-from alarmd.calls.callplan import Dial, Done, Follow, Plan, Settle
-from alarmd.calls.dialers.base import CallRequest, Dialer, PlacedCall
+from alarmd.calls.callplan import Dial, Done, Follow, Settle
+from alarmd.calls.dialers.base import CallRequest, PlacedCall
+from alarmd.calls.follow import Follower
 from alarmd.calls.lease import Lease
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.record import Record, Snapshot
 from alarmd.calls.rightofway import RightOfWay
-from alarmd.config.settings import Settings
 from alarmd.errors import DialError, LimitExceeded
-from alarmd.phonebook import Phonebook, mask
+from alarmd.phonebook import mask
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -50,13 +51,11 @@ PREPARE_AHEAD = callplan.LEAD
 CLOCK_SKEW = timedelta(seconds=30)
 
 
-class Delivery:
-    def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook, stopping: threading.Event, owner: str):
+class Delivery(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, stopping: threading.Event,
+                 owner: str):
         self.sessions = sessions
-        self.dialer = dialer
-        self.settings = settings
-        self.phonebook = phonebook
+        self.live = live
         self.stopping = stopping
         self.owner = owner
         self._active: set[int] = set()
@@ -66,7 +65,8 @@ class Delivery:
         self._alarm_changes: dict[int, int] = {}
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
-        self.record = Record(sessions, dialer.mode, settings, phonebook, self.lease)
+        self.record = Record(sessions, live, self.lease)
+        self.follower = Follower(live, self.record, self.lease, self.right_of_way)
 
     def alarm_changed(self, alarm_id: int) -> None:
         with self._lock:
@@ -84,7 +84,10 @@ class Delivery:
             self.right_of_way.give_way()
             taken = self.lease.take(occurrence_id)
             if taken is not None:
-                self._run(occurrence_id, resumed=taken)
+                # The whole delivery (redials, fallback) keeps the configuration it started
+                # with, however often it is reloaded meanwhile (alarmd.calls.live).
+                with self.live.pinned():
+                    self._run(occurrence_id, resumed=taken)
         finally:
             self.lease.give_back(occurrence_id)
             with self._lock:
@@ -109,7 +112,7 @@ class Delivery:
             if isinstance(step, Settle):
                 self._settle(occurrence_id, snapshot, step.attempt)
             elif isinstance(step, Follow):
-                self._follow(occurrence_id, snapshot.plan, step.attempt)
+                self.follower.follow(occurrence_id, snapshot.plan, step.attempt)
             elif self.lease.wait_until(occurrence_id, step.at - PREPARE_AHEAD):
                 self._dial(occurrence_id, snapshot, step)
 
@@ -139,8 +142,10 @@ class Delivery:
         values: dict[str, Any]
         if isinstance(sent, DialError):
             message = self.phonebook.mask_text(sent.message)
+            # Only a request that may have reached Twilio may have cost a call (the cost guard).
             values = {"status": "uncertain" if sent.uncertain else "error", "error_code": sent.code,
-                      "error_message": message, "permanent": sent.permanent}
+                      "error_message": message, "permanent": sent.permanent,
+                      "may_have_placed": sent.uncertain}
             if not sent.uncertain:
                 values["finished_at"] = clock.now()
             log.warning("call to %s failed: %s%s", entry.label(), message,
@@ -235,61 +240,6 @@ class Delivery:
             "status": "error", "finished_at": clock.now(),
             "error_message": (attempt.error_message or "the request's answer was lost")
             + "; Twilio lists no such call"}, None)
-
-    def _follow(self, occurrence_id: int, plan: Plan, attempt: Attempt) -> None:
-        """Poll the call until its status is final, or ring time + margin have passed."""
-        assert attempt.sid is not None
-        redial = self.settings.redial
-        deadline = attempt.started_at + timedelta(seconds=plan.ring_seconds + redial.poll_margin_seconds)
-        status = attempt.status
-        # A call just placed is queued for a while yet; asking at once would only compete
-        # with the requests of other alarms due at the same moment.
-        if clock.now() - attempt.started_at < timedelta(seconds=redial.poll_seconds) and not self.lease.pause(
-                occurrence_id, redial.poll_seconds):
-            return
-        while True:
-            self.right_of_way.give_way()
-            try:
-                outcome = self.dialer.fetch_call(attempt.sid)
-            except DialError as exc:
-                log.warning("could not fetch the status of call %s: %s", attempt.sid,
-                            self.phonebook.mask_text(exc.message))
-            else:
-                if outcome.final:
-                    self.record.record(occurrence_id, attempt.id, {
-                        "status": outcome.status, "duration_seconds": outcome.duration_seconds,
-                        "finished_at": clock.now()}, None)
-                    log.info("call %s to %s: %s", attempt.sid, self._label(attempt.number), outcome.status)
-                    return
-                if outcome.status != status:
-                    status = outcome.status
-                    self.record.record(occurrence_id, attempt.id, {"status": status}, None)
-            if clock.now() >= deadline:
-                # In progress means someone picked up (hold music plays until they hang up).
-                message = None if status in callplan.ANSWERED else (
-                    f"Twilio reported no final status within {plan.ring_seconds} s of ringing")
-                if status not in callplan.ANSWERED and self._cancel(attempt.sid):
-                    # Still queued or ringing: stopped, so a redial cannot ring beside it.
-                    status = "canceled"
-                self.record.record(occurrence_id, attempt.id, {
-                    "status": status, "error_message": message, "finished_at": clock.now()}, None)
-                return
-            if not self.lease.pause(occurrence_id, redial.poll_seconds):
-                return
-
-    def _cancel(self, sid: str) -> bool:
-        try:
-            self.dialer.cancel_call(sid)
-        except DialError as exc:
-            log.warning("could not cancel call %s: %s", sid, self.phonebook.mask_text(exc.message))
-            return False
-        log.warning("call %s had no outcome past its ring time; canceled it", sid)
-        return True
-
-    # --- the record ---------------------------------------------------------------
-
-
-
 
     # --- labels (secret numbers masked) -------------------------------------------
 

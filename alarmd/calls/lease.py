@@ -118,7 +118,7 @@ class Lease:
     def hold(self, session: Session, occurrence_id: int, **values: Any) -> bool:
         """In `session`, renew the lease (and write `values` to the occurrence) if it is still ours."""
         held = session.execute(update(Occurrence).where(self.fence(occurrence_id))
-                               .values(lease_until=clock.now() + LEASE, **values))
+                               .values(**{"lease_until": clock.now() + LEASE, **values}))
         if getattr(held, "rowcount", 0) != 1:
             log.warning("occurrence %s: another node has taken it over; this one writes nothing more",
                         occurrence_id)

@@ -8,23 +8,27 @@ finished with its outcome. `load` reads the occurrence back as the call plan nee
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
 from alarmd.calls import callplan, costguard
 from alarmd.calls.callplan import Done, Plan
 from alarmd.calls.lease import OPEN_STATUSES, Lease
-from alarmd.config.settings import Settings
+from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import PhoneNumber
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
+
+# Outcomes that mean a wanted call was not placed and will not be: someone may oversleep.
+FAILED_FOR_GOOD = frozenset({"failed", "refused"})
 
 
 @dataclass
@@ -34,15 +38,14 @@ class Snapshot:
     attempts: list[Attempt]
 
 
-class Record:
-    def __init__(self, sessions: sessionmaker[Session], dialer_mode: str, settings: Settings,
-                 phonebook: Phonebook, lease: Lease):
+class Record(UsesLive):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, lease: Lease):
         self.sessions = sessions
-        self.dialer_mode = dialer_mode
-        self.settings = settings
-        self.phonebook = phonebook
+        self.live = live
         # Every write below goes through the lease's fence: after a takeover it writes nothing.
         self.lease = lease
+        # Told (one masked sentence) when an occurrence ends FAILED_FOR_GOOD; the heartbeat listens.
+        self.failure_listeners: list[Callable[[str], None]] = []
 
     def load(self, occurrence_id: int) -> Snapshot | Done | None:
         with self.sessions() as session:
@@ -64,15 +67,17 @@ class Record:
         """Write the attempt row before its request; its start is when the request goes out.
 
         The cost guard runs here, before EVERY request (first calls, retries, redials,
-        escalations), in the transaction that writes the row, as costguard asks.
+        escalations), in the transaction that writes the row, as costguard asks. A manual
+        dial's reservation becomes this row: it is counted once, as the attempt.
         Raises LimitExceeded.
         """
         with self.sessions.begin() as session:
-            costguard.check(session, clock.now(), self.settings.calls_per_hour)
-            if not self.lease.hold(session, occurrence_id, status="dialling"):
+            costguard.check(session, clock.now(), self.settings.calls_per_hour, occurrence_id,
+                            self.settings.dials_per_hour)
+            if not self.lease.hold(session, occurrence_id, status="dialling", reserved_at=None):
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer_mode, started_at=max(clock.now(), send_at),
+                              dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
                               status="requesting")
             session.add(attempt)
             session.flush()
@@ -89,17 +94,28 @@ class Record:
             return True
 
     def drop_attempt(self, attempt_id: int) -> None:
-        """Delete an attempt whose request was never sent, so history shows no call that was not made."""
+        """Delete an attempt whose request was never sent, so history shows no call that was not made.
+
+        A manual dial's first attempt goes back to being reserved: its 202 still holds.
+        """
         with self.sessions.begin() as session:
-            occurrence_id = session.scalar(select(Attempt.occurrence_id).where(Attempt.id == attempt_id))
-            if occurrence_id is not None and self.lease.hold(session, occurrence_id):
-                session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None or not self.lease.hold(session, attempt.occurrence_id):
+                return
+            occurrence_id, started_at = attempt.occurrence_id, attempt.started_at
+            session.execute(delete(Attempt).where(Attempt.id == attempt_id))
+            session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == occurrence_id, Occurrence.reason == "dial",
+                       ~Occurrence.attempts.any())
+                .values(reserved_at=started_at))
 
     def finish(self, occurrence_id: int, done: Done) -> None:
         now = clock.now()
         with self.sessions.begin() as session:
+            # A dial that ends before its first attempt frees its room in the cost guard.
             if not self.lease.hold(session, occurrence_id, status=done.status, detail=done.detail,
-                                   finished_at=now):
+                                   finished_at=now, lease_until=None, reserved_at=None):
                 return
             # A keepalive's accepted call is not followed; nothing else is left open.
             session.execute(update(Attempt).where(Attempt.occurrence_id == occurrence_id,
@@ -107,8 +123,14 @@ class Record:
             label = self._label_ref(session.get_one(Occurrence, occurrence_id).to_ref)
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
-        log.log(level, "occurrence %s (%s): %s%s", occurrence_id, label, done.status,
-                f": {done.detail}" if done.detail else "")
+        sentence = f"occurrence {occurrence_id} ({label}): {done.status}" + (f": {done.detail}" if done.detail else "")
+        log.log(level, "%s", sentence)
+        if done.status in FAILED_FOR_GOOD:
+            for listener in self.failure_listeners:
+                try:
+                    listener(sentence)
+                except Exception:
+                    log.exception("a listener of failed calls failed")
 
     def _label_ref(self, ref: str) -> str:
         try:

@@ -14,8 +14,8 @@ from typing import Any
 import click
 
 from alarmd import __version__
+from alarmd.cli import configverbs, offline, quick, screens
 from alarmd.cli import formatting as fmt
-from alarmd.cli import offline, quick, screens
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
@@ -45,6 +45,12 @@ def _next_text(alarm: dict[str, Any]) -> str:
     from alarmd import clock
 
     return screens.next_text(alarm, clock.now())
+
+
+def _calling(alarm: dict[str, Any]) -> str:
+    """"calling MOBILE (+44 …)", and whether a voicemail counts as woken."""
+    human = " (a machine is not an answer)" if alarm.get("require_human") else ""
+    return f"calling {fmt.number(alarm.get('to'))}{human}"
 
 
 def _label(alarm: dict[str, Any]) -> str:
@@ -80,8 +86,7 @@ def add(ctx: Context, /, **options: Any) -> None:
     check_schedule(options, required=True)
     body = {k: v for k, v in options.items() if v is not None}
     alarm = ctx.call("POST", "/v1/alarms", body)
-    ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, calling {fmt.number(alarm.get('to'))}; "
-             f"{_next_text(alarm)}.")
+    ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, {_calling(alarm)}; {_next_text(alarm)}.")
 
 
 @cli.command()
@@ -98,8 +103,8 @@ def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
         raise click.UsageError("nothing to change: give at least one of --to, --at, --daily, --days, "
                                "--cron, --tz, --name or --grace.")
     changed = ctx.call("PATCH", _path(alarm), body)
-    ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, calling "
-             f"{fmt.number(changed.get('to'))}; {_next_text(changed)}.")
+    ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, {_calling(changed)}; "
+             f"{_next_text(changed)}.")
     dropped = changed.get("dropped_skips") or []
     if dropped:
         ctx.echo(f"Dropped {fmt.plural(len(dropped), 'skip')} that the new schedule does not ring at: "
@@ -255,6 +260,6 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
     ctx.echo(screens.fire_time_list(items, clock.now(), ctx.paint, explain=explain, zones=zones))
 
 
-# Offline verbs (alarmd.cli.offline): they work without a running daemon.
-for _command in (offline.run, offline.db, offline.config_group):
+# Offline verbs (alarmd.cli.offline, and the config verbs): they work without a running daemon.
+for _command in (offline.run, offline.db, configverbs.config_group):
     cli.add_command(_command)

@@ -1,6 +1,7 @@
-"""The verbs that work without a running daemon: `run` itself, `db upgrade`, `config check`.
+"""The verbs that work without a running daemon: `run` itself and `db upgrade` (and, in
+alarmd.cli.configverbs, `config init|show|check`).
 
-They are the CLI's only way into the daemon's code (alarmd.daemon), and they import it
+They (and `config check --online`) are the CLI's only way into the daemon's code (alarmd.daemon); they import it
 lazily, so no other verb pays for the server stack.
 """
 
@@ -20,7 +21,7 @@ def run(ctx: Context) -> None:
     from alarmd.config.settings import load_settings
     from alarmd.daemon.main import run as run_daemon
 
-    sys.exit(run_daemon(load_settings(ctx.config_path)))
+    sys.exit(run_daemon(load_settings(ctx.config_path), ctx.config_path))
 
 
 @click.group()
@@ -59,20 +60,3 @@ def db_copy(ctx: Context, to: str) -> None:
     click.echo(f"Copied {counts['alarms']} alarms and {counts['occurrences']} calls from {settings.database} "
                f"to {target}. Set alarmd.database to {target} on every node, then start them.")
 
-
-@click.group("config")
-def config_group() -> None:
-    """Configuration (offline)."""
-
-
-@config_group.command("check")
-@pass_ctx
-def config_check(ctx: Context) -> None:
-    """Read the config and say whether it is usable."""
-    from alarmd.config.settings import load_settings
-
-    settings = load_settings(ctx.config_path)
-    source = settings.client.config_path or "no config file (defaults)"
-    mode = f"dry-run ({settings.twilio.dry_run_reason})" if settings.twilio.dry_run_reason else "twilio"
-    click.echo(f"{source}: OK; mode {mode}; {len(settings.twilio.phone_numbers)} phone numbers; "
-               f"database {settings.database}")

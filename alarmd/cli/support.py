@@ -162,6 +162,9 @@ def delivery_options(func: Any) -> Any:
         click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
                      help="How long each call rings, e.g. 45s (default 60s)."),
         click.option("--say", help="Words spoken when answered, instead of twilio.callingURI."),
+        click.option("--require-human/--no-require-human", "require_human", default=None,
+                     help="Detect answering machines: voicemail is not an answer, so it redials "
+                          "(default alarmd.redial.requireHuman)."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -75,7 +75,8 @@ def read_config_file(path: Path | None, required: bool) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required:
-            raise ConfigError(f"{path}: no such config file.") from None
+            raise ConfigError(
+                f"{path}: no such config file; `alarmd --config {path} config init` writes one.") from None
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None

@@ -25,6 +25,10 @@ from alarmd.config.file import (
     section,
     string,
 )
+from alarmd.config.heartbeat import HeartbeatSettings, heartbeat_settings
+from alarmd.config.values import boolean as _bool
+from alarmd.config.values import seconds as _seconds
+from alarmd.config.values import whole as _int
 from alarmd.errors import ConfigError
 
 
@@ -86,6 +90,10 @@ class RedialSettings:
     poll_seconds: float = defaults.POLL_SECONDS
     poll_margin_seconds: float = defaults.POLL_MARGIN_SECONDS
     request_timeout_seconds: float = defaults.TWILIO_TIMEOUT_SECONDS
+    # Answering machine detection: the default for alarms that do not say, and whether
+    # "unknown" (detection could not tell, e.g. a silent pick-up) counts as an answer.
+    require_human: bool = False
+    unknown_is_answer: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,9 @@ class Settings:
     keepalive: KeepaliveSettings
     redial: RedialSettings = field(default_factory=RedialSettings)
     calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
+    # Manual dials' own cap inside calls_per_hour, so wake-ups always keep room.
+    dials_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR // 2
+    heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
 
     @property
     def api_token(self) -> str | None:
@@ -119,6 +130,9 @@ def load_settings(
     timezone = string(own, "alarmd.timezone", "timezone") or system_timezone(env)
     _check_zone("alarmd.timezone", timezone)
     grace = _int(own, "alarmd.graceSeconds", "graceSeconds", defaults.DEFAULT_GRACE_SECONDS, 0)
+    limits = section(own, "limits", "alarmd.limits")
+    calls_per_hour = _int(limits, "alarmd.limits.callsPerHour", "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR,
+                          1, 10_000)
     settings = Settings(
         client=client,
         database=database,
@@ -127,8 +141,9 @@ def load_settings(
         twilio=twilio,
         keepalive=_keepalive_settings(section(own, "keepalive", "alarmd.keepalive"), twilio),
         redial=_redial_settings(section(own, "redial", "alarmd.redial")),
-        calls_per_hour=_int(section(own, "limits", "alarmd.limits"), "alarmd.limits.callsPerHour",
-                            "callsPerHour", defaults.DEFAULT_CALLS_PER_HOUR, 1, 10_000),
+        calls_per_hour=calls_per_hour,
+        dials_per_hour=_dials_per_hour(limits, calls_per_hour),
+        heartbeat=heartbeat_settings(section(own, "heartbeat", "alarmd.heartbeat")),
     )
     return settings
 
@@ -217,17 +232,19 @@ def _redial_settings(block: Mapping[str, Any]) -> RedialSettings:
                                      defaults.POLL_MARGIN_SECONDS, 0, 600),
         request_timeout_seconds=_seconds(block, key + "requestTimeoutSeconds", "requestTimeoutSeconds",
                                          defaults.TWILIO_TIMEOUT_SECONDS, 0.1, 20),
+        require_human=_bool(block, key + "requireHuman", "requireHuman", False),
+        unknown_is_answer=_bool(block, key + "unknownIsAnswer", "unknownIsAnswer", True),
     )
 
 
-def _seconds(block: Mapping[str, Any], key: str, name: str, default: float, low: float,
-             high: float) -> float:
-    value = block.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{key}: expected a number of seconds, got {json.dumps(value)}.")
-    if not low <= value <= high:
-        raise ConfigError(f"{key}: {value} is out of range (from {low:g} to {high:g}).")
-    return float(value)
+def _dials_per_hour(limits: Mapping[str, Any], calls_per_hour: int) -> int:
+    key = "alarmd.limits.dialsPerHour"
+    dials = _int(limits, key, "dialsPerHour", calls_per_hour // 2, 0)
+    if dials >= calls_per_hour:
+        # Manual dials must never be able to use up the hour before a wake-up.
+        raise ConfigError(f"{key}: {dials} leaves no room for wake-ups; it must be less than "
+                          f"alarmd.limits.callsPerHour ({calls_per_hour}).")
+    return dials
 
 
 def _check_number_ref(key: str, ref: int | str, entries: tuple[NumberEntry, ...]) -> None:
@@ -261,24 +278,6 @@ def _check_zone(key: str, name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{key}: {name!r} is not an IANA time zone (e.g. \"Europe/London\").") from None
-
-
-def _bool(block: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
-    value = block.get(name, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: expected true or false, got {json.dumps(value)}.")
-    return value
-
-
-def _int(block: Mapping[str, Any], key: str, name: str, default: int, low: int,
-         high: int | None = None) -> int:
-    value = block.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: expected a whole number, got {json.dumps(value)}.")
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{key}: {value} is out of range ({bounds}).")
-    return value
 
 
 def _phone(key: str, raw: str) -> str:

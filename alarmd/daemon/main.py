@@ -5,31 +5,37 @@ from __future__ import annotations
 import gc
 import ipaddress
 import logging
+import os
 import signal
 import threading
+from collections.abc import Callable, Mapping
 from types import FrameType
 
 from sqlalchemy import Engine
 
 from alarmd import __version__
+from alarmd.calls import live
 from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
 from alarmd.daemon.changes import POLL_SECONDS, ChangeWatcher
+from alarmd.daemon.clockwatch import ClockWatch
+from alarmd.daemon.heartbeat import PING_TIMEOUT_SECONDS, Heartbeat
+from alarmd.daemon.reload import Reloader
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.daemon.waiting import open_database_patiently
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import Phonebook
 from alarmd.store import db
 
 log = logging.getLogger("alarmd")
 
 STARTUP_TIMEOUT_SECONDS = 15
-# Each node measures its clock against the database's and writes its heartbeat this often.
-HEARTBEAT_SECONDS = 5
+# Each node measures its clock against the database's and writes its heartbeat row this often.
+NODE_HEARTBEAT_SECONDS = 5
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -37,10 +43,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def phonebook_of(settings: Settings) -> Phonebook:
-    return Phonebook([
-        PhoneNumber(i, e.name, e.number, e.hidden, e.secret)
-        for i, e in enumerate(settings.twilio.phone_numbers)
-    ])
+    return live.phonebook_of(settings)
 
 
 def open_database(settings: Settings) -> Engine:
@@ -53,56 +56,109 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def run(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT; the exit status."""
+def redactor(settings: Settings, phonebook: Phonebook) -> Callable[[str], str]:
+    """Text fit to leave the daemon (a heartbeat's reason): no token, no secret number's digits."""
+    secrets = [value for value in (settings.twilio.auth_token, settings.api_token) if value]
+
+    def redact(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, "***")
+        return phonebook.mask_text(text)
+
+    return redact
+
+
+def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM or SIGINT; the exit status. SIGHUP reloads the config.
+
+    `config_arg` and `env` are what `settings` were loaded from: a reload reads the same
+    file (or looks it up the same way) with the same environment. The heartbeat hears of
+    any end but a clean stop.
+    """
+    configure_logging()
+    heartbeat = Heartbeat(settings.heartbeat, redactor(settings, phonebook_of(settings)))
+    heartbeat.start()
+    try:
+        failure = _serve(settings, heartbeat, config_arg, env)
+    except Exception as exc:
+        heartbeat.fail(f"alarmd stopped on an error: {type(exc).__name__}: {exc}")
+        heartbeat.stop(PING_TIMEOUT_SECONDS)
+        raise
+    if failure is not None:
+        heartbeat.fail(f"alarmd stopped on an error: {failure}")
+    heartbeat.stop(PING_TIMEOUT_SECONDS if failure else 1.0)
+    return 0 if failure is None else 1
+
+
+def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLike[str] | None,
+           env: Mapping[str, str] | None) -> str | None:
+    """The daemon's life; None after a clean stop, else why it stopped."""
     import uvicorn
 
     from alarmd.alarms.service import AlarmService
     from alarmd.api.app import create_app
     from alarmd.daemon.scheduler import AlarmScheduler
 
-    configure_logging()
     # Installed first, so a stop asked for while the database upgrades or the API starts
     # is a clean stop once start-up is through, not a kill halfway.
-    stop = threading.Event()
+    stop, hup, wake = threading.Event(), threading.Event(), threading.Event()
+    env = dict(os.environ if env is None else env)
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
+        wake.set()
+
+    def _on_hup(_signum: int, _frame: FrameType | None) -> None:
+        # Without a handler SIGHUP ends the process, and systemd counts that as a clean
+        # exit: no restart, every later alarm lost. The main loop does the reload.
+        hup.set()
+        wake.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, _on_hup)
 
     supervision.warn_if_auth_token_exposed(settings.client.config_path)
     dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
     reason = settings.twilio.dry_run_reason
     if reason:
-        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called",
-                    __version__, reason)
+        log.warning("alarmd %s: DRY-RUN mode (%s): alarms are recorded, nobody is called; %s",
+                    __version__, reason, supervision.how_to_call_for_real(settings.client.config_path))
     else:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
+    log.info("heartbeat: %s", heartbeat.describe())
     _check_listen(settings)
     node_id = claim_node_id(settings.client.state_dir)
     engine = open_database_patiently(lambda: open_database(settings), settings, Notifier.from_env(), stop)
     if engine is None:
         log.info("stopped while waiting for the database")
-        return 0
+        return None
     log.info("database %s is at the newest schema", settings.database)
     token = ensure_token(settings.client)
 
     service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings), node_id)
+    service.on_call_failed(heartbeat.fail)
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
     # Other nodes' changes (and this node's clock against the database's): see daemon/changes.
     watcher = ChangeWatcher(service, settings.database)
-    scheduler.every("heartbeat", HEARTBEAT_SECONDS, service.heartbeat)
+    scheduler.every("node-heartbeat", NODE_HEARTBEAT_SECONDS, service.heartbeat)
     scheduler.every("changes", POLL_SECONDS, watcher.poll)
     watcher.start_listening()
+    if heartbeat.enabled:
+        # Run by the scheduler's loop, like the watchdog: if that loop dies or hangs, the
+        # pings stop and the service alerts; each run also asks whether the database takes a write.
+        scheduler.every("heartbeat", heartbeat.every_seconds, lambda: heartbeat.check(lambda: db.write_problem(engine)))
     supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
     supervisor.start()
+    reloader = Reloader(settings, config_arg, env, service, supervisor)
+    service.settings_loaded()  # as after every reload: the checks of stored alarms against the config
+    watch = ClockWatch(scheduler.set_again)
 
-    app = create_app(service, token, scheduler.is_alive)
+    app = create_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))
     host, port = settings.client.listen_host, settings.client.listen_port
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
@@ -114,21 +170,31 @@ def run(settings: Settings) -> int:
     if not _wait_started(server, server_thread):
         log.error("the API could not listen on %s:%s", host, port)
         scheduler.shutdown()
-        return 1
+        return f"the API could not listen on {host}:{port}"
     log.info("listening on http://%s:%s", host, port)
     if not supervisor.ready(settings.client.base_url + "/healthz"):
         log.error("the API on %s:%s does not answer /healthz", host, port)
         server.should_exit = True
         scheduler.shutdown()
-        return 1
+        return f"the API on {host}:{port} does not answer /healthz"
 
     # What start-up made lives as long as the daemon. Frozen, it is no longer walked by
     # every full garbage collection: tens of milliseconds with the interpreter lock held,
     # which a call due at that moment would wait out.
     gc.freeze()
-    while not stop.wait(1.0):
+    failure = None
+    while not stop.is_set():
+        wake.wait(1.0)
+        wake.clear()
+        if stop.is_set():
+            break
+        if hup.is_set():
+            hup.clear()
+            reloader.reload_logged("SIGHUP")
+        watch.check()
         if not server_thread.is_alive():
-            log.error("the API server stopped unexpectedly")
+            failure = "the API server stopped unexpectedly"
+            log.error("%s", failure)
             break
 
     supervisor.stopping()
@@ -142,7 +208,7 @@ def run(settings: Settings) -> int:
     server_thread.join(timeout=2)
     engine.dispose()
     log.info("stopped")
-    return 0 if stop.is_set() else 1
+    return failure
 
 
 def _wait_started(server: object, thread: threading.Thread) -> bool:

@@ -64,6 +64,8 @@ class AlarmScheduler:
         service.on_dispatch(self.submit)
         # Failed claims in a row per alarm, for the retry's backoff.
         self._failures: dict[int, int] = {}
+        # The keepalive's settings (and whether there is a number to call) may have changed.
+        service.on_settings_loaded(self.sync_keepalive)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -115,6 +117,17 @@ class AlarmScheduler:
             self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id],
             id=job_id, replace_existing=True,
         )
+
+    def set_again(self) -> None:
+        """Set every job again after the wall clock stepped: alarms and the keepalive from the
+        database, the interval jobs (watchdog, status, resume) to run now and go on from there."""
+        for alarm_id in self.service.alarm_ids():
+            self.sync(alarm_id)
+        self.sync_keepalive()
+        for job in self.scheduler.get_jobs():
+            if isinstance(job.trigger, IntervalTrigger):
+                job.modify(next_run_time=clock.now())
+        self.scheduler.wakeup()
 
     def submit(self, occurrence_id: int) -> None:
         """Dial an already-claimed occurrence now, off the caller's thread."""

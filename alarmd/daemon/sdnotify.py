@@ -14,6 +14,8 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from alarmd import clock
+
 log = logging.getLogger("alarmd.sdnotify")
 
 
@@ -61,6 +63,12 @@ class Notifier:
 
     def status(self, status: str) -> bool:
         return self.send(f"STATUS={status}")
+
+    def reloading(self, status: str = "reloading the config") -> bool:
+        # MONOTONIC_USEC is what systemd 253+ (Type=notify-reload) wants beside RELOADING=1;
+        # older ones ignore it. READY=1 ends the reload, whatever its outcome.
+        usec = int(clock.monotonic() * 1_000_000)
+        return self.send("RELOADING=1", f"MONOTONIC_USEC={usec}", f"STATUS={status}")
 
     def watchdog(self) -> bool:
         return self.send("WATCHDOG=1")

@@ -93,6 +93,7 @@ class Supervisor:
         self.status = StatusReporter(notifier, lambda: status_line(service.status(), clock.now()))
         if notifier.enabled:
             service.on_alarm_change(self.status.refresh)
+            service.on_settings_loaded(self.status.refresh)
 
     def start(self) -> None:
         """Start the status and watchdog jobs (the scheduler must be running)."""
@@ -112,6 +113,14 @@ class Supervisor:
         self.notifier.ready(self.status.line())
         return True
 
+    def reloading(self) -> None:
+        self.notifier.reloading()
+
+    def reloaded(self) -> None:
+        """READY=1 again after a reload, taken or refused: the daemon runs on either way."""
+        if self.notifier.enabled:
+            self.notifier.ready(self.status.line())
+
     def stopping(self) -> None:
         self.notifier.stopping()
 
@@ -124,6 +133,13 @@ def api_answers(url: str, attempts: int = 50, pause: float = 0.1) -> bool:
                 return True
         threading.Event().wait(pause)
     return False
+
+
+def how_to_call_for_real(path: Path | None) -> str:
+    """The fix for dry-run mode, for the start's log line."""
+    where = f"in {path}" if path else "in a config file (`alarmd config init` writes one)"
+    return (f"to call for real, set twilio.accountSID, the auth token and twilio.numberFrom {where}, "
+            "set twilio.enabled to true, and check them with `alarmd config check --online`")
 
 
 def warn_if_auth_token_exposed(path: Path | None) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.config.database import Database, PostgresDatabase
-from alarmd.store import changes, sqlite
+from alarmd.store import changes, sqlite, trouble
 
 # Held while the schema is upgraded, so nodes starting together on an empty PostgreSQL
 # database create it once: the others wait, then find it at head. ("alarmd" in ASCII.)
@@ -59,6 +61,30 @@ def upgrade(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def write_problem(engine: Engine, timeout: float = 1.0) -> str | None:
+    """Why the database cannot take a write now (locked by another process, gone), or None when it can.
+
+    Asked on a connection of its own, not the pool's: it must not queue behind the
+    daemon's writers (or hold them up), and it gives up after `timeout`, not after their
+    busy timeout. It opens the file only if it exists, and writes nothing.
+    """
+    if engine.dialect.name == "postgresql":
+        # A server's writes are proved every few seconds by the node's heartbeat row.
+        return trouble.current()
+    path = engine.url.database
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, timeout=timeout,
+                                     isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except (sqlite3.Error, OSError) as exc:
+        return f"the database is unavailable ({exc})"
+    return None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -76,6 +76,9 @@ class Alarm(Base):
     say: Mapped[str | None] = mapped_column(Text)
     redial_attempts: Mapped[int | None] = mapped_column(Integer)
     redial_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Ring with answering machine detection; a machine is not an answer. None: the
+    # config's alarmd.redial.requireHuman decides.
+    require_human: Mapped[bool | None] = mapped_column(Boolean)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     skip_instants: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of ISO instants
@@ -123,6 +126,9 @@ class Occurrence(Base):
     # Bumped by every takeover; a delivery's writes check it (a fencing token), so a node
     # frozen past its lease writes nothing over its successor's work.
     lease_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A manual dial answered 202 holds its first attempt in the cost guard from this
+    # instant until the attempt's row takes its place (alarmd.calls.costguard).
+    reserved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     alarm: Mapped[Alarm | None] = relationship(back_populates="occurrences")
     attempts: Mapped[list[Attempt]] = relationship(
@@ -151,6 +157,12 @@ class Attempt(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     permanent: Mapped[bool] = mapped_column(Boolean, default=False)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Who picked up, as Twilio's answering machine detection says (human, machine_start,
+    # machine_end_beep, fax, unknown, ...); None when detection was not asked for.
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    # The request may have placed a call: a SID came back, its answer was lost, or it is
+    # still in flight. Only these count for the cost guard; a refused connection does not.
+    may_have_placed: Mapped[bool] = mapped_column(Boolean, default=True)
 
     occurrence: Mapped[Occurrence] = relationship(back_populates="attempts")
 

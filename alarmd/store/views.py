@@ -123,6 +123,7 @@ class Views:
             "say": alarm.say,
             "redial_attempts": alarm.redial_attempts,
             "redial_interval_seconds": alarm.redial_interval_seconds,
+            "require_human": alarm.require_human,
             "state": alarm_state(alarm, since, now),
             # The instant the scheduler wakes for, skipped or not; and the ring that will happen.
             "next_fire_at": iso(alarm.next_fire_at),
@@ -162,6 +163,7 @@ class Views:
             "error_message": attempt.error_message,
             "permanent": attempt.permanent,
             "duration_seconds": attempt.duration_seconds,
+            "answered_by": attempt.answered_by,
             "started_at": iso(attempt.started_at),
             "finished_at": iso(attempt.finished_at),
         }

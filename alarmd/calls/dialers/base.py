@@ -13,6 +13,8 @@ class CallRequest:
     url: str | None = None  # TwiML URL (twilio.callingURI)
     twiml: str | None = None  # inline TwiML; used instead of url when given
     ring_seconds: int | None = None
+    # Ask for answering machine detection (Twilio's MachineDetection=Enable).
+    detect_machine: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class PlacedCall:
 class CallOutcome:
     status: str  # queued | ringing | in-progress | completed | busy | failed | no-answer | canceled
     duration_seconds: int | None = None
+    # With detection: human, machine_start, machine_end_beep, machine_end_silence,
+    # machine_end_other, fax or unknown, once Twilio knows; else None.
+    answered_by: str | None = None
 
     @property
     def final(self) -> bool:
@@ -60,4 +65,8 @@ class Dialer(Protocol):
 
     def cancel_call(self, sid: str) -> None:
         """Stop a call that is still queued or ringing. Raises DialError."""
+        ...
+
+    def hang_up(self, sid: str) -> None:
+        """End a call that was picked up (canceling stops only queued or ringing ones). Raises DialError."""
         ...

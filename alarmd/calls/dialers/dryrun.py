@@ -29,3 +29,6 @@ class DryRunDialer:
 
     def cancel_call(self, sid: str) -> None:
         raise DialError("the dry-run dialer places no calls to cancel", permanent=True)
+
+    def hang_up(self, sid: str) -> None:
+        raise DialError("the dry-run dialer places no calls to hang up", permanent=True)

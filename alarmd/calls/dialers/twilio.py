@@ -78,13 +78,17 @@ class TwilioDialer:
             kwargs["url"] = request.url or self._url
         if request.ring_seconds:
             kwargs["timeout"] = request.ring_seconds
+        if request.detect_machine:
+            # "Enable" answers as soon as Twilio can tell (DetectMessageEnd would wait for the beep).
+            kwargs["machine_detection"] = "Enable"
         call = self._request(lambda: self._client.calls.create(**kwargs), request.to)
         return PlacedCall(sid=str(call.sid), status=str(call.status or "queued"))
 
     def fetch_call(self, sid: str) -> CallOutcome:
         call = self._request(lambda: self._client.calls(sid).fetch(), "the number")
         duration = int(call.duration) if call.duration not in (None, "") else None
-        return CallOutcome(status=str(call.status), duration_seconds=duration)
+        return CallOutcome(status=str(call.status), duration_seconds=duration,
+                           answered_by=str(call.answered_by) if call.answered_by else None)
 
     def recent_calls(self, to: str) -> list[RecentCall]:
         calls = self._request(
@@ -93,6 +97,9 @@ class TwilioDialer:
 
     def cancel_call(self, sid: str) -> None:
         self._request(lambda: self._client.calls(sid).update(status="canceled"), "the number")
+
+    def hang_up(self, sid: str) -> None:
+        self._request(lambda: self._client.calls(sid).update(status="completed"), "the number")
 
     def _request(self, send: Any, to: str) -> Any:
         try:

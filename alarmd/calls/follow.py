@@ -1,0 +1,110 @@
+"""Following a placed call until its outcome is known: poll, hang up on a machine, cancel at the deadline.
+
+What comes of it is written on the attempt (status, duration, who answered); what to do
+next is alarmd.calls.callplan's to decide from that record.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from alarmd import clock
+from alarmd.calls import callplan
+from alarmd.calls.callplan import Plan
+from alarmd.calls.lease import Lease
+from alarmd.calls.live import LiveConfig, UsesLive
+from alarmd.calls.record import Record
+from alarmd.calls.rightofway import RightOfWay
+from alarmd.errors import DialError
+from alarmd.phonebook import mask
+from alarmd.store.models import Attempt
+
+log = logging.getLogger("alarmd.delivery")
+
+
+class Follower(UsesLive):
+    """Its dialer, numbers and redial settings are the configuration in force (pinned per delivery)."""
+
+    def __init__(self, live: LiveConfig, record: Record, lease: Lease, right_of_way: RightOfWay):
+        self.live = live
+        self.record = record
+        self.lease = lease
+        self.right_of_way = right_of_way
+
+    def follow(self, occurrence_id: int, plan: Plan, attempt: Attempt) -> None:
+        """Poll the call until its status is final, a machine answered, or ring time + margin have passed."""
+        assert attempt.sid is not None
+        redial = self.settings.redial
+        deadline = attempt.started_at + timedelta(seconds=plan.ring_seconds + redial.poll_margin_seconds)
+        status, answered_by = attempt.status, attempt.answered_by
+        # A call just placed is queued for a while yet; asking at once would only compete
+        # with the requests of other alarms due at the same moment.
+        if clock.now() - attempt.started_at < timedelta(seconds=redial.poll_seconds) and not self.lease.pause(
+                occurrence_id, redial.poll_seconds):
+            return
+        while True:
+            self.right_of_way.give_way()
+            try:
+                outcome = self.dialer.fetch_call(attempt.sid)
+            except DialError as exc:
+                log.warning("could not fetch the status of call %s: %s", attempt.sid,
+                            self.phonebook.mask_text(exc.message))
+            else:
+                if outcome.final:
+                    self.record.record(occurrence_id, attempt.id, {
+                        "status": outcome.status, "duration_seconds": outcome.duration_seconds,
+                        "answered_by": outcome.answered_by, "finished_at": clock.now()}, None)
+                    log.info("call %s to %s: %s%s", attempt.sid, self._label(attempt.number), outcome.status,
+                             f" (answered by {outcome.answered_by})" if outcome.answered_by else "")
+                    return
+                if outcome.status in callplan.ANSWERED and callplan.not_a_person(plan, outcome.answered_by) \
+                        and outcome.answered_by:
+                    self._hang_up_on_machine(occurrence_id, attempt, outcome.answered_by)
+                    return
+                if (outcome.status, outcome.answered_by) != (status, answered_by):
+                    status, answered_by = outcome.status, outcome.answered_by
+                    self.record.record(occurrence_id, attempt.id,
+                                       {"status": status, "answered_by": answered_by}, None)
+            if clock.now() >= deadline:
+                # In progress means someone picked up (hold music plays until they hang up).
+                message = None if status in callplan.ANSWERED else (
+                    f"Twilio reported no final status within {plan.ring_seconds} s of ringing")
+                if status not in callplan.ANSWERED and self._cancel(attempt.sid):
+                    # Still queued or ringing: stopped, so a redial cannot ring beside it.
+                    status = "canceled"
+                self.record.record(occurrence_id, attempt.id, {
+                    "status": status, "error_message": message, "finished_at": clock.now()}, None)
+                return
+            if not self.lease.pause(occurrence_id, redial.poll_seconds):
+                return
+
+    def _hang_up_on_machine(self, occurrence_id: int, attempt: Attempt, answered_by: str) -> None:
+        """A voicemail is not awake: end the call now, so the redial (or the fallback) comes sooner
+        and the machine records no hold music."""
+        assert attempt.sid is not None
+        message = None
+        try:
+            self.dialer.hang_up(attempt.sid)
+        except DialError as exc:
+            message = f"could not hang up on the machine ({self.phonebook.mask_text(exc.message)})"
+            log.warning("call %s: %s", attempt.sid, message)
+        log.info("call %s to %s: answered by %s, not a person; hung up", attempt.sid,
+                 self._label(attempt.number), answered_by)
+        self.record.record(occurrence_id, attempt.id, {
+            "status": "completed", "answered_by": answered_by, "error_message": message,
+            "finished_at": clock.now()}, None)
+
+    def _cancel(self, sid: str) -> bool:
+        try:
+            self.dialer.cancel_call(sid)
+        except DialError as exc:
+            log.warning("could not cancel call %s: %s", sid, self.phonebook.mask_text(exc.message))
+            return False
+        log.warning("call %s had no outcome past its ring time; canceled it", sid)
+        return True
+
+    def _label(self, number: str) -> str:
+        entry = self.phonebook.by_number(number)
+        # No longer configured: whether it was secret is unknown, so it is masked.
+        return entry.label() if entry is not None else mask(number)
