@@ -2,13 +2,14 @@
 
 Every table of alarmd's own, rows in id order, in one transaction on the target, whose
 schema is already at head. The target must hold no alarms and no history yet, so nothing
-is merged or overwritten. PostgreSQL's id sequences are moved past the copied ids, so a
+is merged or overwritten (its `state`, made by the upgrade, is replaced). PostgreSQL's id
+sequences are moved past the copied ids, so a
 new alarm never takes an old one's id.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, delete, func, insert, select, text
 
 from alarmd.errors import BadInput
 from alarmd.store.models import Base
@@ -22,8 +23,10 @@ def copy_database(source: Engine, target: Engine) -> dict[str, int]:
     tables = [Base.metadata.tables[name] for name in TABLES]
     with source.connect() as reading, target.begin() as writing:
         for table in tables:
-            if writing.scalar(select(func.count()).select_from(table)):
+            if table.name != "state" and writing.scalar(select(func.count()).select_from(table)):
                 raise BadInput(f"the target database already has rows in {table.name}; copy into an empty one.")
+        # `state` holds only what the schema's upgrade put there (the cost guard's lock row).
+        writing.execute(delete(Base.metadata.tables["state"]))
         counts = {}
         for table in tables:
             rows = [dict(row._mapping) for row in reading.execute(select(table).order_by(*table.primary_key))]
