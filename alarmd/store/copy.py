@@ -3,8 +3,7 @@
 Every table of alarmd's own, rows in id order, in one transaction on the target, whose
 schema is already at head. The target must hold no alarms and no history yet, so nothing
 is merged or overwritten (its `state`, made by the upgrade, is replaced). PostgreSQL's id
-sequences are moved past the copied ids, so a
-new alarm never takes an old one's id.
+sequences are moved past the copied ids, so a new alarm never takes an old one's id.
 """
 
 from __future__ import annotations
