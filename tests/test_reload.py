@@ -200,7 +200,7 @@ def test_changed_keys_name_config_keys_and_restart_only_values_are_kept(home: Ho
     new = load_settings(home.config_path, env=env)
     assert changes.changed_keys(old, new) == [
         "twilio.enabled", "twilio.authToken", "twilio.callingURI", "alarmd.keepalive.everyDays",
-        "alarmd.redial.intervalSeconds", "alarmd.limits.callsPerHour"]
+        "alarmd.redial.intervalSeconds", "alarmd.limits.callsPerHour", "alarmd.limits.dialsPerHour"]
     assert changes.restart_needed(old, new) == [
         f"alarmd.listen needs a restart: still listening on 127.0.0.1:{home.port}, not 127.0.0.1:1."]
     kept = changes.in_force(old, new)
@@ -220,7 +220,7 @@ def test_apply_settings_puts_in_force_everything_that_reloads(home: Home, standi
     now = clock.now()
     assert (service.status()["mode"], service.keepalive_status(now)["enabled"]) == ("dry-run", False)
 
-    home.write_config(twilio_block(standin), timezone="Asia/Tokyo", limits={"callsPerHour": 1})
+    home.write_config(twilio_block(standin), timezone="Asia/Tokyo", limits={"callsPerHour": 2, "dialsPerHour": 1})
     new = load_settings(home.config_path, env=env)
     service.apply_settings(new)
     assert loaded == [new]  # the "settings were (re)loaded" hook ran, with the new ones in force
@@ -232,7 +232,7 @@ def test_apply_settings_puts_in_force_everything_that_reloads(home: Home, standi
     service.dial_now("MOBILE", now)  # through the new dialer: Twilio, not dry-run
     assert standin.wait_for_creates(1)[0].field("To") == "+447700900123"
     wait_until(lambda: service.wait_idle(0.1))
-    with pytest.raises(LimitExceeded):  # the new limit: one call an hour
+    with pytest.raises(LimitExceeded):  # the new limit: one manual dial an hour
         service.dial_now("MOBILE", clock.now())
     engine.dispose()
 

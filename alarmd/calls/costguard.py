@@ -169,4 +169,5 @@ def _retry_after(session: Session, now: datetime, over: int, *, dials_only: bool
         oldest = datetime.fromisoformat(oldest)
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
-    return max(1, math.ceil((oldest + WINDOW - now).total_seconds()))
+    # An attempt prepared a moment ahead starts a little after `now`: still at most the window.
+    return min(int(WINDOW.total_seconds()), max(1, math.ceil((oldest + WINDOW - now).total_seconds())))

@@ -16,12 +16,13 @@ from alarmd.config.settings import Settings
 KEYS = {
     "twilio": "twilio",
     "calls_per_hour": "alarmd.limits.callsPerHour",
+    "dials_per_hour": "alarmd.limits.dialsPerHour",
     "twilio.account_sid": "twilio.accountSID",
     "twilio.calling_uri": "twilio.callingURI",
     "twilio.api_base_url": "twilio.apiBaseURL",
 }
 # Not compared here: the client settings (listen, API token) and the database are restart-only.
-RESTART_ONLY_FIELDS = ("client", "database")
+RESTART_ONLY_FIELDS = ("client", "database", "heartbeat")
 
 
 def restart_needed(old: Settings, new: Settings) -> list[str]:
@@ -33,6 +34,9 @@ def restart_needed(old: Settings, new: Settings) -> list[str]:
         found.append(f"alarmd.listen needs a restart: still listening on {old_listen}, not {new_listen}.")
     if old.database != new.database:
         found.append(f"alarmd.database needs a restart: still using {old.database}.")
+    if old.heartbeat != new.heartbeat:
+        # Never the URL itself: a healthchecks.io check's URL is as good as a password.
+        found.append("alarmd.heartbeat needs a restart: the daemon keeps pinging the check it started with.")
     if old.client.api_token != new.client.api_token:
         # Never the token itself: this sentence goes to the log and to the CLI.
         found.append("the API token needs a restart: the daemon keeps the one it started with.")
@@ -42,7 +46,7 @@ def restart_needed(old: Settings, new: Settings) -> list[str]:
 def in_force(old: Settings, new: Settings) -> Settings:
     """`new`, with the restart-only values kept from `old` (the config file's path follows `new`)."""
     client = old.client._replace(config_path=new.client.config_path)
-    return dataclasses.replace(new, client=client, database=old.database)
+    return dataclasses.replace(new, client=client, database=old.database, heartbeat=old.heartbeat)
 
 
 def changed_keys(old: Settings, new: Settings) -> list[str]:

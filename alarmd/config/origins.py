@@ -28,7 +28,8 @@ ENV = {"twilio.accountSID": "TWILIO_ACCOUNT_SID", "twilio.authToken": "TWILIO_AU
        "twilio.apiBaseURL": "ALARMD_TWILIO_API_URL", "alarmd.database": "ALARMD_DB",
        "alarmd.listen": "ALARMD_LISTEN", "alarmd.apiToken": "ALARMD_API_TOKEN"}
 CREDENTIALS = {"twilio.authToken": "twilio-auth-token", "alarmd.apiToken": "api-token"}
-SECRETS = {"twilio.authToken", "alarmd.apiToken"}
+# A healthchecks.io check's URL lets anyone ping (or silence) the check: shown masked too.
+SECRETS = {"twilio.authToken", "alarmd.apiToken", "alarmd.heartbeat.url"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,12 @@ ROWS: list[Row] = [
     ("alarmd.redial.pollSeconds", lambda s: s.redial.poll_seconds),
     ("alarmd.redial.pollMarginSeconds", lambda s: s.redial.poll_margin_seconds),
     ("alarmd.redial.requestTimeoutSeconds", lambda s: s.redial.request_timeout_seconds),
+    ("alarmd.redial.requireHuman", lambda s: s.redial.require_human),
+    ("alarmd.redial.unknownIsAnswer", lambda s: s.redial.unknown_is_answer),
     ("alarmd.limits.callsPerHour", lambda s: s.calls_per_hour),
+    ("alarmd.limits.dialsPerHour", lambda s: s.dials_per_hour),
+    ("alarmd.heartbeat.url", lambda s: s.heartbeat.url),
+    ("alarmd.heartbeat.everySeconds", lambda s: s.heartbeat.every_seconds),
 ]
 
 
