@@ -98,11 +98,10 @@ def test_a_full_disk_is_a_503_naming_it_and_nothing_stored_is_lost(
     daemon = start_daemon()
     home.cli("add", "--daily", "07:00", "--to", "0", "--name", "first")
     filler = small_disk / "filler"
-    with filler.open("wb") as out:
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     status, headers, body = request(home, "POST", "/v1/alarms", {"to": 0, "daily": "08:00", "name": "x" * 90,
