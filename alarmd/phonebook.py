@@ -1,7 +1,9 @@
 """The configured phone numbers: the only numbers alarmd will ever dial.
 
 Alarms and API callers name an entry by index or name (DESIGN decision 6), never by
-raw digits, so a leaked token cannot be used to ring a stranger.
+raw digits, so a leaked token cannot be used to ring a stranger. A person is their
+entry's name: what an alarm calls is pinned (a Pin) when it is set, and followed
+through later config edits by `Phonebook.follow`.
 """
 
 from __future__ import annotations
@@ -99,12 +101,64 @@ def _written_forms(e164: str) -> set[str]:
     return {form for form in forms if len(form) >= 6}
 
 
+@dataclass(frozen=True)
+class Pin:
+    """Whom something calls, recorded when it was set: the entry's name and its number then."""
+
+    name: str | None
+    number: str  # E.164
+
+    def label(self) -> str:
+        # Out of the config, whether it was secret is no longer known: masked.
+        return self.name or mask(self.number)
+
+    def not_configured(self) -> str:
+        return f"{self.label()} is not configured"
+
+
+def stored_label(ref: str, name: str | None, number: str | None) -> str:
+    """How a stored target is named once it is not configured: its pin's name (or masked
+    number), or as it was given ("HOME", "phone number 5") in a row from before pins."""
+    if number is not None:
+        return Pin(name, number).label()
+    return f"phone number {ref}" if ref.strip().isdigit() else ref
+
+
 class Phonebook:
     def __init__(self, entries: Sequence[PhoneNumber], config_file: str | os.PathLike[str] | None = None):
         self.entries = tuple(entries)
         # The file the numbers came from (None: there is none yet), so that "not
         # configured" answers can say where to add one.
         self.config_file = str(config_file) if config_file is not None else None
+        self._by_name = {e.name.casefold(): e for e in reversed(self.entries) if e.name is not None}
+        self._by_number = {e.number: e for e in reversed(self.entries)}
+
+    def pin(self, ref: NumberRef) -> Pin:
+        """Resolve an index or name now and pin the entry it means (UnknownNumber if none)."""
+        entry = self.resolve(ref)
+        return Pin(entry.name, entry.number)
+
+    def follow(self, pin: Pin) -> PhoneNumber | None:
+        """The entry a pin means now: its name, at whatever number that has now (a new
+        phone is a config edit); when the name is gone, the entry with its number (a
+        rename); None when neither is configured. Never an index: a shift retargets nothing."""
+        if pin.name is not None and (entry := self._by_name.get(pin.name.casefold())) is not None:
+            return entry
+        return self._by_number.get(pin.number)
+
+    def target(self, ref: str, name: str | None, number: str | None) -> PhoneNumber:
+        """The entry a stored target means now: pinned (name, number), or only as given
+        (ref) in rows from before pins, until the daemon pins them. UnknownNumber, with
+        the sentence a person reads, when it is not configured."""
+        if number is None:
+            try:
+                return self.resolve(ref)
+            except UnknownNumber:
+                raise UnknownNumber(f"{stored_label(ref, name, number)} is not configured") from None
+        entry = self.follow(Pin(name, number))
+        if entry is None:
+            raise UnknownNumber(Pin(name, number).not_configured())
+        return entry
 
     def resolve(self, ref: NumberRef) -> PhoneNumber:
         """The entry for an index (0, "0") or a name ("MOBILE", any case)."""
@@ -137,7 +191,7 @@ class Phonebook:
 
     def by_number(self, number: str) -> PhoneNumber | None:
         """The entry with this E.164 number, or None once it is no longer configured."""
-        return next((entry for entry in self.entries if entry.number == number), None)
+        return self._by_number.get(number)
 
     def mask_text(self, text: str) -> str:
         return mask_in_text(text, self.entries)

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd.alarms import inputs
 from alarmd.alarms.inputs import AlarmInput
 from alarmd.alarms.lookup import find_alarm
+from alarmd.calls.lease import OPEN_STATUSES
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput, Conflict
 from alarmd.schedule import firetimes, rules, timeparse
-from alarmd.store.models import Alarm
+from alarmd.store.models import Alarm, Occurrence
 from alarmd.store.views import iso, latest_occurrence, ring_from, skipping
 
 log = logging.getLogger("alarmd.service")
@@ -59,7 +60,7 @@ class AlarmEditor(UsesLive):
                 days=",".join(str(d) for d in sorted(schedule.days)) if schedule.kind == "daily" else None,
                 cron=schedule.cron,
                 tz=tz,
-                to_ref=inputs.ref_text(given.to, entry),
+                **inputs.target_columns("to", given.to, entry),
                 grace_seconds=grace,
                 paused=False,
                 skip_instants="[]",
@@ -86,13 +87,16 @@ class AlarmEditor(UsesLive):
         return view
 
     def edit(self, ref: int | str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """Change some of an alarm's fields (AlarmInput's names); the others stay as they are.
+        """Change some of an alarm's fields (AlarmInput's names); the others stay as they are,
+        and None puts one back to its default.
 
         A new at/daily/days/cron/tz reschedules it: next_fire_at is computed afresh, pending
         skips the new schedule still rings at are kept, and the others are dropped and
         listed in the answer's `dropped_skips`.
         """
         dropped: list[str] = []
+        if "to" in changes and changes["to"] is None:
+            raise BadInput("to cannot be cleared: an alarm calls someone; give a number's index or name.")
         with self.sessions.begin() as session:
             alarm = find_alarm(session, ref)
             given = AlarmInput(**inputs.merged_input(alarm, changes))
@@ -104,7 +108,8 @@ class AlarmEditor(UsesLive):
                     raise Conflict(f"an alarm named {name!r} already exists.")
                 alarm.name = name
             if "to" in changes:
-                alarm.to_ref = inputs.ref_text(given.to, self.phonebook.resolve(given.to))
+                for key, value in inputs.target_columns("to", given.to, self.phonebook.resolve(given.to)).items():
+                    setattr(alarm, key, value)
             if "grace_seconds" in changes:
                 alarm.grace_seconds = inputs.check_grace(
                     given.grace_seconds if given.grace_seconds is not None else self.settings.grace_seconds)
@@ -112,9 +117,10 @@ class AlarmEditor(UsesLive):
                 # Only the fields given change; null puts one back to its default.
                 checked = inputs.check_redial(AlarmInput(to=alarm.to_ref, **{
                     k: v for k, v in changes.items() if k in DELIVERY_FIELDS}), self.phonebook)
-                column = {"then": "then_ref"}
+                columns = {"then": ("then_ref", "then_name", "then_number")}
                 for key in DELIVERY_FIELDS & changes.keys():
-                    setattr(alarm, column.get(key, key), checked[column.get(key, key)])
+                    for column in columns.get(key, (key,)):
+                        setattr(alarm, column, checked[column])
             kind_fields = {"at", "daily", "days", "cron"}
             if kind_fields & changes.keys() or ("tz" in changes and alarm.kind != "once"):
                 tz = given.tz or self.settings.timezone
@@ -134,6 +140,7 @@ class AlarmEditor(UsesLive):
                 alarm.time_of_day = None
             alarm.updated_at = now
             view = self.views.alarm(session, alarm) | {"dropped_skips": dropped}
+            view["notes"] = self._ring_under_way(session, alarm) if "to" in changes else []
         log.info("alarm %s changed (%s): %s, next %s%s", view["id"], ", ".join(sorted(changes)) or "nothing",
                  view["schedule"], view["next_fire_at"],
                  f"; dropped skips the new schedule does not ring at: {', '.join(dropped)}" if dropped else "")
@@ -165,7 +172,27 @@ class AlarmEditor(UsesLive):
         self._changed(view["id"])
         return view
 
+    def _ring_under_way(self, session: Session, alarm: Alarm) -> list[str]:
+        """What an edit of `to` does not change: a ring under way keeps its person (its
+        redials go where it was claimed for), so the answer says which calls go where."""
+        ring = session.scalars(select(Occurrence).where(
+            Occurrence.alarm_id == alarm.id, Occurrence.status.in_(OPEN_STATUSES),
+            Occurrence.finished_at.is_(None)).order_by(Occurrence.id.desc())).first()
+        if ring is None or (ring.to_name, ring.to_number) == (alarm.to_name, alarm.to_number):
+            return []
+        old, new = self.views.target(ring.to_ref, ring.to_name, ring.to_number), self.views.target(
+            alarm.to_ref, alarm.to_name, alarm.to_number)
+        none = ", and this alarm has none" if alarm.next_fire_at is None else ""
+        return [f"The ring under way keeps calling {label(old)}: its redials go there; {label(new)} is "
+                f"called from the next ring on{none}."]
+
     @staticmethod
     def _check_room(session: Session) -> None:
         if (session.scalar(select(func.count(Alarm.id))) or 0) >= MAX_ALARMS:
             raise Conflict(f"alarmd keeps at most {MAX_ALARMS:,} alarms; remove some before adding more.")
+
+
+def label(target: dict[str, Any]) -> str:
+    """"MOBILE (+44 7700 900123)" from a target's view; secret digits are masked there."""
+    name, number = target.get("name"), target.get("number")
+    return f"{name} ({number})" if name and number else str(name or number or target.get("ref"))

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd.alarms.inputs import ref_text
+from alarmd.alarms.inputs import target_columns
 from alarmd.calls import costguard, delivery
 from alarmd.calls.lease import LEASE, OPEN_STATUSES, owner_id
 from alarmd.calls.live import LiveConfig, UsesLive
@@ -100,7 +100,8 @@ class Firing(UsesLive):
         key = f"alarm:{alarm.id}:{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
         return insert_new(session, Occurrence, {
             "claim_key": key, "alarm_id": alarm.id, "alarm_name": alarm.name, "reason": "alarm",
-            "to_ref": alarm.to_ref, "scheduled_at": instant, "status": status, "detail": detail,
+            "to_ref": alarm.to_ref, "to_name": alarm.to_name, "to_number": alarm.to_number,
+            "scheduled_at": instant, "status": status, "detail": detail,
             "created_at": now, "finished_at": None if status == "claimed" else now,
             "owner": self.owner if status == "claimed" else None,
             "lease_until": now + LEASE if status == "claimed" else None,
@@ -155,7 +156,7 @@ class Firing(UsesLive):
                 raise
             occurrence = Occurrence(
                 claim_key=new_dial_key(), alarm_id=None, alarm_name=None, reason="dial",
-                to_ref=ref_text(to, entry), scheduled_at=now, status="claimed", detail=None,
+                **target_columns("to", to, entry), scheduled_at=now, status="claimed", detail=None,
                 created_at=now, finished_at=None, reserved_at=now, attempts=[],
             )
             session.add(occurrence)

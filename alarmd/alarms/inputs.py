@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from alarmd.store.views import iso, schedule_of
 PAST_TOLERANCE = timedelta(seconds=60)
 MAX_AHEAD = timedelta(days=366)
 MAX_NAME_LENGTH = 100
+PATH_UNSAFE = frozenset("/\\?#%")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ def check_name(name: str | None) -> str | None:
         raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.")
     if name.isascii() and name.isdigit():  # what find_alarm would read as an id
         raise BadInput(f"the name {name!r} would be read as an id; use a word.")
+    # A name is a path segment (/v1/alarms/NAME): one that cannot round-trip in one is
+    # routed elsewhere ("wake/next" is alarm wake's `next`), or normalised away ("..").
+    if name in (".", "..") or any(ch in PATH_UNSAFE or unicodedata.category(ch) == "Cc" for ch in name):
+        raise BadInput(f"the name {name!r} cannot be used: an alarm name may not contain /, \\, ?, # or %, "
+                       "nor control characters, nor be . or .., as it must fit in a URL path.")
     return name
 
 
@@ -76,14 +83,15 @@ def check_grace(grace: int) -> int:
 
 def check_redial(given: AlarmInput, phonebook: Phonebook) -> dict[str, Any]:
     """The alarm's delivery columns, checked (fallback, ring time, message, redials)."""
-    columns: dict[str, Any] = {"then_ref": None, "ring_seconds": given.ring_seconds,
+    columns: dict[str, Any] = {"then_ref": None, "then_name": None, "then_number": None,
+                               "ring_seconds": given.ring_seconds,
                                "say": None, "redial_attempts": given.redial_attempts,
                                "redial_interval_seconds": given.redial_interval_seconds,
                                "require_human": given.require_human}
     if given.require_human is not None and not isinstance(given.require_human, bool):
         raise BadInput("require_human must be true or false.")
     if given.then is not None:
-        columns["then_ref"] = ref_text(given.then, phonebook.resolve(given.then))
+        columns.update(target_columns("then", given.then, phonebook.resolve(given.then)))
     if given.say is not None:
         columns["say"] = callplan.check_say(given.say)
     for key, low, high in (("ring_seconds", 5, 600), ("redial_attempts", 1, 10),
@@ -150,9 +158,15 @@ def check_ahead(instant: datetime, now: datetime) -> None:
 
 
 def ref_text(ref: int | str, entry: PhoneNumber) -> str:
-    # Keep the name when one was given: it survives reordering of phoneNumbers.
+    """The reference as given, tidied: the entry's name when given by name, else its index."""
     by_name = isinstance(ref, str) and not (ref.strip().isascii() and ref.strip().isdigit()) and entry.name
     return entry.name if by_name and entry.name else str(entry.index)
+
+
+def target_columns(role: str, ref: int | str, entry: PhoneNumber) -> dict[str, Any]:
+    """`<role>_ref/_name/_number`: the reference as given, and whom it means, pinned (the
+    entry's name and number now), so that no later reorder of phoneNumbers retargets it."""
+    return {f"{role}_ref": ref_text(ref, entry), f"{role}_name": entry.name, f"{role}_number": entry.number}
 
 
 def stored_input(alarm: Alarm) -> dict[str, Any]:

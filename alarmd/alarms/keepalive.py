@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from alarmd.alarms import pins
 from alarmd.calls.live import LiveConfig, UsesLive
+from alarmd.errors import UnknownNumber
 from alarmd.schedule import keepalive, rules
 from alarmd.store.insert import insert_new
 from alarmd.store.models import Attempt, Occurrence, StateEntry
@@ -83,12 +85,18 @@ class Keepalive(UsesLive):
         due = keepalive.next_due(self.history(now), plan)
         if due > now:
             return None
+        ref = str(self.settings.keepalive.number)
         with self.sessions.begin() as session:
+            try:
+                entry = pins.keepalive_target(session, ref, self.phonebook)
+            except UnknownNumber:
+                entry = None  # refused by the config check; recorded failed if it ever gets here
             # scheduled_at is now, not `due`: a keepalive late after downtime is still
             # wanted, and nothing judging lateness by scheduled_at may call it missed.
             occurrence_id = insert_new(session, Occurrence, {
                 "claim_key": f"keepalive:{due.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}", "reason": "keepalive",
-                "to_ref": str(self.settings.keepalive.number), "scheduled_at": now, "status": "claimed",
+                "to_ref": ref, "to_name": entry.name if entry else None,
+                "to_number": entry.number if entry else None, "scheduled_at": now, "status": "claimed",
                 "created_at": now}, "claim_key", returning=Occurrence.id)
         if occurrence_id is not None:
             log.info("keepalive call due %s claimed", iso(due.astimezone(plan.zone)))

@@ -20,9 +20,9 @@ log = logging.getLogger("alarmd.service")
 class Reloading:
     def __init__(self, live: LiveConfig):
         self.live = live
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[], object]] = []
 
-    def on_settings_loaded(self, listener: Callable[[], None]) -> None:
+    def on_settings_loaded(self, listener: Callable[[], object]) -> None:
         self._listeners.append(listener)
 
     def apply(self, settings: Settings) -> Live:

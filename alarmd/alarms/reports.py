@@ -15,9 +15,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
+from alarmd.alarms import pins
 from alarmd.alarms.lookup import find_alarm
 from alarmd.calls.live import LiveConfig, UsesLive
-from alarmd.errors import BadInput
+from alarmd.errors import BadInput, NoSuchAlarm
+from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, timeparse
 from alarmd.store.models import Alarm, Occurrence
 from alarmd.store.views import (
@@ -36,6 +38,7 @@ class Reports(UsesLive):
         self.sessions = sessions
         self.live = live
         self._keepalive_status = keepalive_status
+        self._warnings: tuple[Phonebook, list[str]] | None = None
 
     def list_alarms(self) -> list[dict[str, Any]]:
         with self.sessions() as session:
@@ -90,7 +93,7 @@ class Reports(UsesLive):
         with self.sessions() as session:
             query = select(Occurrence).order_by(Occurrence.scheduled_at.desc(), Occurrence.id.desc())
             if alarm_ref is not None:
-                query = query.where(Occurrence.alarm_id == find_alarm(session, alarm_ref).id)
+                query = query.where(self._of_alarm(session, alarm_ref))
             if before is not None:
                 query = query.where(self._before(session, before))
             rows = session.scalars(query.limit(limit)).all()
@@ -115,6 +118,7 @@ class Reports(UsesLive):
                 "next_alarm": self.views.alarm(session, upcoming) if upcoming else None,
                 "last_call": self.views.occurrence(last) if last else None,
                 "keepalive": self._keepalive_status(clock.now()),
+                "warnings": self._warnings_in(session),
             }
 
     @staticmethod
@@ -128,6 +132,41 @@ class Reports(UsesLive):
             if ring is not None and (best is None or (ring.at, alarm.id) < best[:2]):
                 best = (ring.at, alarm.id, alarm)
         return best[2] if best else None
+
+    def warnings(self) -> list[str]:
+        """What is wrong now that a person should fix (alarms that would call nobody)."""
+        with self.sessions() as session:
+            return self._warnings_in(session)
+
+    def forget_warnings(self) -> None:
+        """The alarms or the phonebook changed: work the warnings out again when next asked."""
+        self._warnings = None
+
+    def _warnings_in(self, session: Session) -> list[str]:
+        # /healthz asks at every probe, and with 10,000 alarms the answer takes a tenth of a
+        # second to work out. It changes only when an alarm is changed or claimed, or the
+        # config is read, all through AlarmService, which calls forget_warnings.
+        kept = self._warnings
+        if kept is None or kept[0] is not self.phonebook:
+            kept = self._warnings = (self.phonebook, pins.warnings(session, self.phonebook))
+        return list(kept[1])
+
+    @staticmethod
+    def _of_alarm(session: Session, ref: int | str) -> Any:
+        """An alarm's calls, by its id or name. An alarm removed since is found by either from
+        what its calls kept: its name, and its id in their claim keys (ids are never reused)."""
+        try:
+            return Occurrence.alarm_id == find_alarm(session, ref).id
+        except NoSuchAlarm:
+            text = str(ref).strip()
+            removed = Occurrence.alarm_id.is_(None) & (Occurrence.reason == "alarm")
+            if text.isdigit():
+                kept = removed & Occurrence.claim_key.like(f"alarm:{int(text)}:%")
+            else:
+                kept = removed & (func.lower(Occurrence.alarm_name) == text.lower())
+            if session.scalar(select(Occurrence.id).where(kept).limit(1)) is None:
+                raise
+            return kept
 
     def _before(self, session: Session, before: str) -> Any:
         """History paging: older than an occurrence (by id) or than an instant."""

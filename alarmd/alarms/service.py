@@ -22,6 +22,7 @@ from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.keepalive import Keepalive
+from alarmd.alarms.pins import NumberCheck
 from alarmd.alarms.reloading import Reloading
 from alarmd.alarms.reports import Reports
 from alarmd.alarms.skipping import Skips
@@ -48,6 +49,9 @@ class AlarmService(UsesLive):
         self.skips = Skips(sessions, self.live, self._changed)
         self.reports = Reports(sessions, self.live, self.keepalive.status)
         self.reloading = Reloading(self.live)
+        self.numbers_check = NumberCheck(sessions, self.live)
+        # First of the "settings were (re)loaded" listeners: pins follow the config before anything else looks.
+        self.reloading.on_settings_loaded(self.check_numbers)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
@@ -64,11 +68,20 @@ class AlarmService(UsesLive):
         """Call `listener(sentence)` (masked) when a call fails for good: failed, or refused by the cost guard."""
         self.firing.delivery.record.failure_listeners.append(listener)
 
-    def on_settings_loaded(self, listener: Callable[[], None]) -> None:
+    def on_settings_loaded(self, listener: Callable[[], object]) -> None:
         """Call `listener()` after the settings were (re)loaded and put in force."""
         self.reloading.on_settings_loaded(listener)
 
+    def check_numbers(self) -> list[str]:
+        """Run whenever the settings are (re)loaded: pin what was stored before pins, follow
+        renames and new numbers, flag alarms whose person is not configured (alarms.pins)."""
+        try:
+            return self.numbers_check.run()
+        finally:
+            self.reports.forget_warnings()
+
     def _changed(self, alarm_id: int) -> None:
+        self.reports.forget_warnings()
         for listener in self._listeners:
             listener(alarm_id)
 
@@ -116,7 +129,10 @@ class AlarmService(UsesLive):
     # --- claiming and firing --------------------------------------------------------
 
     def claim_due(self, alarm_id: int, now: datetime) -> list[int]:
-        return self.firing.claim_due(alarm_id, now)
+        try:
+            return self.firing.claim_due(alarm_id, now)
+        finally:
+            self.reports.forget_warnings()  # a one-off that rang has no warning left
 
     def fire_occurrence(self, occurrence_id: int) -> None:
         self.firing.fire_occurrence(occurrence_id)
@@ -163,6 +179,9 @@ class AlarmService(UsesLive):
     def status(self) -> dict[str, Any]:
         now = clock.now()
         return self.reports.status() | {"nodes": self.cluster.nodes(now)}
+
+    def warnings(self) -> list[str]:
+        return self.reports.warnings()
 
     # --- the keepalive --------------------------------------------------------------
 

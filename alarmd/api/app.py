@@ -74,7 +74,8 @@ class NewAlarm(BaseModel):
 
 
 class AlarmChanges(NewAlarm):
-    """Any subset of a new alarm's fields; the others keep their values. `name: null` removes the name."""
+    """Any subset of a new alarm's fields; the others keep their values. null puts a field back
+    to its default (`name` removed, `then` no fallback, `grace_seconds` the configured one, ...)."""
 
     # Narrowing a field in a subclass is what mypy objects to; pydantic supports it, and
     # subclassing keeps every field a later feature adds to NewAlarm editable.
@@ -134,11 +135,14 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
         alive = is_alive()
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
                 "mode": service.dialer.mode}
-        # The trial number's at-risk warning: outside checks only read /healthz.
+        # Outside checks only read /healthz: the trial number's at-risk warning, alarms that
+        # would call nobody, a skewed clock. A warning is not a failure: still 200.
         now = clock.now()
         try:
             cause = trouble.current()
-            warning = {"warning": service.keepalive_warning(now), "warnings": service.cluster_warnings(now)}
+            keepalive = service.keepalive_warning(now)
+            warnings = ([keepalive] if keepalive else []) + service.warnings() + service.cluster_warnings(now)
+            warning = {"warning": "; ".join(warnings) or None, "warnings": warnings}
         except Exception as exc:
             cause = database_trouble(exc)
             if cause is None:
@@ -165,8 +169,8 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
 
     @app.patch("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)
     def edit_alarm(ref: Ref, body: AlarmChanges, request: Request, key: IdempotencyKey = None) -> JSONResponse:
-        # null means "not given", except for name, where it removes the name.
-        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "name"}
+        # null clears a field back to its default (README); the service refuses it where none exists.
+        changes = body.model_dump(exclude_unset=True)
         return once(key, request, changes, lambda: (200, service.edit_alarm(ref, changes, clock.now())))
 
     @app.delete("/v1/alarms/{ref}", dependencies=[Auth], response_model=AlarmOut)

@@ -55,6 +55,7 @@ class AlarmOut(Open):
     skipping: list[str] = Field(description="instants (UTC, ISO 8601) that will be skipped")
     require_human: bool | None = Field(None, description="answering machine detection; null: "
                                        "alarmd.redial.requireHuman decides")
+    broken: str | None = Field(None, description='why it would call nobody ("HOME is not configured"), or null')
 
 
 class SkippedOut(AlarmOut):
@@ -88,8 +89,9 @@ class AttemptOut(Open):
 
 class OccurrenceOut(Open):
     id: int
-    alarm_id: int | None
-    alarm_name: str | None
+    alarm_id: int | None = Field(description="the alarm it rang for, also once removed (ids are never reused)")
+    alarm_name: str | None = Field(description="the alarm's name when it rang")
+    alarm_removed: bool = Field(False, description="the alarm has been removed since")
     reason: str = Field(description="alarm | dial | keepalive")
     scheduled_at: str | None
     status: str
@@ -145,12 +147,16 @@ class StatusOut(Open):
     next_alarm: AlarmOut | None
     last_call: OccurrenceOut | None
     scheduler: str
+    warnings: list[str] = Field([], description="alarms whose number or fallback is not configured")
 
 
 class HealthOut(Open):
     status: str
     version: str
     mode: str
+    warning: str | None = Field(None, description="the warnings below in one line, or null")
+    warnings: list[str] = Field([], description="what a person should fix: the keepalive's trial "
+                                "number at risk, alarms whose number is not configured")
 
 
 class PauseBody(Closed):

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from alarmd.calls.dialers.base import CallRequest
 from alarmd.config.settings import Settings
 from alarmd.defaults import DEFAULT_RING_SECONDS
-from alarmd.errors import BadInput
+from alarmd.errors import BadInput, UnknownNumber
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
@@ -102,11 +102,18 @@ def check_say(text: str) -> str:
 
 def plan_for(occurrence: Occurrence, alarm: Alarm | None, settings: Settings,
              phonebook: Phonebook) -> Plan:
-    """How this occurrence is delivered. Raises BadInput when its number is gone."""
-    numbers = [phonebook.resolve(occurrence.to_ref)]
+    """How this occurrence is delivered: to whom it was pinned when claimed, whatever the
+    alarm was changed to since. Raises UnknownNumber (the sentence a person reads) when
+    that person is no longer configured: nobody else is called instead."""
+    numbers = [phonebook.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number)]
     if occurrence.reason == "alarm" and alarm is not None:
         if alarm.then_ref is not None:
-            fallback = phonebook.resolve(alarm.then_ref)
+            try:
+                fallback = phonebook.target(alarm.then_ref, alarm.then_name, alarm.then_number)
+            except UnknownNumber:
+                # Flagged when the config was read (alarmd.alarms.pins); the alarm's own
+                # number still rings.
+                fallback = numbers[0]
             if fallback.number != numbers[0].number:
                 numbers.append(fallback)
         return Plan(
@@ -250,11 +257,21 @@ def _answer_detail(plan: Plan, attempt: Attempt) -> str | None:
         "answered; detection could not tell whether by a person")
 
 
-def _exhausted(plan: Plan, attempts: list[Attempt]) -> Done:
+def called_off(plan: Plan | None, attempts: list[Attempt], reason: str) -> Done:
+    """The outcome of an occurrence whose alarm no longer wants its next call (paused,
+    skipped, removed): skipped if nothing rang yet, else what the calls placed came to."""
+    if not any(a.sid is not None for a in attempts):
+        return Done("skipped", reason)
+    summary = _exhausted(plan, attempts)
+    why = {"paused": "the alarm was paused", "skipped by request": "this ring was skipped"}.get(reason, reason)
+    return Done(summary.status, f"{summary.detail}; no more calls: {why}")
+
+
+def _exhausted(plan: Plan | None, attempts: list[Attempt]) -> Done:
     placed = [a for a in attempts if a.sid is not None]
     last_error = next((a.error_message for a in reversed(attempts) if a.error_message), None)
     if placed:
-        outcomes = ", ".join(outcome_word(plan, a) for a in placed)
+        outcomes = ", ".join(outcome_word(plan, a) if plan else a.status for a in placed)
         noun = "call" if len(placed) == 1 else "calls"
         return Done("unanswered", f"nobody answered {len(placed)} {noun} ({outcomes})")
     return Done("failed", last_error or "no call could be placed")

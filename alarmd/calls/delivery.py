@@ -37,7 +37,7 @@ from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.record import Record, Snapshot
 from alarmd.calls.rightofway import RightOfWay
-from alarmd.errors import DialError, LimitExceeded
+from alarmd.errors import BadInput, DialError, LimitExceeded
 from alarmd.phonebook import mask
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
@@ -192,11 +192,16 @@ class Delivery(UsesLive):
                 return False
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             reason = "the alarm was removed" if alarm is None else alarm.skip_reason(occurrence.scheduled_at)
+            attempts = [a for a in occurrence.attempts if a.id != attempt_id]
+            try:
+                plan: callplan.Plan | None = callplan.plan_for(occurrence, alarm, self.settings, self.phonebook)
+            except BadInput:
+                plan = None  # its number left the config: the outcome is told in Twilio's words
         if reason is None:
             return False
         if attempt_id is not None:
             self.record.drop_attempt(attempt_id)
-        self.record.finish(occurrence_id, Done("skipped", reason))
+        self.record.finish(occurrence_id, callplan.called_off(plan, attempts, reason))
         return True
 
     def _settle(self, occurrence_id: int, snapshot: Snapshot, attempt: Attempt) -> None:

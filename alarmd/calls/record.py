@@ -22,7 +22,7 @@ from alarmd.calls.callplan import Done, Plan
 from alarmd.calls.lease import OPEN_STATUSES, Lease
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
-from alarmd.phonebook import PhoneNumber
+from alarmd.phonebook import PhoneNumber, stored_label
 from alarmd.store.models import Alarm, Attempt, Occurrence
 
 log = logging.getLogger("alarmd.delivery")
@@ -77,7 +77,7 @@ class Record(UsesLive):
             if not self.lease.hold(session, occurrence_id, status="dialling", reserved_at=None):
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
-                              dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
+                              secret=entry.secret, dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
                               status="requesting")
             session.add(attempt)
             session.flush()
@@ -120,7 +120,7 @@ class Record(UsesLive):
             # A keepalive's accepted call is not followed; nothing else is left open.
             session.execute(update(Attempt).where(Attempt.occurrence_id == occurrence_id,
                                                   Attempt.finished_at.is_(None)).values(finished_at=now))
-            label = self._label_ref(session.get_one(Occurrence, occurrence_id).to_ref)
+            label = self._label(session.get_one(Occurrence, occurrence_id))
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
         sentence = f"occurrence {occurrence_id} ({label}): {done.status}" + (f": {done.detail}" if done.detail else "")
@@ -132,8 +132,8 @@ class Record(UsesLive):
                 except Exception:
                     log.exception("a listener of failed calls failed")
 
-    def _label_ref(self, ref: str) -> str:
+    def _label(self, occurrence: Occurrence) -> str:
         try:
-            return self.phonebook.resolve(ref).label()
+            return self.phonebook.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number).label()
         except BadInput:
-            return ref
+            return stored_label(occurrence.to_ref, occurrence.to_name, occurrence.to_number)

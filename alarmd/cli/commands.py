@@ -14,13 +14,16 @@ from typing import Any
 import click
 
 from alarmd import __version__
-from alarmd.cli import configverbs, offline, quick, screens
+from alarmd.cli import configverbs, offline, quick, screens, shapes
 from alarmd.cli import formatting as fmt
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
     AlarmdGroup,
+    additions_of,
     alarm_argument,
+    changes_of,
     check_schedule,
+    clear_options,
     complete_alarm,
     complete_number,
     day_options,
@@ -34,6 +37,9 @@ from alarmd.cli.support import (
 def _path(ref: str) -> str:
     from urllib.parse import quote
 
+    if "/" in ref:
+        # The daemon refuses such names: "wake/next" can only mean another route.
+        raise click.UsageError("no alarm name contains '/'; give the alarm's id or its name.")
     return "/v1/alarms/" + quote(ref.strip(), safe="")
 
 
@@ -84,8 +90,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 def add(ctx: Context, /, **options: Any) -> None:
     """Add an alarm: --at for once, --daily [--days] or --cron to repeat."""
     check_schedule(options, required=True)
-    body = {k: v for k, v in options.items() if v is not None}
-    alarm = ctx.call("POST", "/v1/alarms", body)
+    alarm = ctx.alarm("POST", "/v1/alarms", additions_of(options))
     ctx.echo(f"Added alarm {_label(alarm)}: {alarm['schedule']}, {_calling(alarm)}; {_next_text(alarm)}.")
 
 
@@ -94,21 +99,25 @@ def add(ctx: Context, /, **options: Any) -> None:
 @click.option("--to", "to", shell_complete=complete_number, help="phoneNumbers index or name.")
 @schedule_options
 @delivery_options
+@clear_options
 @pass_ctx
 def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
-    """Change an alarm; only the options given change."""
+    """Change an alarm; only the options given change (--no-then, --no-say, --ring default and
+    the like put one back to its default)."""
     check_schedule(options, required=False)
-    body = {k: v for k, v in options.items() if v is not None}
+    body = changes_of(options)
     if not body:
         raise click.UsageError("nothing to change: give at least one of --to, --at, --daily, --days, "
                                "--cron, --tz, --name or --grace.")
-    changed = ctx.call("PATCH", _path(alarm), body)
+    changed = ctx.alarm("PATCH", _path(alarm), body)
     ctx.echo(f"Changed alarm {_label(changed)}: {changed['schedule']}, {_calling(changed)}; "
              f"{_next_text(changed)}.")
     dropped = changed.get("dropped_skips") or []
     if dropped:
         ctx.echo(f"Dropped {fmt.plural(len(dropped), 'skip')} that the new schedule does not ring at: "
                  f"{screens.instants_text(dropped, changed.get('tz'))}.")
+    for note in changed.get("notes") or []:  # what the change does not do (a ring under way)
+        ctx.echo(str(note))
 
 
 @cli.command("list")
@@ -127,13 +136,14 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
     """Everything about one alarm."""
     from alarmd import clock
 
-    found = ctx.call("GET", _path(alarm))
+    found = ctx.alarm("GET", _path(alarm))
     if as_json:
         _print_json(found)
         return
     fire_times = None
     if found.get("next_ring_at"):  # Then: the rings after it, from the same answer
-        fire_times = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": 4})["fire_times"]
+        path = _path(str(found["id"])) + "/next"
+        fire_times = shapes.fire_times(ctx.call("GET", path, query={"count": 4}), ctx.where("GET", path))
     ctx.echo(screens.alarm_detail(found, clock.now(), ctx.paint, fire_times))
 
 
@@ -142,7 +152,7 @@ def show(ctx: Context, alarm: str, as_json: bool) -> None:
 @pass_ctx
 def remove(ctx: Context, alarm: str) -> None:
     """Remove an alarm."""
-    removed = ctx.call("DELETE", _path(alarm))
+    removed = ctx.alarm("DELETE", _path(alarm))
     ctx.echo(f"Removed alarm {_label(removed)}: {removed['schedule']}.")
 
 
@@ -152,7 +162,7 @@ def remove(ctx: Context, alarm: str) -> None:
 @pass_ctx
 def pause(ctx: Context, alarm: str, until: str | None) -> None:
     """Stop an alarm ringing until resumed (or until WHEN)."""
-    paused = ctx.call("POST", _path(alarm) + "/pause", {"until": until} if until is not None else None)
+    paused = ctx.alarm("POST", _path(alarm) + "/pause", {"until": until} if until is not None else None)
     if paused.get("paused_until"):
         until_text = fmt.local(paused["paused_until"], paused.get("tz"))
         ctx.echo(f"Paused alarm {_label(paused)} until {until_text}.")
@@ -165,7 +175,7 @@ def pause(ctx: Context, alarm: str, until: str | None) -> None:
 @pass_ctx
 def resume(ctx: Context, alarm: str) -> None:
     """Let a paused alarm ring again."""
-    resumed = ctx.call("POST", _path(alarm) + "/resume")
+    resumed = ctx.alarm("POST", _path(alarm) + "/resume")
     ctx.echo(f"Resumed alarm {_label(resumed)}; {_next_text(resumed)}.")
 
 
@@ -175,7 +185,7 @@ def resume(ctx: Context, alarm: str) -> None:
 @pass_ctx
 def skip(ctx: Context, /, alarm: str, **days: str | None) -> None:
     """Skip the next ring of an alarm (or those of --on DATE, or --from DATE --to DATE)."""
-    skipped = ctx.call("POST", _path(alarm) + "/skip", days_body(days))
+    skipped = ctx.alarm("POST", _path(alarm) + "/skip", days_body(days))
     ctx.echo(f"Alarm {_label(skipped)} will not ring at "
              f"{screens.instants_text(skipped.get('skipped') or [], skipped.get('tz'))}; {_next_text(skipped)}.")
 
@@ -186,7 +196,7 @@ def skip(ctx: Context, /, alarm: str, **days: str | None) -> None:
 @pass_ctx
 def unskip(ctx: Context, /, alarm: str, **days: str | None) -> None:
     """Take back the soonest skip of an alarm (or those of --on DATE, or --from DATE --to DATE)."""
-    back = ctx.call("POST", _path(alarm) + "/unskip", days_body(days))
+    back = ctx.alarm("POST", _path(alarm) + "/unskip", days_body(days))
     ctx.echo(f"Alarm {_label(back)} will ring again at "
              f"{screens.instants_text(back.get('unskipped') or [], back.get('tz'))}; {_next_text(back)}.")
 
@@ -198,7 +208,8 @@ def dial(ctx: Context, number: str) -> None:
     """Ring a configured number now."""
     from urllib.parse import quote
 
-    occurrence = ctx.call("POST", "/twilio/" + quote(number.strip(), safe=""))
+    path = "/twilio/" + quote(number.strip(), safe="")
+    occurrence = shapes.call(ctx.call("POST", path), ctx.where("POST", path))
     who = fmt.number(occurrence.get("to"))
     status = str(occurrence.get("status"))
     if status in ("claimed", "dialling"):
@@ -219,7 +230,7 @@ def dial(ctx: Context, number: str) -> None:
 def history(ctx: Context, limit: int, alarm: str | None, as_json: bool) -> None:
     """Calls placed (and missed), newest first."""
     query = {"limit": limit, "alarm": alarm.strip() if alarm else None}
-    calls = ctx.call("GET", "/v1/calls", query=query)["calls"]
+    calls = shapes.calls(ctx.call("GET", "/v1/calls", query=query), ctx.where("GET", "/v1/calls"))
     if as_json:
         _print_json(calls)
         return
@@ -246,14 +257,15 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
     from alarmd import clock
 
     if alarm is not None:
-        found = ctx.call("GET", _path(alarm))
-        answer = ctx.call("GET", _path(str(found["id"])) + "/next", query={"count": count})
-        items = [{"alarm_id": found["id"], "alarm_name": found.get("name"), **item}
-                 for item in answer["fire_times"]]
+        found = ctx.alarm("GET", _path(alarm))
+        path = _path(str(found["id"])) + "/next"
+        answer = shapes.fire_times(ctx.call("GET", path, query={"count": count}), ctx.where("GET", path))
+        items = [{"alarm_id": found["id"], "alarm_name": found.get("name"), **item} for item in answer]
         zones = {found["id"]: found.get("tz")}
     else:
-        items = ctx.call("GET", "/v1/next", query={"count": count})["fire_times"]
-        zones = {a["id"]: a.get("tz") for a in ctx.call("GET", "/v1/alarms")["alarms"]} if items else {}
+        items = shapes.fire_times(ctx.call("GET", "/v1/next", query={"count": count}), ctx.where("GET", "/v1/next"))
+        zones = ({a["id"]: a.get("tz") for a in shapes.alarms(ctx.call("GET", "/v1/alarms"),
+                                                               ctx.where("GET", "/v1/alarms"))} if items else {})
     if as_json:
         _print_json(items)
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from alarmd.cli import quick
+from alarmd.cli import quick, shapes
 
 
 class Context:
@@ -27,6 +27,13 @@ class Context:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
              query: dict[str, Any] | None = None) -> Any:
         return self.api().request(method, path, body, query)
+
+    def alarm(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A request answered with an alarm; WrongAnswer if what came back is not one."""
+        return shapes.alarm(self.call(method, path, body), self.where(method, path))
+
+    def where(self, method: str, path: str) -> str:
+        return f"{self.api().base} ({method} {path})"
 
     def echo(self, lines: str | Sequence[str]) -> None:
         text = lines if isinstance(lines, str) else "\n".join(lines)

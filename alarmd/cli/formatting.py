@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 # Outcomes worth a colour; anything else prints plain.
 GOOD = {"accepted", "completed", "answered", "in-progress", "ringing", "queued", "active", "up"}
-BAD = {"failed", "missed", "busy", "no-answer", "canceled", "error", "refused", "down"}
+BAD = {"failed", "missed", "busy", "no-answer", "canceled", "error", "refused", "down", "broken:"}
 MILD = {"paused", "skipped", "dry-run", "dialling", "claimed", "done"}
 
 
@@ -138,8 +138,11 @@ def alarm_label(alarm_id: Any, name: str | None) -> str:
 
 
 def state(alarm: dict[str, Any]) -> str:
-    """"active", "paused", "paused until Sat 2026-11-28 07:00", "skipping Fri 2026-11-27", "done"."""
+    """"active", "paused", "paused until Sat 2026-11-28 07:00", "skipping Fri 2026-11-27", "done", or
+    "broken: HOME is not configured" (whatever else holds, it would call nobody)."""
     kind = alarm.get("state") or "active"
+    if alarm.get("broken") and kind != "done":
+        return f"broken: {alarm['broken']}"
     if kind == "paused":
         until_text = alarm.get("paused_until")
         if not until_text:

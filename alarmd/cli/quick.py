@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from alarmd.cli import formatting as fmt
-from alarmd.cli import screens
+from alarmd.cli import screens, shapes
 from alarmd.cli.errors import report
 from alarmd.errors import DaemonUnavailable
 
@@ -32,7 +32,7 @@ Verb = Callable[["ApiClient", fmt.Painter, bool, Echo], None]
 def show_list(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -> None:
     from alarmd import clock
 
-    alarms = fmt.sort_by_next(api.request("GET", "/v1/alarms")["alarms"])
+    alarms = fmt.sort_by_next(shapes.alarms(api.request("GET", "/v1/alarms"), f"{api.base} (GET /v1/alarms)"))
     echo(json_text(alarms) if as_json else "\n".join(screens.alarm_list(alarms, clock.now(), paint)))
 
 
@@ -44,7 +44,7 @@ def show_status(api: ApiClient, paint: fmt.Painter, as_json: bool, echo: Echo) -
         echo(json_text({"daemon": "down", "error": str(exc)}) if as_json
              else f"{paint('Daemon:', bold=True)}     {paint('down', fg='red', bold=True)}")
         raise
-    info = {"daemon": "up", **info}
+    info = {"daemon": "up", **shapes.status(info, f"{api.base} (GET /v1/status)")}
     echo(json_text(info) if as_json else "\n".join(screens.status_lines(info, paint)))
 
 

@@ -61,6 +61,9 @@ def alarm_detail(alarm: dict[str, Any], now: datetime, paint: Painter,
     after = [f for f in fire_times or [] if alarm.get("next_ring_at") and f.get("at") != alarm["next_ring_at"]]
     if after:
         fields.append(("Then", ", ".join(local(f.get("at"), tz, zone_name=False) for f in after)))
+    if alarm.get("broken") and alarm.get("state") != "done":
+        fields.append(("Warning", paint(f"it will call nobody until `alarmd edit {alarm.get('id')} --to NAME`",
+                                        fg="red", bold=True)))
     width = max(len(k) for k, _ in fields) + 1
     return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in fields]
 
@@ -89,11 +92,21 @@ def history_list(calls: list[dict[str, Any]], paint: Painter) -> list[str]:
         attempts = c.get("attempts") or []
         final = attempts[-1] if attempts else None
         detail = c.get("detail") or (final and (final.get("error_message") or final.get("sid"))) or ""
-        who = alarm_label(c["alarm_id"], c.get("alarm_name")) if c.get("alarm_id") else str(c.get("reason"))
+        who = caller(c)
         status_text = str(c.get("status"))
         rows.append([local(c.get("scheduled_at")), who, number(c.get("to")),
                      (status_text, paint.outcome(status_text)), str(detail)])
     return table(rows, paint)
+
+
+def caller(call: dict[str, Any]) -> str:
+    """Whose call it was: "wake (#1)", "wake (#1, removed)", "#2 (removed)", or its reason."""
+    alarm_id, name = call.get("alarm_id"), call.get("alarm_name")
+    if not alarm_id:
+        return str(call.get("reason"))
+    if call.get("alarm_removed"):
+        return f"{name} (#{alarm_id}, removed)" if name else f"#{alarm_id} (removed)"
+    return alarm_label(alarm_id, name)
 
 
 def fire_time_list(items: list[dict[str, Any]], now: datetime, paint: Painter, *, explain: bool,
@@ -156,8 +169,7 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
     zone = info.get("timezone")  # the daemon's zone: where keepalive and dial times are meant
     call = info.get("last_call")
     if call:
-        who = (alarm_label(call["alarm_id"], call.get("alarm_name")) if call.get("alarm_id")
-               else call.get("reason"))
+        who = caller(call)
         lines.append(("Last call", f"{local(call.get('scheduled_at'), zone)}, {who} to {number(call.get('to'))}: "
                       f"{paint.outcome(str(call.get('status')))}"))
     else:
@@ -172,5 +184,7 @@ def status_lines(info: dict[str, Any], paint: Painter) -> list[str]:
                           + (local(accepted, zone) if accepted else "none yet")))
         if keepalive.get("warning"):
             lines.append(("Warning", paint(str(keepalive["warning"]), fg="red", bold=True)))
+    for warning in info.get("warnings") or []:
+        lines.append(("Warning", paint(str(warning), fg="red", bold=True)))
     width = max(len(k) for k, _ in lines) + 1
     return [f"{paint(k + ':', bold=True)}{' ' * (width - len(k))}{v}" for k, v in lines]

@@ -139,29 +139,55 @@ def days_body(days: dict[str, str | None]) -> dict[str, str] | None:
     return body or None
 
 
-def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+# What `--ring default` and the like parse to: put the setting back to its default
+# (JSON null in a PATCH). An object of its own, so no real value can be mistaken for it.
+DEFAULT: Any = type("Default", (), {"__repr__": lambda _self: "default"})()
+
+
+def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
     from alarmd.schedule.durations import parse_duration
 
     if value is None:
         return None
+    if value.strip().lower() == "default":
+        return DEFAULT
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(f"{exc} (or \"default\")") from None
+
+
+def _attempts_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None or value.strip().lower() == "default":
+        return DEFAULT if value is not None else None
+    number: int = click.IntRange(1, 10).convert(value, param, ctx)  # type: ignore[arg-type]  # click parses text
+    return number
+
+
+def _not_empty(flag: str, sentence: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    def check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            # Not "no number is named ''": what someone typing "" wants is to clear it.
+            raise click.UsageError(f"{flag} needs {sentence}")
+        return value
+
+    return check
 
 
 def delivery_options(func: Any) -> Any:
     """How hard an alarm tries to wake someone (alarmd.calls.delivery)."""
     options = [
-        click.option("--attempts", "redial_attempts", type=click.IntRange(1, 10),
-                     help="Calls in all while unanswered (default alarmd.redial.attempts, 3)."),
+        click.option("--attempts", "redial_attempts", callback=_attempts_option, metavar="N",
+                     help="Calls in all while unanswered, 1-10 (default alarmd.redial.attempts, 3)."),
         click.option("--interval", "redial_interval_seconds", callback=_duration_option, metavar="DURATION",
                      help="Wait between unanswered calls, e.g. 3m (default alarmd.redial.intervalSeconds, 2m)."),
         click.option("--then", "then", metavar="NAME", shell_complete=complete_number,
+                     callback=_not_empty("--then", "a number's index or name; --no-then removes the fallback."),
                      help="Fallback number to ring the same way when nobody answers."),
         click.option("--ring", "ring_seconds", callback=_duration_option, metavar="DURATION",
                      help="How long each call rings, e.g. 45s (default 60s)."),
-        click.option("--say", help="Words spoken when answered, instead of twilio.callingURI."),
+        click.option("--say", callback=_not_empty("--say", "the words to speak; --no-say removes the message."),
+                     help="Words spoken when answered, instead of twilio.callingURI."),
         click.option("--require-human/--no-require-human", "require_human", default=None,
                      help="Detect answering machines: voicemail is not an answer, so it redials "
                           "(default alarmd.redial.requireHuman)."),
@@ -169,3 +195,26 @@ def delivery_options(func: Any) -> Any:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def clear_options(func: Any) -> Any:
+    """`edit`'s ways to take a setting back to its default; `--ring default` and the like too."""
+    func = click.option("--no-say", "no_say", is_flag=True, help="Remove the message: callingURI plays.")(func)
+    return click.option("--no-then", "no_then", is_flag=True, help="Remove the fallback number.")(func)
+
+
+def changes_of(options: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH body of an edit: the options given, with what is cleared as null."""
+    body = {k: (None if v is DEFAULT else v) for k, v in options.items()
+            if v is not None and k not in ("no_then", "no_say")}
+    for flag, key in (("no_then", "then"), ("no_say", "say")):
+        if options.get(flag):
+            if options.get(key) is not None:
+                raise click.UsageError(f"--{key} and --no-{key} conflict: give one of them.")
+            body[key] = None
+    return body
+
+
+def additions_of(options: dict[str, Any]) -> dict[str, Any]:
+    """The POST body of an add: what is given; `default` is what not giving it means."""
+    return {k: v for k, v in options.items() if v is not None and v is not DEFAULT}

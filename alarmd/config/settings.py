@@ -153,8 +153,16 @@ def _twilio_settings(block: Mapping[str, Any], env: Env) -> TwilioSettings:
     numbers = block.get("phoneNumbers", [])
     if not isinstance(numbers, list):
         raise ConfigError("twilio.phoneNumbers: expected a list of {name, number} objects.")
+    seen: dict[str, int] = {}
     for i, item in enumerate(numbers):
-        entries.append(_number_entry(f"twilio.phoneNumbers[{i}]", item))
+        entry = _number_entry(f"twilio.phoneNumbers[{i}]", item)
+        # A person is their entry's name, matched in any case: two such names would leave
+        # an alarm set for one of them calling whichever comes first.
+        if entry.name is not None and (first := seen.setdefault(entry.name.casefold(), i)) != i:
+            raise ConfigError(f"twilio.phoneNumbers[{i}].name: {entry.name!r} is the name of "
+                              f"twilio.phoneNumbers[{first}] too (names are matched in any case); "
+                              "give each entry a name of its own.")
+        entries.append(entry)
     number_from = string(block, "twilio.numberFrom", "numberFrom")
     if number_from:
         number_from = _phone("twilio.numberFrom", number_from)

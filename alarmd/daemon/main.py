@@ -140,6 +140,9 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
 
     service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings), node_id)
     service.on_call_failed(heartbeat.fail)
+    # Before anything is scheduled or resumed, as after every reload: every pin follows the
+    # config just read, and alarms whose person left it are flagged (alarms.pins).
+    service.settings_loaded()
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
@@ -155,7 +158,6 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
     supervisor = supervision.Supervisor(Notifier.from_env(), service, scheduler)
     supervisor.start()
     reloader = Reloader(settings, config_arg, env, service, supervisor)
-    service.settings_loaded()  # as after every reload: the checks of stored alarms against the config
     watch = ClockWatch(scheduler.set_again)
 
     app = create_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))

@@ -56,11 +56,25 @@ def upgrade(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+        return
+    with engine.connect() as connection:
+        # SQLite changes a table by copying it and dropping the old one; with foreign keys
+        # on, that drop would null or delete every row pointing at it. The pragma is a
+        # no-op inside a transaction, so it is set before the upgrade's begins.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 def write_problem(engine: Engine, timeout: float = 1.0) -> str | None:

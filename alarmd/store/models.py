@@ -58,6 +58,8 @@ class Base(DeclarativeBase):
 
 class Alarm(Base):
     __tablename__ = "alarms"
+    # AUTOINCREMENT: a removed alarm's id is never given again; NMO may still hold it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(String(100), unique=True)
@@ -70,7 +72,15 @@ class Alarm(Base):
     cron: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str] = mapped_column(String(64))
     to_ref: Mapped[str] = mapped_column(String(100))  # phoneNumbers index or name, as given
+    # Whom it calls, pinned when it was set: the entry's name and its number then. It rings
+    # that name at its number now, or that number when the name went (a rename); an index
+    # shift never retargets it. Null only in rows from before revision 0002, until the
+    # daemon's next start pins them (alarmd.alarms.pins).
+    to_name: Mapped[str | None] = mapped_column(String(100))
+    to_number: Mapped[str | None] = mapped_column(String(20))  # E.164
     then_ref: Mapped[str | None] = mapped_column(String(100))  # escalation fallback
+    then_name: Mapped[str | None] = mapped_column(String(100))
+    then_number: Mapped[str | None] = mapped_column(String(20))
     grace_seconds: Mapped[int] = mapped_column(Integer)
     ring_seconds: Mapped[int | None] = mapped_column(Integer)
     say: Mapped[str | None] = mapped_column(Text)
@@ -102,6 +112,8 @@ class Occurrence(Base):
     """One due ring of an alarm (or a manual dial, or a keepalive), claimed before dialling."""
 
     __tablename__ = "occurrences"
+    # NMO holds the id a dial answered with: never given again.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Unique: inserting it is the claim (DESIGN decision 3). "alarm:<id>:<instant>",
@@ -113,6 +125,10 @@ class Occurrence(Base):
     alarm_name: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(20))  # alarm | dial | keepalive
     to_ref: Mapped[str] = mapped_column(String(100))
+    # Pinned at the claim, as on the alarm: an open occurrence keeps calling whom it was
+    # claimed for, whatever is edited or reordered meanwhile.
+    to_name: Mapped[str | None] = mapped_column(String(100))
+    to_number: Mapped[str | None] = mapped_column(String(20))
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # claimed | dialling | accepted | answered | unanswered | failed | missed | skipped | dry-run | refused
     status: Mapped[str] = mapped_column(String(20))
@@ -147,6 +163,9 @@ class Attempt(Base):
     )
     number: Mapped[str] = mapped_column(String(20))  # E.164
     number_name: Mapped[str | None] = mapped_column(String(100))
+    # Whether the number was secret when this call was made: its digits stay masked after
+    # the entry leaves the config. Null in rows from before revision 0002 (unknown).
+    secret: Mapped[bool | None] = mapped_column(Boolean)
     dialer: Mapped[str] = mapped_column(String(20))  # twilio | dry-run
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

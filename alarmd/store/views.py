@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from alarmd import clock
 from alarmd.errors import BadInput
-from alarmd.phonebook import Phonebook, PhoneNumber
+from alarmd.phonebook import Phonebook, PhoneNumber, mask
 from alarmd.schedule import firetimes, rules
 from alarmd.schedule.firetimes import FireTime
 from alarmd.schedule.rules import Schedule
@@ -86,16 +86,35 @@ def latest_occurrences(session: Session) -> dict[int, Occurrence]:
     return {row.alarm_id: row for row in rows if row.alarm_id is not None}
 
 
+def removed_alarm_id(occurrence: Occurrence) -> int | None:
+    """The id a removed alarm had, from its call's claim key ("alarm:<id>:<instant>"); the
+    row's alarm_id was nulled with the alarm. None while the alarm exists (or for a dial)."""
+    if occurrence.alarm_id is not None or occurrence.reason != "alarm":
+        return None
+    part = occurrence.claim_key.split(":")[1] if occurrence.claim_key.count(":") >= 2 else ""
+    return int(part) if part.isdigit() else None
+
+
 class Views:
     def __init__(self, phonebook: Phonebook):
         self.phonebook = phonebook
 
-    def number(self, ref: str) -> dict[str, Any]:
+    def target(self, ref: str, name: str | None, number: str | None) -> dict[str, Any]:
+        """Whom a stored target means now: `index` and `number` as configured now. One no
+        longer configured keeps its pinned name and masked digits, with no index."""
         try:
-            entry = self.phonebook.resolve(ref)
+            entry = self.phonebook.target(ref, name, number)
         except BadInput:
-            return {"ref": ref, "index": None, "name": None, "number": None}
+            return {"ref": ref, "index": None, "name": name, "number": mask(number) if number else None}
         return {"ref": ref, "index": entry.index, "name": entry.name, "number": entry.display}
+
+    def broken(self, alarm: Alarm) -> str | None:
+        """Why the alarm can call nobody ("HOME is not configured"), or None."""
+        try:
+            self.phonebook.target(alarm.to_ref, alarm.to_name, alarm.to_number)
+        except BadInput as exc:
+            return str(exc).rstrip(".")
+        return None
 
     def alarm(self, session: Session, alarm: Alarm,
                     latest: dict[int, Occurrence] | None = None) -> dict[str, Any]:
@@ -116,9 +135,10 @@ class Views:
             if alarm.kind == "daily" else None,
             "cron": alarm.cron,
             "tz": alarm.tz,
-            "to": self.number(alarm.to_ref),
+            "to": self.target(alarm.to_ref, alarm.to_name, alarm.to_number),
             "grace_seconds": alarm.grace_seconds,
-            "then": self.number(alarm.then_ref) if alarm.then_ref is not None else None,
+            "then": self.target(alarm.then_ref, alarm.then_name, alarm.then_number)
+            if alarm.then_ref is not None else None,
             "ring_seconds": alarm.ring_seconds,
             "say": alarm.say,
             "redial_attempts": alarm.redial_attempts,
@@ -134,24 +154,27 @@ class Views:
             "created_at": iso(alarm.created_at),
             "paused_until": iso(alarm.paused_until) if alarm.paused else None,
             "skipping": skipping(alarm, since),
+            "broken": self.broken(alarm),
         }
 
     def occurrence(self, occurrence: Occurrence) -> dict[str, Any]:
+        removed = removed_alarm_id(occurrence)
         return {
             "id": occurrence.id,
-            "alarm_id": occurrence.alarm_id,
+            "alarm_id": occurrence.alarm_id if removed is None else removed,
             "alarm_name": occurrence.alarm_name,
+            "alarm_removed": removed is not None,
             "reason": occurrence.reason,
             "scheduled_at": iso(occurrence.scheduled_at),
             "status": occurrence.status,
             "detail": occurrence.detail,
-            "to": self.number(occurrence.to_ref),
+            "to": self.target(occurrence.to_ref, occurrence.to_name, occurrence.to_number),
             "finished_at": iso(occurrence.finished_at),
             "attempts": [self.attempt(a) for a in occurrence.attempts],
         }
 
     def attempt(self, attempt: Attempt) -> dict[str, Any]:
-        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt.number))
+        entry = PhoneNumber(-1, attempt.number_name, attempt.number, secret=self._is_secret(attempt))
         return {
             "id": attempt.id,
             "number": entry.display,
@@ -168,5 +191,11 @@ class Views:
             "finished_at": iso(attempt.finished_at),
         }
 
-    def _is_secret(self, number: str) -> bool:
-        return any(e.secret and e.number == number for e in self.phonebook.entries)
+    def _is_secret(self, attempt: Attempt) -> bool:
+        """Masked if its number was secret when the call was made, whatever the config says
+        now (or is secret now). Attempts from before alarmd recorded it (null) are masked
+        unless the number is configured as not secret."""
+        configured = self.phonebook.by_number(attempt.number)
+        if attempt.secret is None:
+            return configured is None or configured.secret
+        return attempt.secret or (configured is not None and configured.secret)
