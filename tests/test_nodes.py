@@ -78,7 +78,7 @@ def test_three_nodes_starting_together_on_an_empty_postgresql_database_create_th
     assert query(pg_url, "SELECT version_num FROM alembic_version") == [(script().get_current_head(),)]
     for daemon in started:
         assert "Traceback" not in daemon.log()
-    nodes = wait_until(lambda: (n := homes[0].cli_json("status")["nodes"]) and len(n) == 3 and n, timeout=15)
+    nodes = wait_until(lambda: (n := homes[0].cli_json("status")["nodes"]) and len(n) == 3 and n, timeout=40)
     assert len({n["id"] for n in nodes}) == 3 and all(n["alive"] for n in nodes)
 
 
