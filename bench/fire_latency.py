@@ -6,7 +6,10 @@ apart); p50/p99/max of (POST arrival - due instant). Phase 2: M alarms due in th
 second (default 100); time from that instant until the last POST arrives. Each alarm
 says its own number (--say), so every POST is matched to its alarm exactly.
 
-    python bench/fire_latency.py [--alarms 200] [--burst 100] [--spacing 0.1]
+    python bench/fire_latency.py [--alarms 200] [--burst 100] [--spacing 0.1] [--postgresql]
+
+With --postgresql the daemon keeps its alarms in a throwaway PostgreSQL 15 cluster
+(tests/postgres.py, as root) instead of an SQLite file.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from benchutil import free_port, wait_healthy  # noqa: E402
 
 from tests.conftest import twilio_block  # noqa: E402
+from tests.postgres import Cluster  # noqa: E402
 from tests.twilio_standin import TwilioStandin  # noqa: E402
 
 TOKEN = "bench-api-token-0123456789abcdef"
@@ -73,7 +77,9 @@ def main() -> None:
     parser.add_argument("--alarms", type=int, default=200)
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--spacing", type=float, default=0.1, help="seconds between phase-1 alarms")
+    parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL instead of SQLite")
     args = parser.parse_args()
+    cluster = Cluster.start() if args.postgresql else None
     # The stand-in timestamps each POST on arrival; its threads should not wait up to the
     # default 5 ms for the interpreter lock (this process also polls for arrivals) to do so.
     sys.setswitchinterval(0.0005)
@@ -82,7 +88,8 @@ def main() -> None:
         root = Path(tmp)
         port = free_port()
         config = {"alarmd": {"listen": f"127.0.0.1:{port}", "apiToken": TOKEN, "timezone": "UTC",
-                             "database": str(root / "alarmd.db"), "keepalive": {"enabled": False},
+                             "database": cluster.new_database() if cluster else str(root / "alarmd.db"),
+                             "keepalive": {"enabled": False},
                              "limits": {"callsPerHour": 10_000}},
                   "twilio": twilio_block(standin)}
         (root / "config.json").write_text(json.dumps(config))
@@ -123,10 +130,13 @@ def main() -> None:
                         and "authToken" not in line]
             if problems:
                 print(f"daemon log: {len(problems)} warnings/errors, first: {problems[:3]}")
+            if cluster:
+                cluster.stop()
 
     def pct(values: list[float], q: float) -> float:
         return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
+    print(f"database: {'PostgreSQL' if args.postgresql else 'SQLite'}")
     print(f"phase 1: {len(latencies)} alarms, {args.spacing * 1000:.0f} ms apart"
           + (f" ({missing} POSTs missing)" if missing else ""))
     print(f"  due -> POST latency: p50 {statistics.median(latencies):.1f} ms, "

@@ -135,4 +135,4 @@ def test_the_migrated_schema_is_what_the_models_describe(home: Home) -> None:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'")}
     engine.dispose()
     assert differences == []
-    assert autoincrement == {"alarms", "occurrences"}
+    assert autoincrement == {"alarms", "occurrences", "alarm_changes"}

@@ -113,7 +113,7 @@ def test_stopping_an_alarm_during_redials_records_the_calls_that_were_placed(
      ("unanswered", "nobody answered 2 calls (busy, no-answer); no more calls: the alarm was paused")),
 ])
 def test_a_ring_called_off_is_skipped_only_if_no_call_went_out(attempts: list[Attempt], done: Any) -> None:
-    assert callplan.called_off(attempts, "paused") == callplan.Done(*done)
+    assert callplan.called_off(None, attempts, "paused") == callplan.Done(*done)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms.inputs import target_columns
@@ -24,6 +23,7 @@ from alarmd.calls.lease import LEASE, OPEN_STATUSES, owner_id
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import LimitExceeded
 from alarmd.schedule import rules
+from alarmd.store.insert import insert_new
 from alarmd.store.models import Alarm, Occurrence
 from alarmd.store.views import iso, schedule_of
 
@@ -35,14 +35,14 @@ MAX_MISSED_RECORDED = 50
 
 
 class Firing(UsesLive):
-    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, node_id: str | None = None):
         self.sessions = sessions
         self.live = live
         self._in_flight = 0
         self._idle = threading.Condition()
         # Set by the daemon when it stops: every wait in a delivery returns at once.
         self.stopping = threading.Event()
-        self.owner = owner_id()
+        self.owner = owner_id(node_id)
         self.delivery = delivery.Delivery(sessions, live, self.stopping, self.owner)
         self._dispatch: Callable[[int], None] | None = None
 
@@ -98,20 +98,14 @@ class Firing(UsesLive):
                detail: str | None, now: datetime) -> int | None:
         """Insert the occurrence row; None when another run already claimed it."""
         key = f"alarm:{alarm.id}:{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
-        result = session.execute(
-            sqlite_insert(Occurrence)
-            .values(
-                claim_key=key, alarm_id=alarm.id, alarm_name=alarm.name, reason="alarm",
-                to_ref=alarm.to_ref, to_name=alarm.to_name, to_number=alarm.to_number,
-                scheduled_at=instant, status=status, detail=detail,
-                created_at=now, finished_at=None if status == "claimed" else now,
-                owner=self.owner if status == "claimed" else None,
-                lease_until=now + LEASE if status == "claimed" else None,
-            )
-            .on_conflict_do_nothing(index_elements=["claim_key"])
-            .returning(Occurrence.id)
-        )
-        return result.scalar_one_or_none()
+        return insert_new(session, Occurrence, {
+            "claim_key": key, "alarm_id": alarm.id, "alarm_name": alarm.name, "reason": "alarm",
+            "to_ref": alarm.to_ref, "to_name": alarm.to_name, "to_number": alarm.to_number,
+            "scheduled_at": instant, "status": status, "detail": detail,
+            "created_at": now, "finished_at": None if status == "claimed" else now,
+            "owner": self.owner if status == "claimed" else None,
+            "lease_until": now + LEASE if status == "claimed" else None,
+        }, "claim_key", returning=Occurrence.id)
 
     def fire_occurrence(self, occurrence_id: int) -> None:
         """Deliver a claimed occurrence (alarmd.calls.delivery): dial, follow, redial, escalate.

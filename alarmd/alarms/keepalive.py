@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms import pins
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import UnknownNumber
 from alarmd.schedule import keepalive, rules
+from alarmd.store.insert import insert_new
 from alarmd.store.models import Attempt, Occurrence, StateEntry
 from alarmd.store.views import iso
 
@@ -36,8 +36,7 @@ class Keepalive(UsesLive):
     def record_first_start(self, now: datetime) -> datetime:
         """Remember the daemon's first start (the keepalive's clock before any call); return it."""
         with self.sessions.begin() as session:
-            session.execute(sqlite_insert(StateEntry).values(key=FIRST_START, value=now.isoformat())
-                            .on_conflict_do_nothing(index_elements=["key"]))
+            insert_new(session, StateEntry, {"key": FIRST_START, "value": now.isoformat()}, "key")
             return _instant(session.get_one(StateEntry, FIRST_START).value)
 
     def plan(self) -> keepalive.Plan | None:
@@ -92,17 +91,13 @@ class Keepalive(UsesLive):
                 entry = pins.keepalive_target(session, ref, self.phonebook)
             except UnknownNumber:
                 entry = None  # refused by the config check; recorded failed if it ever gets here
-            occurrence_id = session.execute(
-                sqlite_insert(Occurrence)
-                # scheduled_at is now, not `due`: a keepalive late after downtime is still
-                # wanted, and nothing judging lateness by scheduled_at may call it missed.
-                .values(claim_key=f"keepalive:{due.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}", reason="keepalive",
-                        to_ref=ref, to_name=entry.name if entry else None,
-                        to_number=entry.number if entry else None, scheduled_at=now, status="claimed",
-                        created_at=now)
-                .on_conflict_do_nothing(index_elements=["claim_key"])
-                .returning(Occurrence.id)
-            ).scalar_one_or_none()
+            # scheduled_at is now, not `due`: a keepalive late after downtime is still
+            # wanted, and nothing judging lateness by scheduled_at may call it missed.
+            occurrence_id = insert_new(session, Occurrence, {
+                "claim_key": f"keepalive:{due.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}", "reason": "keepalive",
+                "to_ref": ref, "to_name": entry.name if entry else None,
+                "to_number": entry.number if entry else None, "scheduled_at": now, "status": "claimed",
+                "created_at": now}, "claim_key", returning=Occurrence.id)
         if occurrence_id is not None:
             log.info("keepalive call due %s claimed", iso(due.astimezone(plan.zone)))
         return occurrence_id

@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from alarmd import clock
+from alarmd.alarms.cluster import Cluster
 from alarmd.alarms.editing import AlarmEditor
 from alarmd.alarms.firing import Firing
 from alarmd.alarms.inputs import AlarmInput, SkipDays
@@ -38,11 +40,12 @@ class AlarmService(UsesLive):
     """`settings`, `phonebook` and `dialer` are the configuration in force (they change on reload)."""
 
     def __init__(self, sessions: sessionmaker[Session], dialer: Dialer, settings: Settings,
-                 phonebook: Phonebook):
+                 phonebook: Phonebook, node_id: str | None = None):
         self.sessions = sessions
         self.live = LiveConfig(live_from(settings, dialer, phonebook))
         self._listeners: list[Callable[[int], None]] = []
-        self.firing = Firing(sessions, self.live)
+        self.firing = Firing(sessions, self.live, node_id)
+        self.cluster = Cluster(sessions, self.live, self.firing.owner.partition("/")[0])
         self.keepalive = Keepalive(sessions, self.live)
         self.editor = AlarmEditor(sessions, self.live, self._changed)
         self.skips = Skips(sessions, self.live, self._changed)
@@ -84,6 +87,24 @@ class AlarmService(UsesLive):
         self.reports.forget_warnings()
         for listener in self._listeners:
             listener(alarm_id)
+
+    # --- several nodes on one database ------------------------------------------------
+
+    def latest_change(self) -> int:
+        return self.cluster.latest_change()
+
+    def take_changes(self, last: int) -> int:
+        """Tell the listeners about every alarm changed (by any node) after change `last`; the newest id."""
+        newest, alarm_ids = self.cluster.changes_since(last)
+        for alarm_id in sorted(alarm_ids):
+            self._changed(alarm_id)
+        return newest
+
+    def heartbeat(self) -> None:
+        self.cluster.heartbeat()
+
+    def cluster_warnings(self, now: datetime) -> list[str]:
+        return self.cluster.warnings(now)
 
     # --- editing alarms -------------------------------------------------------------
 
@@ -159,7 +180,8 @@ class AlarmService(UsesLive):
         return self.reports.history(limit, alarm_ref, before)
 
     def status(self) -> dict[str, Any]:
-        return self.reports.status()
+        now = clock.now()
+        return self.reports.status() | {"nodes": self.cluster.nodes(now)}
 
     def warnings(self) -> list[str]:
         return self.reports.warnings()

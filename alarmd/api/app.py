@@ -6,24 +6,21 @@ constant time; /healthz and /openapi.json need no token.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alarmd import __version__, clock
 from alarmd.alarms.inputs import AlarmInput, SkipDays
 from alarmd.alarms.service import AlarmService
+from alarmd.api.errors import DATABASE_RETRY_AFTER, ApiError, install_error_handlers
 from alarmd.api.guard import UNAUTHORIZED, RequestGuard, token_matches
 from alarmd.api.idempotency import MAX_KEY_LENGTH, IdempotencyStore, fingerprint
-from alarmd.api.invalid import validation_sentence
 from alarmd.api.models import (
     AlarmFireTimes,
     AlarmList,
@@ -42,10 +39,8 @@ from alarmd.api.models import (
 )
 from alarmd.api.reload import add_reload_route
 from alarmd.api.websignin import web_signin_routes
-from alarmd.calls.costguard import CallLimitReached
-from alarmd.errors import BadInput, Conflict, LimitExceeded, NoSuchAlarm
-
-log = logging.getLogger("alarmd.api")
+from alarmd.store import trouble
+from alarmd.store.trouble import database_trouble
 
 
 class ErrorBody(BaseModel):
@@ -89,7 +84,7 @@ class AlarmChanges(NewAlarm):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429, 503)
 }
 BEARER = HTTPBearer(auto_error=False, description="The API token: alarmd.apiToken, ALARMD_API_TOKEN, "
                     "the api-token credential, or the file the daemon made in its state directory.")
@@ -99,12 +94,6 @@ IdempotencyKey = Annotated[str | None, Header(
                 "nothing again; the same key with another body is 409.")]
 Ref = Annotated[str, Path(max_length=100, description="the alarm's id or name")]
 Count = Annotated[int, Query(ge=1, le=100)]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        self.status = status
-        self.message = message
 
 
 def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
@@ -121,34 +110,7 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
             raise ApiError(401, UNAUTHORIZED)
 
     Auth = Depends(require_token)
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
-        return JSONResponse({"error": _sentence(validation_sentence(exc))},
-                            status_code=400 if malformed else 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": f"{exc.detail}."}, status_code=exc.status_code)
-
-    for error, status in ((NoSuchAlarm, 404), (Conflict, 409), (LimitExceeded, 429), (BadInput, 422)):
-        app.add_exception_handler(error, _handler(status))
-
-    @app.exception_handler(CallLimitReached)
-    async def _limit(_: Request, exc: CallLimitReached) -> JSONResponse:
-        return JSONResponse({"error": _sentence(str(exc))}, status_code=429,
-                            headers={"Retry-After": str(exc.retry_after_seconds)})
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("request failed: %s", type(exc).__name__, exc_info=exc)
-        return JSONResponse({"error": "The daemon failed to answer this request; its log says why."},
-                            status_code=500)
+    install_error_handlers(app)
 
     def once(key: str | None, request: Request, payload: Any,
              run: Callable[[], tuple[int, dict[str, Any]]]) -> JSONResponse:
@@ -174,12 +136,22 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
         alive = is_alive()
         body = {"status": "ok" if alive else "scheduler not running", "version": __version__,
                 "mode": service.dialer.mode}
-        # Outside checks only read /healthz: the trial number's at-risk warning, and alarms
-        # that would call nobody. A warning is not a failure: still 200.
-        keepalive = service.keepalive_warning(clock.now())
-        warnings = [keepalive] if keepalive else []
-        warnings += service.warnings()
-        warning = {"warning": "; ".join(warnings) or None, "warnings": warnings}
+        # Outside checks only read /healthz: the trial number's at-risk warning, alarms that
+        # would call nobody, a skewed clock. A warning is not a failure: still 200.
+        now = clock.now()
+        try:
+            cause = trouble.current()
+            keepalive = service.keepalive_warning(now)
+            warnings = ([keepalive] if keepalive else []) + service.warnings() + service.cluster_warnings(now)
+            warning = {"warning": "; ".join(warnings) or None, "warnings": warnings}
+        except Exception as exc:
+            cause = database_trouble(exc)
+            if cause is None:
+                raise
+        if cause is not None:
+            # Up, but unable to claim or record a call: outside checks must hear it.
+            return JSONResponse({**body, "status": f"database unavailable: {cause}"}, status_code=503,
+                                headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
         return JSONResponse({**body, **warning}, status_code=200 if alive else 503)
 
     @app.post("/v1/alarms", status_code=201, dependencies=[Auth], response_model=AlarmOut)
@@ -283,15 +255,3 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
     if reload is not None:
         add_reload_route(app, reload, Auth)
     return app
-
-
-def _handler(status: int) -> Callable[[Request, Exception], Any]:
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": _sentence(str(exc))}, status_code=status)
-
-    return handle
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:]

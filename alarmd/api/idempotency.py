@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.errors import Conflict
+from alarmd.store.insert import insert_new
 from alarmd.store.models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
@@ -54,13 +54,9 @@ class IdempotencyStore:
             with self.sessions.begin() as session:
                 # Keys older than the TTL are forgotten on the way.
                 session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - TTL))
-                reserved = session.execute(
-                    sqlite_insert(IdempotencyRecord)
-                    .values(key=key, request_hash=request_hash, status_code=_IN_PROGRESS,
-                            response_body="", created_at=now)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(IdempotencyRecord.key)
-                ).scalar_one_or_none()
+                reserved = insert_new(session, IdempotencyRecord, {
+                    "key": key, "request_hash": request_hash, "status_code": _IN_PROGRESS,
+                    "response_body": "", "created_at": now}, "key", returning=IdempotencyRecord.key)
                 if reserved is not None:
                     return None
                 record = session.get_one(IdempotencyRecord, key)

@@ -26,10 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, union_all, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from alarmd.errors import LimitExceeded
+from alarmd.store.insert import insert_new
 from alarmd.store.models import Attempt, Occurrence, StateEntry
 
 WINDOW = timedelta(hours=1)
@@ -68,8 +68,7 @@ class Usage:
 
 def take_lock(session: Session, now: datetime) -> None:
     """Take the database's write lock for this transaction (SQLite: the file's; PostgreSQL: the row's)."""
-    session.execute(sqlite_insert(StateEntry).values(key=LOCK_KEY, value="")
-                    .on_conflict_do_nothing(index_elements=["key"]))
+    insert_new(session, StateEntry, {"key": LOCK_KEY, "value": ""}, "key")
     session.execute(update(StateEntry).where(StateEntry.key == LOCK_KEY).values(value=now.isoformat()))
 
 

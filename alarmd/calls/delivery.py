@@ -65,7 +65,7 @@ class Delivery(UsesLive):
         self._alarm_changes: dict[int, int] = {}
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
-        self.record = Record(sessions, live, owner)
+        self.record = Record(sessions, live, self.lease)
         self.follower = Follower(live, self.record, self.lease, self.right_of_way)
 
     def alarm_changed(self, alarm_id: int) -> None:
@@ -170,6 +170,10 @@ class Delivery(UsesLive):
         # instant every millisecond counts, and the read before the wait covers the rest.
         if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
                 and self._call_off_if_unwanted(occurrence_id, attempt_id)):
+            return None
+        # Frozen past the lease meanwhile (SIGSTOP, a paused VM)? Send only on a lease proved anew.
+        if not self.lease.trusted(occurrence_id, self.settings.redial.request_timeout_seconds) \
+                and not self.lease.renew(occurrence_id):
             return None
         try:
             return self.dialer.place_call(request)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alarmd import clock
 from alarmd.calls import callplan, costguard
 from alarmd.calls.callplan import Done, Plan
-from alarmd.calls.lease import LEASE, OPEN_STATUSES
+from alarmd.calls.lease import OPEN_STATUSES, Lease
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
 from alarmd.phonebook import PhoneNumber, stored_label
@@ -39,10 +39,11 @@ class Snapshot:
 
 
 class Record(UsesLive):
-    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, owner: str):
+    def __init__(self, sessions: sessionmaker[Session], live: LiveConfig, lease: Lease):
         self.sessions = sessions
         self.live = live
-        self.owner = owner
+        # Every write below goes through the lease's fence: after a takeover it writes nothing.
+        self.lease = lease
         # Told (one masked sentence) when an occurrence ends FAILED_FOR_GOOD; the heartbeat listens.
         self.failure_listeners: list[Callable[[str], None]] = []
 
@@ -50,7 +51,8 @@ class Record(UsesLive):
         with self.sessions() as session:
             occurrence = session.get(Occurrence, occurrence_id)
             if (occurrence is None or occurrence.status not in OPEN_STATUSES
-                    or occurrence.finished_at is not None or occurrence.owner != self.owner):
+                    or occurrence.finished_at is not None or occurrence.owner != self.lease.owner
+                    or occurrence.lease_epoch != self.lease.epoch(occurrence_id)):
                 return None
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             try:
@@ -72,13 +74,7 @@ class Record(UsesLive):
         with self.sessions.begin() as session:
             costguard.check(session, clock.now(), self.settings.calls_per_hour, occurrence_id,
                             self.settings.dials_per_hour)
-            held = session.execute(
-                update(Occurrence)
-                .where(Occurrence.id == occurrence_id, Occurrence.owner == self.owner,
-                       Occurrence.status.in_(OPEN_STATUSES), Occurrence.finished_at.is_(None))
-                .values(status="dialling", lease_until=clock.now() + LEASE, reserved_at=None)
-            )
-            if getattr(held, "rowcount", 0) != 1:
+            if not self.lease.hold(session, occurrence_id, status="dialling", reserved_at=None):
                 return None
             attempt = Attempt(occurrence_id=occurrence_id, number=entry.number, number_name=entry.name,
                               secret=entry.secret, dialer=self.dialer.mode, started_at=max(clock.now(), send_at),
@@ -88,14 +84,14 @@ class Record(UsesLive):
             return attempt.id
 
     def record(self, occurrence_id: int, attempt_id: int, values: dict[str, Any],
-                occurrence_status: str | None) -> None:
+               occurrence_status: str | None) -> bool:
+        """Write what an attempt came to; False (and nothing written) once the lease is lost."""
         with self.sessions.begin() as session:
-            attempt = session.get_one(Attempt, attempt_id)
-            for key, value in values.items():
-                setattr(attempt, key, value)
-            if occurrence_status is not None:
-                occurrence = session.get_one(Occurrence, occurrence_id)
-                occurrence.status = occurrence_status
+            changes = {} if occurrence_status is None else {"status": occurrence_status}
+            if not self.lease.hold(session, occurrence_id, **changes):
+                return False
+            session.execute(update(Attempt).where(Attempt.id == attempt_id).values(**values))
+            return True
 
     def drop_attempt(self, attempt_id: int) -> None:
         """Delete an attempt whose request was never sent, so history shows no call that was not made.
@@ -104,7 +100,7 @@ class Record(UsesLive):
         """
         with self.sessions.begin() as session:
             attempt = session.get(Attempt, attempt_id)
-            if attempt is None:
+            if attempt is None or not self.lease.hold(session, attempt.occurrence_id):
                 return
             occurrence_id, started_at = attempt.occurrence_id, attempt.started_at
             session.execute(delete(Attempt).where(Attempt.id == attempt_id))
@@ -115,18 +111,16 @@ class Record(UsesLive):
                 .values(reserved_at=started_at))
 
     def finish(self, occurrence_id: int, done: Done) -> None:
+        now = clock.now()
         with self.sessions.begin() as session:
-            occurrence = session.get(Occurrence, occurrence_id)
-            if occurrence is None:
+            # A dial that ends before its first attempt frees its room in the cost guard.
+            if not self.lease.hold(session, occurrence_id, status=done.status, detail=done.detail,
+                                   finished_at=now, lease_until=None, reserved_at=None):
                 return
-            occurrence.status, occurrence.detail = done.status, done.detail
-            occurrence.finished_at = clock.now()
-            occurrence.lease_until = None
-            occurrence.reserved_at = None  # a dial that ends before its first attempt frees its room
-            for attempt in occurrence.attempts:
-                # A keepalive's accepted call is not followed; nothing else is left open.
-                attempt.finished_at = attempt.finished_at or occurrence.finished_at
-            label = self._label(occurrence)
+            # A keepalive's accepted call is not followed; nothing else is left open.
+            session.execute(update(Attempt).where(Attempt.occurrence_id == occurrence_id,
+                                                  Attempt.finished_at.is_(None)).values(finished_at=now))
+            label = self._label(session.get_one(Occurrence, occurrence_id))
         # A refusal was logged as a warning where it happened.
         level = logging.INFO if done.status in ("answered", "accepted", "dry-run", "refused") else logging.WARNING
         sentence = f"occurrence {occurrence_id} ({label}): {done.status}" + (f": {done.detail}" if done.detail else "")

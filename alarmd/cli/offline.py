@@ -39,3 +39,24 @@ def db_upgrade(ctx: Context) -> None:
     settings = load_settings(ctx.config_path)
     open_database(settings).dispose()
     click.echo(f"{settings.database}: schema is up to date.")
+
+
+@db.command("copy")
+@click.option("--to", "to", required=True, metavar="URL",
+              help="The database to copy into, e.g. postgresql://alarmd@db:5432/alarmd; it must be empty.")
+@pass_ctx
+def db_copy(ctx: Context, to: str) -> None:
+    """Copy the database, alarms and history, into another one (stop the daemon first)."""
+    from alarmd.config.database import database_named
+    from alarmd.config.settings import load_settings
+    from alarmd.daemon.dbcopy import copy_to
+    from alarmd.errors import BadInput
+
+    settings = load_settings(ctx.config_path)
+    target = database_named("--to", to)
+    if str(target) == str(settings.database):
+        raise BadInput(f"--to names the database alarmd already uses ({settings.database}).")
+    counts = copy_to(settings, target)
+    click.echo(f"Copied {counts['alarms']} alarms and {counts['occurrences']} calls from {settings.database} "
+               f"to {target}. Set alarmd.database to {target} on every node, then start them.")
+

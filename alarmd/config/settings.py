@@ -13,10 +13,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from alarmd import defaults
+from alarmd.config.database import Database, parse_database
 from alarmd.config.file import (
     ClientSettings,
     Env,
@@ -100,7 +100,7 @@ class RedialSettings:
 @dataclass(frozen=True)
 class Settings:
     client: ClientSettings
-    database: Path
+    database: Database  # a Path (SQLite) or a PostgresDatabase
     timezone: str
     grace_seconds: int
     twilio: TwilioSettings
@@ -125,7 +125,10 @@ def load_settings(
     raw, client = read_config(config_path, env)
     own = section(raw, "alarmd")
     twilio = _twilio_settings(section(raw, "twilio"), env)
-    database = env.get("ALARMD_DB") or string(own, "alarmd.database", "database")
+    database_text = env.get("ALARMD_DB") or string(own, "alarmd.database", "database")
+    database = (parse_database("ALARMD_DB" if env.get("ALARMD_DB") else "alarmd.database", database_text,
+                               credential(env, "database-password"))
+                if database_text else client.state_dir / defaults.DB_FILENAME)
     timezone = string(own, "alarmd.timezone", "timezone") or system_timezone(env)
     _check_zone("alarmd.timezone", timezone)
     grace = _int(own, "alarmd.graceSeconds", "graceSeconds", defaults.DEFAULT_GRACE_SECONDS, 0)
@@ -134,7 +137,7 @@ def load_settings(
                           1, 10_000)
     settings = Settings(
         client=client,
-        database=Path(database).expanduser() if database else client.state_dir / defaults.DB_FILENAME,
+        database=database,
         timezone=timezone,
         grace_seconds=grace,
         twilio=twilio,

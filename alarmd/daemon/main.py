@@ -17,12 +17,15 @@ from alarmd import __version__
 from alarmd.calls import live
 from alarmd.calls.dialers import make_dialer
 from alarmd.config.apitoken import ensure_token
+from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
 from alarmd.daemon import logs, supervision
+from alarmd.daemon.changes import POLL_SECONDS, ChangeWatcher
 from alarmd.daemon.clockwatch import ClockWatch
 from alarmd.daemon.heartbeat import PING_TIMEOUT_SECONDS, Heartbeat
 from alarmd.daemon.reload import Reloader
 from alarmd.daemon.sdnotify import Notifier
+from alarmd.daemon.waiting import open_database_patiently
 from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
 from alarmd.phonebook import Phonebook
@@ -31,6 +34,8 @@ from alarmd.store import db
 log = logging.getLogger("alarmd")
 
 STARTUP_TIMEOUT_SECONDS = 15
+# Each node measures its clock against the database's and writes its heartbeat row this often.
+NODE_HEARTBEAT_SECONDS = 5
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -43,7 +48,11 @@ def phonebook_of(settings: Settings) -> Phonebook:
 
 def open_database(settings: Settings) -> Engine:
     engine = db.make_engine(settings.database)
-    db.upgrade(engine)
+    try:
+        db.upgrade(engine)
+    except BaseException:
+        engine.dispose()  # a node that waits for its database opens a new engine each try
+        raise
     return engine
 
 
@@ -121,11 +130,15 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
     log.info("heartbeat: %s", heartbeat.describe())
     _check_listen(settings)
-    engine = open_database(settings)
+    node_id = claim_node_id(settings.client.state_dir)
+    engine = open_database_patiently(lambda: open_database(settings), settings, Notifier.from_env(), stop)
+    if engine is None:
+        log.info("stopped while waiting for the database")
+        return None
     log.info("database %s is at the newest schema", settings.database)
     token = ensure_token(settings.client)
 
-    service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
+    service = AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings), node_id)
     service.on_call_failed(heartbeat.fail)
     # Before anything is scheduled or resumed, as after every reload: every pin follows the
     # config just read, and alarms whose person left it are flagged (alarms.pins).
@@ -133,6 +146,11 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
+    # Other nodes' changes (and this node's clock against the database's): see daemon/changes.
+    watcher = ChangeWatcher(service, settings.database)
+    scheduler.every("node-heartbeat", NODE_HEARTBEAT_SECONDS, service.heartbeat)
+    scheduler.every("changes", POLL_SECONDS, watcher.poll)
+    watcher.start_listening()
     if heartbeat.enabled:
         # Run by the scheduler's loop, like the watchdog: if that loop dies or hangs, the
         # pings stop and the service alerts; each run also asks whether the database takes a write.
@@ -182,6 +200,7 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
             break
 
     supervisor.stopping()
+    watcher.stop()
     server.should_exit = True
     service.request_stop()
     scheduler.shutdown()

@@ -30,12 +30,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alarmd import clock
 from alarmd.alarms.service import AlarmService
 from alarmd.calls import callplan
+from alarmd.store import trouble
+from alarmd.store.trouble import database_trouble
 
 log = logging.getLogger("alarmd.scheduler")
 
 # Enough threads that many alarms due in the same second each get their own.
 WORKERS = 32
-RETRY_AFTER_ERROR = timedelta(seconds=30)
+RETRY_AFTER_ERROR = timedelta(seconds=30)  # the keepalive's
+# A claim that failed (the database locked or unreachable) is tried again this soon, doubling.
+RETRY_FIRST = timedelta(seconds=0.5)
+RETRY_MAX = timedelta(seconds=5)
 # Each alarm's job runs this long before it is due: claiming it and preparing the
 # delivery take milliseconds (a second or more with a hundred alarms due at once), and the
 # delivery then waits for the due instant itself, so the request leaves on time.
@@ -57,6 +62,8 @@ class AlarmScheduler:
         )
         service.on_alarm_change(self.sync)
         service.on_dispatch(self.submit)
+        # Failed claims in a row per alarm, for the retry's backoff.
+        self._failures: dict[int, int] = {}
         # The keepalive's settings (and whether there is a number to call) may have changed.
         service.on_settings_loaded(self.sync_keepalive)
 
@@ -107,7 +114,7 @@ class AlarmScheduler:
                 self.scheduler.remove_job(job_id)
             return
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=when - CLAIM_AHEAD, timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id],
             id=job_id, replace_existing=True,
         )
 
@@ -132,10 +139,17 @@ class AlarmScheduler:
             for occurrence_id in claimed:
                 self.deliver(occurrence_id)
             self.sync(alarm_id)
-        except Exception:
+        except Exception as exc:
             # Nothing may stop the scheduler; the alarm's job is set again below.
-            log.exception("alarm %s could not be run", alarm_id)
+            cause = database_trouble(exc)
+            if cause is None:
+                log.exception("alarm %s could not be run", alarm_id)
+            else:
+                log.warning("alarm %s could not be claimed: %s; trying again", alarm_id, cause)
+                trouble.noticed(cause)
             self._resync(alarm_id)
+        else:
+            self._failures.pop(alarm_id, None)
 
     def _fire(self, occurrence_id: int) -> None:
         try:
@@ -144,11 +158,12 @@ class AlarmScheduler:
             log.exception("occurrence %s could not be dialled", occurrence_id)
 
     def _resync(self, alarm_id: int) -> None:
-        # Try again shortly rather than at once: whatever failed (a locked database, a
-        # full disk) is unlikely to have passed within milliseconds.
-        retry_at = clock.now() + RETRY_AFTER_ERROR
+        # Try again within a second, then backing off to at most 5 s: a due alarm then
+        # rings within a few seconds of the database coming back, inside its grace.
+        failures = self._failures[alarm_id] = self._failures.get(alarm_id, 0) + 1
+        retry_at = clock.now() + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=retry_at, timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=_host(retry_at), timezone=UTC), args=[alarm_id],
             id=f"alarm-{alarm_id}", replace_existing=True,
         )
 
@@ -162,7 +177,7 @@ class AlarmScheduler:
             with contextlib.suppress(JobLookupError):
                 self.scheduler.remove_job(KEEPALIVE_JOB)
             return
-        self.scheduler.add_job(self.run_keepalive, DateTrigger(run_date=when, timezone=UTC),
+        self.scheduler.add_job(self.run_keepalive, DateTrigger(run_date=_host(when), timezone=UTC),
                                id=KEEPALIVE_JOB, replace_existing=True)
 
     def run_keepalive(self) -> None:
@@ -186,9 +201,36 @@ class AlarmScheduler:
         """
         self.scheduler.add_executor(ThreadPoolExecutor(1), alias=job_id)
         self.scheduler.add_job(
-            func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
-            replace_existing=True, next_run_time=clock.now(),
+            _patient(job_id, func), IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
+            replace_existing=True, next_run_time=clock.host_now(),
         )
 
     def jobs(self) -> list[dict[str, Any]]:
         return [{"id": job.id, "next_run_time": job.next_run_time} for job in self.scheduler.get_jobs()]
+
+
+def _patient(job_id: str, func: Callable[[], object]) -> Callable[[], None]:
+    """`func`, with an unavailable database logged once per cause, not as a traceback every run."""
+    last: list[str | None] = [None]
+
+    def run() -> None:
+        try:
+            func()
+        except Exception as exc:
+            cause = database_trouble(exc)
+            if cause is None:
+                raise
+            trouble.noticed(cause)
+            if cause != last[0]:
+                log.warning("%s: %s; trying again", job_id, cause)
+            last[0] = cause
+        else:
+            last[0] = None
+
+    return run
+
+
+def _host(instant: datetime) -> datetime:
+    """An instant on the shared clock (alarmd.clock) as this host's clock shows it: APScheduler
+    wakes by the host's clock, so a node whose clock runs fast would otherwise claim early."""
+    return instant - clock.offset()

@@ -22,6 +22,8 @@ from alarmd import clock
 from alarmd.config.file import read_config_file
 from alarmd.daemon.sdnotify import Notifier
 from alarmd.errors import ConfigError
+from alarmd.store import trouble
+from alarmd.store.trouble import database_trouble
 
 if TYPE_CHECKING:
     from alarmd.alarms.service import AlarmService
@@ -67,11 +69,15 @@ class StatusReporter:
 
     def refresh(self, *_: object) -> None:
         try:
-            line = self.current()
-        except Exception:
-            # The status line is a courtesy; a failure to build it must not spread.
-            log.exception("could not build the status line")
-            return
+            cause = trouble.current()
+            line = f"database unavailable: {cause}" if cause else self.current()
+        except Exception as exc:
+            cause = database_trouble(exc)
+            if cause is None:
+                # The status line is a courtesy; a failure to build it must not spread.
+                log.exception("could not build the status line")
+                return
+            line = f"database unavailable: {cause}"
         with self._lock:
             if line == self._last:
                 return

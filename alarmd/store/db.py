@@ -1,19 +1,23 @@
-"""The SQLite engine, sessions, and schema upgrades through Alembic's API."""
+"""The engine (SQLite or PostgreSQL), sessions, and schema upgrades through Alembic's API."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from alarmd.errors import ConfigError
+from alarmd.config.database import Database, PostgresDatabase
+from alarmd.store import changes, sqlite, trouble
 
-BUSY_TIMEOUT_MS = 5000
+# Held while the schema is upgraded, so nodes starting together on an empty PostgreSQL
+# database create it once: the others wait, then find it at head. ("alarmd" in ASCII.)
+MIGRATION_LOCK = 0x616C61726D64
+# No transaction of alarmd's waits on anything but the database, so one idle this long is stuck.
+IDLE_IN_TRANSACTION_MS = 3000
 
 
 def migrations_dir() -> Path:
@@ -25,62 +29,24 @@ def migrations_dir() -> Path:
     raise RuntimeError("alarmd's migrations are missing from this installation")
 
 
-def make_engine(path: Path) -> Engine:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"alarmd.database: cannot create {path.parent} ({exc.strerror}).") from None
-    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL lets readers (the API) run beside the writer (a firing alarm); the busy
-        # timeout makes a second writer wait instead of failing at once.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    _serialise_writes(engine)
-    return engine
+def make_engine(database: Database) -> Engine:
+    if isinstance(database, PostgresDatabase):
+        return _postgres_engine(database)
+    return sqlite.make_engine(database)
 
 
-def _serialise_writes(engine: Engine) -> None:
-    """Let this process's writers queue on a lock instead of on SQLite's busy handler.
-
-    SQLite admits one writer; a second one sleeps in the busy handler for 1, 2, 5, 10 ...
-    up to 100 ms at a time, which turns many alarms due at once into calls seconds late.
-    A transaction takes the lock at its first write and gives it back after its commit
-    or rollback. Reads never take it (WAL lets them run beside the writer); another
-    process on the same file still meets the busy timeout.
-    """
-    lock = threading.RLock()
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not conn.info.get("write_lock") and statement.lstrip()[:7].upper().startswith(_WRITES):
-            lock.acquire()
-            conn.info["write_lock"] = True
-
-    def _ending(finish: str) -> Any:
-        def end(conn: Any) -> None:
-            if conn.info.pop("write_lock", False):
-                try:
-                    # Finish first, then let the next writer in: released before the commit,
-                    # the next writer would meet SQLite's lock and sleep. SQLAlchemy's own
-                    # commit/rollback that follows has nothing left to do.
-                    getattr(conn.connection.dbapi_connection, finish)()
-                finally:
-                    lock.release()
-        return end
-
-    event.listen(engine, "commit", _ending("commit"))
-    event.listen(engine, "rollback", _ending("rollback"))
-
-
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+def _postgres_engine(database: PostgresDatabase) -> Engine:
+    # A node frozen inside a transaction (SIGSTOP, a paused VM) would hold its row locks, and
+    # with them every other node's claim of the same occurrence, until it woke; the server
+    # ends such a session after a few seconds instead, rolling back what it had not committed.
+    connect_args: dict[str, Any] = {"connect_timeout": 5, "application_name": "alarmd",
+                                    "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"}
+    if database.password is not None:
+        connect_args["password"] = database.password
+    # pre_ping: a connection dropped by a server restart is replaced, not handed out.
+    # The pool is sized for the scheduler's workers: many alarms due at once each hold one.
+    return create_engine(database.sqlalchemy_url, connect_args=connect_args, pool_pre_ping=True,
+                         pool_size=5, max_overflow=25, pool_timeout=10)
 
 
 def upgrade(engine: Engine) -> None:
@@ -90,6 +56,12 @@ def upgrade(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+        return
     with engine.connect() as connection:
         # SQLite changes a table by copying it and dropping the old one; with foreign keys
         # on, that drop would null or delete every row pointing at it. The pragma is a
@@ -112,6 +84,9 @@ def write_problem(engine: Engine, timeout: float = 1.0) -> str | None:
     daemon's writers (or hold them up), and it gives up after `timeout`, not after their
     busy timeout. It opens the file only if it exists, and writes nothing.
     """
+    if engine.dialect.name == "postgresql":
+        # A server's writes are proved every few seconds by the node's heartbeat row.
+        return trouble.current()
     path = engine.url.database
     try:
         connection = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, timeout=timeout,
@@ -127,4 +102,6 @@ def write_problem(engine: Engine, timeout: float = 1.0) -> str | None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    changes.track_changes(sessions)
+    return sessions

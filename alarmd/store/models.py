@@ -21,24 +21,35 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC instant: `timestamptz` on PostgreSQL, naive UTC text on SQLite.
+
+    PostgreSQL compares timestamptz values as instants, whatever the session's TimeZone;
+    SQLite has no zone at all, so the UTC offset is put back on the way out.
+    """
+
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(DateTime(timezone=dialect.name == "postgresql"))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        utc = value.astimezone(UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -128,6 +139,9 @@ class Occurrence(Base):
     # restarted or second daemon takes over only an expired lease (alarmd.calls.delivery).
     owner: Mapped[str | None] = mapped_column(String(120))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by every takeover; a delivery's writes check it (a fencing token), so a node
+    # frozen past its lease writes nothing over its successor's work.
+    lease_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A manual dial answered 202 holds its first attempt in the cost guard from this
     # instant until the attempt's row takes its place (alarmd.calls.costguard).
     reserved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -191,6 +205,31 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AlarmChange(Base):
+    """One change to an alarm; other nodes read the ids past the last they saw (alarmd.store.changes)."""
+
+    __tablename__ = "alarm_changes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    alarm_id: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Node(Base):
+    """A daemon sharing the database: its heartbeat, clock skew and a hash of its settings."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    clock_skew_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    settings_hash: Mapped[str] = mapped_column(String(64))
 
 
 class WebSession(Base):

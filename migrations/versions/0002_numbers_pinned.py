@@ -14,7 +14,8 @@
   are recreated; alarmd.store.db.upgrade turns foreign keys off around it, or dropping
   the old tables would null the calls' alarm_id and delete their attempts. Ids of alarms
   removed before the upgrade are known from their calls' claim keys and not given again
-  either.
+  either. On PostgreSQL, ids come from sequences, which never give an id twice: there the
+  columns are only added.
 
 Revision ID: 0002
 Revises: 0001
@@ -31,19 +32,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    autoincrement = {"sqlite_autoincrement": True}
-    with op.batch_alter_table("alarms", recreate="always", table_kwargs=autoincrement) as batch:
+    # PostgreSQL's id sequences never go back, so only SQLite's tables need recreating.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    recreate = "always" if sqlite else "auto"
+    autoincrement = {"sqlite_autoincrement": True} if sqlite else {}
+    with op.batch_alter_table("alarms", recreate=recreate, table_kwargs=autoincrement) as batch:
         batch.add_column(sa.Column("to_name", sa.String(100)))
         batch.add_column(sa.Column("to_number", sa.String(20)))
         batch.add_column(sa.Column("then_name", sa.String(100)))
         batch.add_column(sa.Column("then_number", sa.String(20)))
-    with op.batch_alter_table("occurrences", recreate="always", table_kwargs=autoincrement) as batch:
+    with op.batch_alter_table("occurrences", recreate=recreate, table_kwargs=autoincrement) as batch:
         batch.add_column(sa.Column("to_name", sa.String(100)))
         batch.add_column(sa.Column("to_number", sa.String(20)))
     with op.batch_alter_table("attempts") as batch:
         batch.add_column(sa.Column("secret", sa.Boolean))
     _pin_calls_from_their_attempts()
-    _remember_removed_alarm_ids()
+    if sqlite:
+        _remember_removed_alarm_ids()
 
 
 def _pin_calls_from_their_attempts() -> None:
@@ -71,9 +76,10 @@ def _remember_removed_alarm_ids() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("attempts") as batch:
         batch.drop_column("secret")
-    with op.batch_alter_table("occurrences", recreate="always") as batch:
+    recreate = "always" if op.get_bind().dialect.name == "sqlite" else "auto"
+    with op.batch_alter_table("occurrences", recreate=recreate) as batch:
         batch.drop_column("to_number")
         batch.drop_column("to_name")
-    with op.batch_alter_table("alarms", recreate="always") as batch:
+    with op.batch_alter_table("alarms", recreate=recreate) as batch:
         for column in ("then_number", "then_name", "to_number", "to_name"):
             batch.drop_column(column)

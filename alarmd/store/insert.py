@@ -1,0 +1,30 @@
+"""Insert a row unless its unique key is taken: the claim, on either engine.
+
+`INSERT … ON CONFLICT DO NOTHING RETURNING` exists in SQLite and PostgreSQL alike, but
+SQLAlchemy builds it from each dialect's own insert(); this picks the session's. On
+PostgreSQL a second concurrent insert of the same key waits for the first transaction,
+then returns nothing, so claim transactions stay short.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+
+def insert_new(session: Session, model: type[Any], values: dict[str, Any], key: str,
+               returning: InstrumentedAttribute[Any] | Column[Any] | None = None) -> Any | None:
+    """Insert `values` into `model`'s table unless a row with the same `key` exists.
+
+    Returns the `returning` column of the new row (None when the key was taken), or
+    True/None without `returning`.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+    if returning is None:
+        result = session.execute(statement)
+        return True if getattr(result, "rowcount", 0) == 1 else None
+    return session.execute(statement.returning(returning)).scalar_one_or_none()
