@@ -447,6 +447,7 @@ def test_openapi_describes_every_path_its_errors_and_the_bearer_scheme(api: Live
         ("post", "/v1/alarms/{ref}/resume"), ("post", "/v1/alarms/{ref}/skip"), ("post", "/v1/alarms/{ref}/unskip"),
         ("get", "/v1/alarms/{ref}/next"), ("get", "/v1/next"), ("get", "/v1/calls"), ("get", "/v1/status"),
         ("get", "/v1/numbers"), ("post", "/twilio/{x}"), ("get", "/healthz"),
+        ("post", "/v1/web/links"), ("delete", "/v1/web/sessions"),
     }
     found = {(method, path) for path, item in spec["paths"].items() for method in item}
     assert found == expected

@@ -14,7 +14,7 @@ import pytest
 import alarmd
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = {"schedule", "config", "store", "calls", "calls.dialers", "alarms", "api", "cli", "daemon"}
+PACKAGES = {"schedule", "config", "store", "calls", "calls.dialers", "alarms", "api", "web", "cli", "daemon"}
 
 
 def all_modules() -> list[str]:

@@ -1,9 +1,10 @@
 """The use cases, one method each. The CLI (through the API), the API and the scheduler all come here.
 
-AlarmService is a thin façade over five focused services: editing alarms
+AlarmService is a thin façade over seven focused services: editing alarms
 (alarms.editing), skipping rings (alarms.skipping), claiming and firing occurrences
 (alarms.firing), reading alarms, history and status (alarms.reports), the keepalive
-(alarms.keepalive), and putting a reloaded configuration in force (alarms.reloading). Methods
+(alarms.keepalive), putting a reloaded configuration in force (alarms.reloading), and the
+web page's sessions and sign-in links (alarms.signin). Methods
 return JSON-ready dicts (the API's and the CLI's shapes live in one place) and raise
 alarmd.errors for bad input. Instants in and out are aware UTC.
 """
@@ -25,6 +26,7 @@ from alarmd.alarms.keepalive import Keepalive
 from alarmd.alarms.pins import NumberCheck
 from alarmd.alarms.reloading import Reloading
 from alarmd.alarms.reports import Reports
+from alarmd.alarms.signin import SignIn
 from alarmd.alarms.skipping import Skips
 from alarmd.calls.dialers.base import Dialer
 from alarmd.calls.live import LiveConfig, UsesLive, live_from
@@ -52,6 +54,7 @@ class AlarmService(UsesLive):
         self.numbers_check = NumberCheck(sessions, self.live)
         # First of the "settings were (re)loaded" listeners: pins follow the config before anything else looks.
         self.reloading.on_settings_loaded(self.check_numbers)
+        self.signin = SignIn(sessions)
         self.on_alarm_change(self.firing.delivery.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
@@ -212,3 +215,23 @@ class AlarmService(UsesLive):
     def settings_loaded(self) -> None:
         """Tell the listeners the settings in force were loaded (the daemon calls it once at start)."""
         self.reloading.settings_loaded()
+
+    # --- the web page's sign-in ---------------------------------------------------------
+
+    def open_web_session(self, now: datetime) -> str:
+        return self.signin.open_session(now)
+
+    def web_session_valid(self, session_id: str, now: datetime) -> bool:
+        return self.signin.session_valid(session_id, now)
+
+    def close_web_session(self, session_id: str) -> None:
+        self.signin.close_session(session_id)
+
+    def issue_sign_in_link(self, now: datetime) -> tuple[str, datetime]:
+        return self.signin.issue_link(now)
+
+    def redeem_sign_in_link(self, code: str, now: datetime) -> str | None:
+        return self.signin.redeem_link(code, now)
+
+    def sign_out_all_web_sessions(self) -> int:
+        return self.signin.sign_out_all()

@@ -38,6 +38,7 @@ from alarmd.api.models import (
     UnskippedOut,
 )
 from alarmd.api.reload import add_reload_route
+from alarmd.api.websignin import web_signin_routes
 from alarmd.store import trouble
 from alarmd.store.trouble import database_trouble
 
@@ -250,6 +251,7 @@ def create_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
 
         return once(key, request, {"at": at}, run)
 
+    app.include_router(web_signin_routes(service, Auth))
     if reload is not None:
         add_reload_route(app, reload, Auth)
     return app

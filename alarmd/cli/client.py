@@ -34,7 +34,7 @@ class ApiClient:
     def __init__(self, settings: ClientSettings):
         self.host, self.port = settings.connect_host, settings.listen_port
         self.base = settings.base_url
-        self.host_header = self.base.removeprefix("http://")
+        self.host_header = self.base.partition("://")[2]
         self.settings = settings
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None,
@@ -75,7 +75,13 @@ class ApiClient:
         if data is not None or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(data or b'')}")
         message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (data or b"")
-        with _connect(self.host, self.port, timeout) as sock:
+        with _connect(self.host, self.port, timeout) as plain:
+            sock = plain
+            if self.settings.tls_cert:
+                # Only with alarmd.tls: ssl is a noticeable part of a command's start.
+                from alarmd.config.network import client_context
+
+                sock = client_context(self.settings.tls_cert).wrap_socket(plain)
             sock.sendall(message)
             return _read_answer(sock)
 

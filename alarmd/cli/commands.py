@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from alarmd import __version__
-from alarmd.cli import configverbs, offline, quick, screens, shapes
+from alarmd.cli import configverbs, offline, quick, screens, shapes, web
 from alarmd.cli import formatting as fmt
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.support import (
@@ -275,3 +275,4 @@ def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: b
 # Offline verbs (alarmd.cli.offline, and the config verbs): they work without a running daemon.
 for _command in (offline.run, offline.db, configverbs.config_group):
     cli.add_command(_command)
+cli.add_command(web.web)

@@ -33,6 +33,7 @@ class ClientSettings(NamedTuple):
     listen_port: int
     state_dir: Path
     api_token: str | None = None
+    tls_cert: Path | None = None  # alarmd.tls.cert: the daemon speaks HTTPS
 
     @property
     def token_file(self) -> Path:
@@ -47,7 +48,8 @@ class ClientSettings(NamedTuple):
     def base_url(self) -> str:
         """The daemon's API as the CLI and the daemon's own readiness probe reach it."""
         host = self.connect_host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.listen_port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.listen_port}"
 
     def __repr__(self) -> str:
         # Never the token: settings end up in logs and error reports.
@@ -115,12 +117,14 @@ def client_settings(path: Path | None, raw: Mapping[str, Any], env: Env) -> Clie
         or env.get("ALARMD_API_TOKEN")
         or string(own, "alarmd.apiToken", "apiToken")
     )
+    cert = string(section(own, "tls", "alarmd.tls"), "alarmd.tls.cert", "cert")
     return ClientSettings(
         config_path=path,
         listen_host=host,
         listen_port=port,
         state_dir=state_directory(env),
         api_token=token or None,
+        tls_cert=Path(cert).expanduser() if cert else None,
     )
 
 

@@ -26,6 +26,7 @@ from alarmd.config.file import (
     string,
 )
 from alarmd.config.heartbeat import HeartbeatSettings, heartbeat_settings
+from alarmd.config.network import NetworkSettings, network_settings
 from alarmd.config.values import boolean as _bool
 from alarmd.config.values import seconds as _seconds
 from alarmd.config.values import whole as _int
@@ -109,6 +110,7 @@ class Settings:
     # Manual dials' own cap inside calls_per_hour, so wake-ups always keep room.
     dials_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR // 2
     heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)  # alarmd.tls, alarmd.trustProxy
 
     @property
     def api_token(self) -> str | None:
@@ -144,6 +146,7 @@ def load_settings(
         calls_per_hour=calls_per_hour,
         dials_per_hour=_dials_per_hour(limits, calls_per_hour),
         heartbeat=heartbeat_settings(section(own, "heartbeat", "alarmd.heartbeat")),
+        network=network_settings(own, client.tls_cert),
     )
     return settings
 

@@ -97,7 +97,7 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
     import uvicorn
 
     from alarmd.alarms.service import AlarmService
-    from alarmd.api.app import create_app
+    from alarmd.daemon import wiring
     from alarmd.daemon.scheduler import AlarmScheduler
 
     # Installed first, so a stop asked for while the database upgrades or the API starts
@@ -160,11 +160,11 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
     reloader = Reloader(settings, config_arg, env, service, supervisor)
     watch = ClockWatch(scheduler.set_again)
 
-    app = create_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))
+    app = wiring.make_app(service, token, scheduler.is_alive, lambda: reloader.reload("alarmd config reload"))
     host, port = settings.client.listen_host, settings.client.listen_port
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=2, **wiring.server_options(settings),
     ))
     server_thread = threading.Thread(target=server.run, name="api", daemon=True)
     server_thread.start()
@@ -173,8 +173,8 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
         log.error("the API could not listen on %s:%s", host, port)
         scheduler.shutdown()
         return f"the API could not listen on {host}:{port}"
-    log.info("listening on http://%s:%s", host, port)
-    if not supervisor.ready(settings.client.base_url + "/healthz"):
+    log.info("listening on %s://%s:%s (the web page at /)", "https" if settings.network.tls else "http", host, port)
+    if not supervisor.ready(settings.client.base_url + "/healthz", wiring.probe_context(settings)):
         log.error("the API on %s:%s does not answer /healthz", host, port)
         server.should_exit = True
         scheduler.shutdown()
@@ -233,4 +233,10 @@ def _check_listen(settings: Settings) -> None:
         raise ConfigError(
             f"alarmd.listen: {host} is not a loopback address; configure an API token "
             "(alarmd.apiToken, ALARMD_API_TOKEN or the api-token credential) before listening on it."
+        )
+    if not loopback and not settings.network.protected:
+        # The token and the page's session cookie must not cross the network in clear.
+        raise ConfigError(
+            f"alarmd.listen: {host} is not a loopback address; serve HTTPS (alarmd.tls.cert and key) or name "
+            "the TLS proxy in front of alarmd (alarmd.trustProxy) before listening on it."
         )

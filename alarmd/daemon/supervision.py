@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import stat
 import threading
 import urllib.request
@@ -104,11 +105,11 @@ class Supervisor:
             # systemd's watchdog restarts the service.
             self.scheduler.every("watchdog", self.notifier.watchdog_interval, self.notifier.watchdog)
 
-    def ready(self, healthz_url: str) -> bool:
-        """READY=1 once the API answers at `healthz_url`; False if it never does."""
+    def ready(self, healthz_url: str, context: ssl.SSLContext | None = None) -> bool:
+        """READY=1 once the API answers at `healthz_url` (over TLS: `context`); False if it never does."""
         if not self.notifier.enabled:
             return True
-        if not api_answers(healthz_url):
+        if not api_answers(healthz_url, context=context):
             return False
         self.notifier.ready(self.status.line())
         return True
@@ -125,10 +126,11 @@ class Supervisor:
         self.notifier.stopping()
 
 
-def api_answers(url: str, attempts: int = 50, pause: float = 0.1) -> bool:
+def api_answers(url: str, attempts: int = 50, pause: float = 0.1,
+                context: ssl.SSLContext | None = None) -> bool:
     """True once GET `url` answers 200 (the daemon asks its own /healthz before READY=1)."""
     for _ in range(attempts):
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2, context=context) as response:
             if response.status == 200:
                 return True
         threading.Event().wait(pause)

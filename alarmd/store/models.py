@@ -230,3 +230,23 @@ class Node(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     clock_skew_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     settings_hash: Mapped[str] = mapped_column(String(64))
+
+
+class WebSession(Base):
+    """A browser signed in to the web page; the cookie holds the id, the row only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class WebLink(Base):
+    """A one-time sign-in link (`alarmd web`), kept as the SHA-256 of its code until used or expired."""
+
+    __tablename__ = "web_links"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
