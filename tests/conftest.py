@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -152,6 +153,30 @@ class Daemon:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode, time.monotonic() - start
+
+
+# Servers run in this process (tests/apiapp.py, tests/cli_harness.py) that were asked to
+# stop and are still finishing; joined once, at the end of the session.
+_stopping_servers: list[threading.Thread] = []
+
+
+def stop_server(server: Any, thread: threading.Thread) -> None:
+    """Ask an in-process uvicorn server to exit, without waiting for it there and then.
+
+    uvicorn's exit takes 0.1-0.2 s of fixed sleeps (its 0.1 s tick, then a 0.1 s pause
+    before it closes connections); no test needs them over, so they pass while the next
+    test runs. Its clients are closed by then, and free_port does not hand out a port that
+    is still bound.
+    """
+    server.should_exit = True
+    _stopping_servers.append(thread)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_stopped() -> Iterator[None]:
+    yield
+    for thread in _stopping_servers:
+        thread.join(5)
 
 
 @pytest.fixture
