@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,10 +30,33 @@ MOBILE = "+44 7700 900123"
 OFFICE = "+44 1122 334455"
 
 
+# Ports for the daemons and servers a test starts. They are taken below Linux's ephemeral
+# range (32768-60999), so a port handed out here cannot meanwhile become the local end of
+# some outgoing connection before the daemon binds it; each xdist worker has a block of its
+# own, so two workers never hand out the same port; within the block a random start (another
+# run on the same machine starts elsewhere), then port after port, each checked free.
+PORT_BASE = 20_000
+PORTS_PER_WORKER = 400
+_next_port = itertools.count(random.randrange(PORTS_PER_WORKER))
+
+
+def worker_number() -> int:
+    """0, 1, ... for xdist's gw0, gw1, ...; 0 without xdist."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name[2:]) if name[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    first = PORT_BASE + PORTS_PER_WORKER * (worker_number() % 30)
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
 def wait_until(condition: Any, timeout: float = 10.0) -> Any:
