@@ -59,6 +59,20 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
+def require(condition: object, reason: str) -> None:
+    """Skip the test when `condition` is false, with `reason`; under CI=true fail it instead.
+
+    For what a test needs from the machine (a tool, a library, a kernel feature): a
+    developer's machine may lack it, CI's must not (.ci/run installs it), so nothing skips
+    there unnoticed.
+    """
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: tests do not skip in CI)", pytrace=False)
+    pytest.skip(reason)
+
+
 def wait_until(condition: Any, timeout: float = 10.0) -> Any:
     """Poll `condition` until it is truthy and return that value; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -8,6 +8,7 @@ the twilio SDK and the stand-in, answers the CLI and stops on SIGTERM, all confi
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import signal
@@ -23,18 +24,25 @@ from pathlib import Path
 import pytest
 
 from tests import sandbox
-from tests.conftest import Home, twilio_block
+from tests.conftest import Home, require, twilio_block
 from tests.test_systemd_unit import UNIT, directives
 from tests.twilio_standin import TwilioStandin
 
 REPO = Path(__file__).resolve().parent.parent
 ANALYZE = shutil.which("systemd-analyze")
 
-pytestmark = [
-    pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (Debian package: systemd)"),
-    pytest.mark.skipif(sandbox.libseccomp() is None, reason="libseccomp is not installed (Debian: libseccomp2)"),
-    pytest.mark.skipif(not sandbox.mdwe_supported(), reason="this kernel has no PR_SET_MDWE (Linux 6.3+)"),
-]
+
+@functools.cache
+def mdwe_supported() -> bool:
+    return sandbox.mdwe_supported()
+
+
+@pytest.fixture(autouse=True)
+def needs_what_the_sandbox_uses() -> None:
+    require(ANALYZE is not None, "systemd-analyze is not installed (Debian package: systemd)")
+    require(sandbox.libseccomp() is not None, "libseccomp is not installed (Debian: libseccomp2)")
+    # CI's machines have it (Linux 6.3+), like the machines this suite is run on.
+    require(mdwe_supported(), "this kernel has no PR_SET_MDWE (Linux 6.3+)")
 
 
 @pytest.fixture
