@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests import sandbox
-from tests.conftest import Home, require, twilio_block
+from tests.conftest import Home, require, twilio_block, wait_until
 from tests.test_systemd_unit import UNIT, directives
 from tests.twilio_standin import TwilioStandin
 
@@ -108,8 +107,9 @@ def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
         when = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
         home.cli("add", "--at", when, "--to", "MOBILE", "--name", "confined")
         standin.wait_for_creates(1, timeout=15)
-        time.sleep(0.5)
-        calls = home.cli_json("history")
+        # The SID is written as soon as the stand-in's answer is in.
+        calls = wait_until(lambda: (found := home.cli_json("history")) and found[0]["attempts"]
+                           and found[0]["attempts"][0]["sid"] and found)
         # Accepted, then answered once the call is followed (the stand-in completes it).
         assert calls[0]["status"] in ("accepted", "answered")
         assert calls[0]["attempts"][0]["sid"].startswith("CA")
