@@ -25,7 +25,7 @@ from alarmd.config.settings import Settings, load_settings
 from alarmd.daemon.main import open_database, phonebook_of
 from alarmd.daemon.scheduler import AlarmScheduler
 from alarmd.store.db import session_factory
-from tests.conftest import API_TOKEN, Home, free_port, wait_until
+from tests.conftest import API_TOKEN, Home, free_port, stop_server, wait_until
 
 
 @dataclass
@@ -77,9 +77,11 @@ def live_api(home: Home, twilio: dict[str, Any] | None = None, **alarmd: Any) ->
     try:
         yield LiveApi(home, settings, service, scheduler, client, url)
     finally:
+        # Stopped in the order `alarmd run` stops: a call still being followed is told to
+        # stop waiting (it stays resumable) rather than waited out.
         client.close()
-        server.should_exit = True
-        thread.join(5)
+        stop_server(server, thread)
+        service.request_stop()
         scheduler.shutdown()
         service.wait_idle(5)
         engine.dispose()

@@ -22,7 +22,7 @@ from alarmd.cli.commands import cli
 from alarmd.config.settings import load_settings
 from alarmd.daemon.main import open_database, phonebook_of
 from alarmd.store import db
-from tests.conftest import API_TOKEN, Home, twilio_block
+from tests.conftest import API_TOKEN, Home, stop_server, twilio_block
 
 
 class LiveApp:
@@ -49,8 +49,7 @@ class LiveApp:
         return CliRunner().invoke(cli, list(args), env=environment, catch_exceptions=False)
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
+        stop_server(self.server, self.thread)
         self.engine.dispose()
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,10 +30,47 @@ MOBILE = "+44 7700 900123"
 OFFICE = "+44 1122 334455"
 
 
+# Ports for the daemons and servers a test starts. They are taken below Linux's ephemeral
+# range (32768-60999), so a port handed out here cannot meanwhile become the local end of
+# some outgoing connection before the daemon binds it; each xdist worker has a block of its
+# own, so two workers never hand out the same port; within the block a random start (another
+# run on the same machine starts elsewhere), then port after port, each checked free.
+PORT_BASE = 20_000
+PORTS_PER_WORKER = 400
+_next_port = itertools.count(random.randrange(PORTS_PER_WORKER))
+
+
+def worker_number() -> int:
+    """0, 1, ... for xdist's gw0, gw1, ...; 0 without xdist."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name[2:]) if name[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    first = PORT_BASE + PORTS_PER_WORKER * (worker_number() % 30)
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
+
+
+def require(condition: object, reason: str) -> None:
+    """Skip the test when `condition` is false, with `reason`; under CI=true fail it instead.
+
+    For what a test needs from the machine (a tool, a library, a kernel feature): a
+    developer's machine may lack it, CI's must not (.ci/run installs it), so nothing skips
+    there unnoticed.
+    """
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: tests do not skip in CI)", pytrace=False)
+    pytest.skip(reason)
 
 
 def wait_until(condition: Any, timeout: float = 10.0) -> Any:
@@ -152,6 +192,30 @@ class Daemon:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode, time.monotonic() - start
+
+
+# Servers run in this process (tests/apiapp.py, tests/cli_harness.py) that were asked to
+# stop and are still finishing; joined once, at the end of the session.
+_stopping_servers: list[threading.Thread] = []
+
+
+def stop_server(server: Any, thread: threading.Thread) -> None:
+    """Ask an in-process uvicorn server to exit, without waiting for it there and then.
+
+    uvicorn's exit takes 0.1-0.2 s of fixed sleeps (its 0.1 s tick, then a 0.1 s pause
+    before it closes connections); no test needs them over, so they pass while the next
+    test runs. Its clients are closed by then, and free_port does not hand out a port that
+    is still bound.
+    """
+    server.should_exit = True
+    _stopping_servers.append(thread)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_stopped() -> Iterator[None]:
+    yield
+    for thread in _stopping_servers:
+        thread.join(5)
 
 
 @pytest.fixture

@@ -24,6 +24,16 @@ def api(home: Home) -> Iterator[LiveApi]:
         yield live
 
 
+@pytest.fixture(scope="module")
+def read_only_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """One API for the tests that only read (every request refused, or a GET): nothing they do
+    stores anything, which the token test checks at its end."""
+    root = tmp_path_factory.mktemp("read-only")
+    (root / "home").mkdir()
+    with live_api(Home(root), twilio_block(None)) as live:
+        yield live
+
+
 def operations(api: LiveApi) -> list[tuple[str, str]]:
     with api.anonymous() as anonymous:
         spec = anonymous.get("/openapi.json").json()
@@ -31,11 +41,14 @@ def operations(api: LiveApi) -> list[tuple[str, str]]:
             for path, item in spec["paths"].items() for method in item if path != "/healthz"]
 
 
+@pytest.mark.xdist_group("api_auth_read_only")
 @pytest.mark.parametrize("authorization", [
     None, "", "Bearer", "Bearer wrong-token", f"Basic {API_TOKEN}", f"Bearer {API_TOKEN}x",
     f"Bearer {API_TOKEN[:-1]}", f"Token {API_TOKEN}",
 ])
-def test_every_path_but_healthz_and_openapi_wants_the_token(api: LiveApi, authorization: str | None) -> None:
+def test_every_path_but_healthz_and_openapi_wants_the_token(read_only_api: LiveApi,
+                                                            authorization: str | None) -> None:
+    api = read_only_api
     headers = {"Authorization": authorization} if authorization is not None else {}
     with api.anonymous() as anonymous:
         found = operations(api)
@@ -63,7 +76,9 @@ def test_the_right_token_opens_every_path(api: LiveApi) -> None:
         assert response.status_code < 500 and response.status_code != 401, (method, path, response.text)
 
 
-def test_a_token_never_appears_in_an_answer(api: LiveApi) -> None:
+@pytest.mark.xdist_group("api_auth_read_only")
+def test_a_token_never_appears_in_an_answer(read_only_api: LiveApi) -> None:
+    api = read_only_api
     answers = [api.client.get("/v1/status").text, api.client.get("/openapi.json").text]
     with api.anonymous() as anonymous:
         answers.append(anonymous.get("/v1/status", headers={"Authorization": "Bearer leaked"}).text)

@@ -11,10 +11,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.conftest import Home, twilio_block
+import pytest
+
+from tests.conftest import Daemon, Home, twilio_block
 from tests.twilio_standin import TwilioStandin
 
 HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
@@ -31,20 +34,34 @@ def imported_modules(home: Home, *args: str) -> set[str]:
     return {name.split(".")[0] for name in names}
 
 
-def test_read_verbs_import_nothing_heavy(home: Home, start_daemon) -> None:
+@pytest.fixture(scope="module")
+def read_only_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    """One daemon for the tests that only read, with a weekday alarm and one 20 minutes ahead."""
+    root = tmp_path_factory.mktemp("read-only")
+    (root / "home").mkdir()
+    home = Home(root)
     home.write_config(twilio_block(None))
-    start_daemon()
-    home.cli("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
+    daemon = Daemon(home)
+    try:
+        home.cli("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
+        home.cli("add", "--to", "1", "--at", "in 20m", "--name", "soon")
+        yield home
+    finally:
+        daemon.stop()
+
+
+# The tests on read_only_home only read: with --dist loadgroup they share one daemon.
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_read_verbs_import_nothing_heavy(read_only_home: Home) -> None:
+    home = read_only_home
     for verb in (["list"], ["list", "--json"], ["status"], ["history"], ["show", "work"]):
         heavy = imported_modules(home, *verb) & HEAVY
         assert heavy == set(), f"alarmd {' '.join(verb)} imported {sorted(heavy)}"
 
 
-def test_list_and_status_skip_click_and_print_what_the_click_commands_print(home: Home, start_daemon) -> None:
-    home.write_config(twilio_block(None))
-    start_daemon()
-    home.cli("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
-    home.cli("add", "--to", "1", "--at", "in 20m", "--name", "soon")
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_list_and_status_skip_click_and_print_what_the_click_commands_print(read_only_home: Home) -> None:
+    home = read_only_home
     for verb in (["list"], ["list", "--json"], ["status"], ["status", "--json"]):
         assert "click" not in imported_modules(home, *verb), f"alarmd {' '.join(verb)} imported click"
         quick = home.cli(*verb)

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require
+
 UNIT = Path(__file__).resolve().parent.parent / "alarmd.service"
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None, reason="systemd-analyze is not installed (Debian package: systemd)")
+
+
+@pytest.fixture
+def needs_analyze() -> None:
+    require(ANALYZE is not None, "systemd-analyze is not installed (Debian package: systemd)")
 
 MAX_EXPOSURE = 1.1
 # What is left after hardening, and why each stays. A new entry here is a regression.
@@ -79,13 +84,13 @@ def _copy_with_exec(tmp_path: Path, extra: str = "") -> Path:
     return copy
 
 
-@needs_analyze
+@pytest.mark.usefixtures("needs_analyze")
 def test_verify_prints_nothing_for_the_unit(tmp_path: Path) -> None:
     result = analyze("verify", str(_copy_with_exec(tmp_path)))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-@needs_analyze
+@pytest.mark.usefixtures("needs_analyze")
 def test_verify_output_would_catch_an_unknown_key(tmp_path: Path) -> None:
     # The control for the test above: unknown keys only warn (exit 0), so only the
     # empty-output check notices them.
@@ -94,7 +99,7 @@ def test_verify_output_would_catch_an_unknown_key(tmp_path: Path) -> None:
     assert "Unknown key 'ProtectEverything'" in result.stdout + result.stderr
 
 
-@needs_analyze
+@pytest.mark.usefixtures("needs_analyze")
 def test_security_exposure_is_at_most_1_1_and_what_is_left_is_known() -> None:
     text = analyze("security", "--offline=yes", str(UNIT))
     assert text.returncode == 0, text.stderr
