@@ -107,6 +107,8 @@ class Home:
 
     root: Path
     port: int = field(default_factory=free_port)
+    # A PostgreSQL database instead of the SQLite file (tests.postgres.on_each_engine).
+    database_url: str | None = None
 
     @property
     def config_path(self) -> Path:
@@ -118,7 +120,7 @@ class Home:
 
     def write_config(self, twilio: dict[str, Any] | None = None, **alarmd: Any) -> Path:
         own = {"listen": f"127.0.0.1:{self.port}", "apiToken": API_TOKEN,
-               "database": str(self.db_path), "timezone": "Europe/London"}
+               "database": self.database_url or str(self.db_path), "timezone": "Europe/London"}
         own.update(alarmd)
         data: dict[str, Any] = {"alarmd": own}
         if twilio is not None:

@@ -123,3 +123,18 @@ def pg_cluster() -> Iterator[Cluster]:
 def pg_url(pg_cluster: Cluster) -> str:
     """A fresh PostgreSQL database for one test."""
     return pg_cluster.new_database()
+
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+def on_each_engine(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """A `home` fixture for modules whose behaviour must hold on both engines:
+    `home = pytest.fixture(params=ENGINES)(on_each_engine)` in the module."""
+    from tests.conftest import Home
+
+    (tmp_path / "home").mkdir()
+    home = Home(tmp_path)
+    if request.param == "postgresql":
+        home.database_url = request.getfixturevalue("pg_url")
+    return home

@@ -10,9 +10,16 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from alarmd.phonebook import PhoneNumber, mask_in_text
+from tests import postgres
 from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, Home, twilio_block
 from tests.twilio_standin import TwilioStandin, twilio_error
+
+# The same behaviour on SQLite and on a real PostgreSQL server (a throwaway cluster).
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 
 # Every way the secret OFFICE number (+44 1122 334455) could be written out.
 SECRET_FORMS = ("+441122334455", "+44 1122 334455", "1122 334455", "1122334455", "334455")

@@ -9,8 +9,15 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from alarmd.cli import formatting as fmt
+from tests import postgres
 from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
+
+# The same behaviour on SQLite and on a real PostgreSQL server (a throwaway cluster).
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 
 
 def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
