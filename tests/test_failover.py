@@ -69,7 +69,7 @@ def test_every_alarm_rings_once_while_nodes_die_freeze_and_run_fast(
     frozen_at = time.time()
     try:
         held = held_by(pg_url, homes[1])
-        # Past its lease and past the others' next resume scan (every 15 s), so what it held
+        # Past its lease and past the others' next resume scans (every 5 s), so what it held
         # has been taken over by the time it wakes.
         wait_until(lambda: time.time() >= frozen_at + LEASE_SECONDS + 20, timeout=LEASE_SECONDS + 25)
     finally:

@@ -46,7 +46,8 @@ RETRY_MAX = timedelta(seconds=5)
 # delivery then waits for the due instant itself, so the request leaves on time.
 CLAIM_AHEAD = callplan.LEAD
 # How often unfinished occurrences whose daemon died (its lease ran out) are looked for.
-RESUME_EVERY_SECONDS = 15
+# Every few seconds: a node that took over from a dead one rings within the lease plus this.
+RESUME_EVERY_SECONDS = 5
 KEEPALIVE_JOB = "keepalive"
 
 
