@@ -161,7 +161,13 @@ class Daemon:
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
                                      stdout=self._log, stderr=subprocess.STDOUT)
-        self.started_in = self._wait_healthy()
+        try:
+            self.started_in = self._wait_healthy()
+        except BaseException:
+            # Not handed to the test, so nothing else would stop it or close its log (an
+            # unclosed file is a ResourceWarning, an error, in whichever test runs next).
+            self.stop(signal.SIGKILL)
+            raise
 
     def _wait_healthy(self, timeout: float = 20.0) -> float:
         start = time.monotonic()
