@@ -48,10 +48,6 @@ def parse_database(key: str, text: str, password: str | None) -> Database:
     return PostgresDatabase(urlunsplit(parts), password)
 
 
-def is_postgres(database: Database) -> bool:
-    return isinstance(database, PostgresDatabase)
-
-
 def database_named(key: str, text: str, env: Env | None = None) -> Database:
     """A database given on a command line, its password found as the daemon's is."""
     env = os.environ if env is None else env
