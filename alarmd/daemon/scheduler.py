@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -65,6 +66,7 @@ class AlarmScheduler:
         service.on_dispatch(self.submit)
         # Failed claims in a row per alarm, for the retry's backoff.
         self._failures: dict[int, int] = {}
+        self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
         # The keepalive's settings (and whether there is a number to call) may have changed.
         service.on_settings_loaded(self.sync_keepalive)
 
@@ -115,7 +117,7 @@ class AlarmScheduler:
                 self.scheduler.remove_job(job_id)
             return
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id, when],
             id=job_id, replace_existing=True,
         )
 
@@ -134,9 +136,13 @@ class AlarmScheduler:
         """Dial an already-claimed occurrence now, off the caller's thread."""
         self.deliver(occurrence_id)
 
-    def _run_alarm(self, alarm_id: int) -> None:
+    def _run_alarm(self, alarm_id: int, due: datetime | None = None) -> None:
+        # The job was set for `due`: claim up to it even if the clock's offset from the
+        # database, measured anew every few seconds, moved by a few milliseconds since (on a
+        # fast or slow node), or the alarm would be set again for the same instant, already past.
+        horizon = clock.now() + CLAIM_AHEAD
         try:
-            claimed = self.service.claim_due(alarm_id, clock.now() + CLAIM_AHEAD)
+            claimed = self.service.claim_due(alarm_id, horizon if due is None else max(horizon, due))
             for occurrence_id in claimed:
                 self.deliver(occurrence_id)
             self.sync(alarm_id)
@@ -152,11 +158,27 @@ class AlarmScheduler:
         else:
             self._failures.pop(alarm_id, None)
 
+    def _skipped(self, event: JobSubmissionEvent) -> None:
+        # A job set again while its own run was still going (max_instances=1) is dropped by
+        # APScheduler, and with it the alarm's next claim: run it again in a moment instead.
+        if event.job_id.startswith("alarm-"):
+            self.scheduler.add_job(
+                self._run_alarm, DateTrigger(run_date=_host(clock.now() + RETRY_FIRST), timezone=UTC),
+                args=[int(event.job_id.removeprefix("alarm-"))], id=event.job_id, replace_existing=True,
+            )
+
     def _fire(self, occurrence_id: int) -> None:
         try:
             self.service.fire_occurrence(occurrence_id)
-        except Exception:
-            log.exception("occurrence %s could not be dialled", occurrence_id)
+        except Exception as exc:
+            cause = database_trouble(exc)
+            if cause is None:
+                log.exception("occurrence %s could not be dialled", occurrence_id)
+                return
+            # Its lease runs out unrenewed; this node's resume scan, or another node's,
+            # carries the occurrence on (fenced, so never twice) once the database answers.
+            trouble.noticed(cause)
+            log.warning("occurrence %s: %s; it is carried on once the database answers", occurrence_id, cause)
 
     def _resync(self, alarm_id: int) -> None:
         # Try again within a second, then backing off to at most 5 s: a due alarm then
