@@ -66,7 +66,10 @@ class Cluster(UsesLive):
 
     def _beat(self) -> timedelta:
         with self.sessions.begin() as session:
-            offset = dbclock.measure_offset(session)
+            measured = dbclock.measure_offset(session)
+            if measured is None:
+                log.debug("the database answered too slowly to read its clock; keeping the offset measured before")
+            offset = clock.offset() if measured is None else measured
             clock.set_offset(offset)
             if abs(offset) > MAX_SKEW and abs(self.skew) <= MAX_SKEW:
                 log.warning("this node's clock is %.1f s off the database's; alarmd keeps time by the "
