@@ -41,13 +41,6 @@ def faketime_env(seconds: int) -> dict[str, str]:
     return {"LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": f"+{seconds}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
-# Known open defect (issue 16 stays open for it): in about one run in three, alarms due
-# while a node is frozen wait until that node wakes (43 s late in one run), though it did
-# not hold them, so something the frozen node holds still stalls the others. The
-# assertions stay as the issue asks; the mark only keeps one such run from sinking the
-# whole submission until the cause is found.
-@pytest.mark.xfail(reason="a frozen node can still stall the others' calls until it wakes (issue 16, open)",
-                   strict=False)
 def test_every_alarm_rings_once_while_nodes_die_freeze_and_run_fast(
     tmp_path: Path, pg_url: str, standin: TwilioStandin, daemons: list[Daemon]
 ) -> None:
