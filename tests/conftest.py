@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,29 @@ class Home:
 
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
+
+    @property
+    def database(self) -> str:
+        """What `alarmd.database` says: the PostgreSQL URL, or the SQLite file."""
+        return self.database_url or str(self.db_path)
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Run one statement on the home's database, whichever engine, and commit; its rows.
+
+        `?` placeholders; an aware datetime is stored as the daemon stores it (UTC; naive
+        text on SQLite). Values come back as each driver gives them.
+        """
+        if self.database_url is None:
+            with sqlite3.connect(self.db_path) as db:
+                naive = [p.astimezone(UTC).replace(tzinfo=None) if isinstance(p, datetime) else p for p in params]
+                result = db.execute(sql, naive).fetchall()
+            db.close()
+            return result
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            cursor = conn.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description is not None else []
 
 
 class Daemon:

@@ -4,13 +4,14 @@ room for wake-ups, and an outage does not use up the hour (issue 12 item 2, issu
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from tests import postgres
 from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
 from tests.twilio_standin import Answer, TwilioStandin
 
@@ -22,9 +23,13 @@ def soon(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
+# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
+
+
 def rows(home: Home, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(home.db_path) as db:
-        return db.execute(sql).fetchall()
+    return home.rows(sql)
 
 
 def dial_all_at_once(ports: list[int], count: int) -> list[httpx.Response]:
@@ -86,7 +91,7 @@ def test_two_daemons_on_one_database_accept_exactly_the_cap_between_them(
     start_daemon()
     (tmp_path / "b" / "home").mkdir(parents=True)
     other = Home(tmp_path / "b")
-    other.write_config(twilio_block(standin), redial=FAST, database=str(home.db_path), apiToken=API_TOKEN)
+    other.write_config(twilio_block(standin), redial=FAST, database=home.database, apiToken=API_TOKEN)
     daemons.append(Daemon(other))
 
     answers = dial_all_at_once([home.port, other.port], 30)

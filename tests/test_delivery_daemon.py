@@ -7,11 +7,13 @@ made a call, whether or not its answer reached alarmd) belongs to exactly one at
 from __future__ import annotations
 
 import signal
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from tests import postgres
 from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
 from tests.twilio_standin import Answer, TwilioStandin, rate_limited
 
@@ -27,9 +29,13 @@ def configure(home: Home, standin: TwilioStandin, **redial: Any) -> None:
     home.write_config(twilio_block(standin), redial=FAST | redial)
 
 
+# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
+
+
 def rows(home: Home, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(home.db_path) as db:
-        return db.execute(sql).fetchall()
+    return home.rows(sql)
 
 
 def finished(home: Home) -> list[tuple[Any, ...]]:
@@ -101,10 +107,8 @@ def test_kill_9_before_the_request_dials_once_after_restart(
     kill(daemon)  # during the backoff, before the retry's request
     # The exact moment after the attempt row is written and before its POST, as kill -9
     # leaves it: a "requesting" attempt with no SID.
-    with sqlite3.connect(home.db_path) as db:
-        db.execute("INSERT INTO attempts (occurrence_id, number, dialer, started_at, status, permanent) "
-                   "SELECT id, '+447700900123', 'twilio', ?, 'requesting', 0 FROM occurrences",
-                   (datetime.now(UTC).replace(tzinfo=None),))
+    home.rows("INSERT INTO attempts (occurrence_id, number, dialer, started_at, status, permanent) "
+              "SELECT id, '+447700900123', 'twilio', ?, 'requesting', FALSE FROM occurrences", datetime.now(UTC))
 
     start_daemon()
     wait_until(lambda: finished(home), timeout=20)
@@ -221,7 +225,7 @@ def test_two_daemons_on_one_database_ring_each_occurrence_once(
         home.cli("add", "--at", soon(6 + i * 0.2), "--to", "MOBILE", "--name", f"a{i}")
     (tmp_path / "b" / "home").mkdir(parents=True)
     other = Home(tmp_path / "b")
-    other.write_config(twilio_block(standin), redial=FAST, database=str(home.db_path), apiToken=API_TOKEN)
+    other.write_config(twilio_block(standin), redial=FAST, database=home.database, apiToken=API_TOKEN)
     daemons.append(Daemon(other))  # loads the same six alarms at its start
 
     standin.wait_for_creates(6, timeout=20)

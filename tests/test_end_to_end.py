@@ -5,13 +5,19 @@ CLI -> daemon API -> SQLite -> scheduler -> twilio SDK -> the local Twilio stand
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from tests import postgres
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Home, twilio_block, wait_until
 from tests.twilio_standin import Answer, TwilioStandin, twilio_error
+
+# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 
 
 def soon(seconds: float) -> str:
@@ -116,9 +122,7 @@ def test_sigterm_stops_within_5s_and_finishes_the_call_in_flight(
     code, took = daemon.stop()  # SIGTERM while the request is in flight
     assert code == 0
     assert took < 5
-    with sqlite3.connect(home.db_path) as db:
-        rows = db.execute("SELECT o.status, a.sid FROM occurrences o JOIN attempts a "
-                          "ON a.occurrence_id = o.id").fetchall()
+    rows = home.rows("SELECT o.status, a.sid FROM occurrences o JOIN attempts a ON a.occurrence_id = o.id")
     assert len(rows) == 1
     assert rows[0][0] == "accepted" and rows[0][1].startswith("CA")
 

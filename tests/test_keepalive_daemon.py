@@ -1,29 +1,33 @@
 """The keepalive through real processes: `alarmd db upgrade`, a database prepared with
-sqlite3 so the keepalive is already due, `alarmd run`, the CLI, the local Twilio stand-in."""
+SQL so the keepalive is already due, `alarmd run`, the CLI, the local Twilio stand-in."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from tests import postgres
 from tests.conftest import Home, free_port, twilio_block
 from tests.twilio_standin import TwilioStandin
 
 LONDON = ZoneInfo("Europe/London")
+
+# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 
 
 def prepare(home: Home, days_ago: float) -> datetime:
     """A database whose daemon first started `days_ago` days ago and never placed a call."""
     home.cli("db", "upgrade")
     first_start = datetime.now(UTC) - timedelta(days=days_ago)
-    with sqlite3.connect(home.db_path) as db:
-        db.execute("INSERT INTO state (key, value) VALUES ('first_start', ?)", (first_start.isoformat(),))
-    db.close()
+    home.rows("INSERT INTO state (key, value) VALUES ('first_start', ?)", first_start.isoformat())
     return first_start
 
 

@@ -5,13 +5,13 @@ place, and an alarm whose person left the config is flagged and recorded failed.
 from __future__ import annotations
 
 import json
-import sqlite3
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tests import postgres
 from tests.conftest import Home, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin
 
@@ -19,6 +19,10 @@ MOBILE = {"name": "MOBILE", "number": "+44 7700 900123"}
 OFFICE = {"name": "OFFICE", "number": "+44 1122 334455", "secret": True}
 NEW = {"name": "NEW", "number": "+44 7700 900777"}
 FAST = {"pollSeconds": 0.05, "pollMarginSeconds": 0}
+
+# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
+home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 
 
 def soon(seconds: float) -> str:
@@ -32,8 +36,7 @@ def configure(home: Home, standin: TwilioStandin, numbers: list[dict[str, Any]])
 def statuses(home: Home) -> dict[str | None, str]:
     """Each call's status by alarm name, read from the database (polling through the CLI
     would start a process every 50 ms)."""
-    with sqlite3.connect(home.db_path) as db:
-        return dict(db.execute("SELECT alarm_name, status FROM occurrences WHERE finished_at IS NOT NULL"))
+    return dict(home.rows("SELECT alarm_name, status FROM occurrences WHERE finished_at IS NOT NULL"))
 
 
 def healthz(home: Home) -> dict[str, Any]:
