@@ -1,7 +1,8 @@
 """The `alarmd` command's plumbing: error reporting, shared options, shell completion.
 
-Kept apart from the verbs in alarmd.cli.commands; like them, it imports only click and the
-standard library at module level.
+Kept apart from the verbs in alarmd.cli.commands; like them, it imports only click, the
+standard library and the click-free CLI modules at module level. The option callbacks here
+and alarmd.cli.fast's conversions must agree: tests/test_cli_fast.py checks they do.
 """
 
 from __future__ import annotations
