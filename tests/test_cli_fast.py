@@ -179,3 +179,15 @@ def test_values_are_what_the_callbacks_make_of_them() -> None:
     values = {k: v for k, v in parsed.params.items() if v not in (None, False)}
     assert values == {"alarm": "wake", "ring_seconds": 90, "redial_interval_seconds": DEFAULT,
                       "redial_attempts": 3, "grace_seconds": 60, "require_human": True}
+
+
+@pytest.mark.parametrize("colour", [True, False, None])
+def test_a_session_writes_what_click_echo_writes(colour: bool | None, capsys: pytest.CaptureFixture[str]) -> None:
+    from alarmd.cli.session import Session
+
+    samples = ["plain", "\x1b[32mup\x1b[0m, \x1b[1mbold\x1b[0m", "a\x1b[2Kb\x1b[?25l", "two\nlines", "", "é ✓"]
+    for text in samples:
+        click.echo(text, color=colour)
+        by_click = capsys.readouterr().out
+        Session(None).write(text, colour)
+        assert capsys.readouterr().out == by_click, (text, colour)
