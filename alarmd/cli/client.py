@@ -3,13 +3,15 @@
 Why not urllib.request: importing it pulls in http.client, email, ssl and tempfile,
 about a third of the 150 ms a command may take. The daemon is on loopback, speaks
 HTTP/1.1 and answers JSON with a Content-Length, so one request per connection over a
-socket is all the CLI needs.
+socket is all the CLI needs. The socket is _socket's, the C module under `socket`:
+the Python module adds enums and selectors a CLI does not use, and importing it is
+about a twentieth of what a verb costs. TLS (alarmd.tls) wants the `socket` one.
 """
 
 from __future__ import annotations
 
+import _socket
 import json
-import socket
 from typing import Any
 from urllib.parse import urlencode  # pathlib imports urllib.parse anyway
 
@@ -75,24 +77,31 @@ class ApiClient:
         if data is not None or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(data or b'')}")
         message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (data or b"")
-        with _connect(self.host, self.port, timeout) as plain:
-            sock = plain
-            if self.settings.tls_cert:
-                # Only with alarmd.tls: ssl is a noticeable part of a command's start.
-                from alarmd.config.network import client_context
+        if not self.settings.tls_cert:
+            plain = _connect(self.host, self.port, timeout, _socket.socket)
+            try:
+                plain.sendall(message)
+                return _read_answer(plain)
+            finally:
+                plain.close()
+        # Only with alarmd.tls: ssl is a noticeable part of a command's start.
+        import socket
 
-                sock = client_context(self.settings.tls_cert).wrap_socket(plain)
+        from alarmd.config.network import client_context
+
+        with client_context(self.settings.tls_cert).wrap_socket(
+                _connect(self.host, self.port, timeout, socket.socket)) as sock:
             sock.sendall(message)
             return _read_answer(sock)
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
+def _connect(host: str, port: int, timeout: float, make: Any) -> Any:
     """socket.create_connection, but resolving a bytes host: a str one makes the socket
     module import the idna codec, about 5 ms of a CLI's start."""
     error: OSError = ConnectionRefusedError("no address to connect to")
     name = host.encode() if host.isascii() else host.encode("idna")
-    for family, kind, proto, _, address in socket.getaddrinfo(name, port, type=socket.SOCK_STREAM):
-        sock = socket.socket(family, kind, proto)
+    for family, kind, proto, _, address in _socket.getaddrinfo(name, port, type=_socket.SOCK_STREAM):
+        sock = make(family, kind, proto)
         try:
             sock.settimeout(timeout)
             sock.connect(address)
@@ -103,7 +112,7 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     raise error
 
 
-def _read_answer(sock: socket.socket) -> tuple[int, bytes]:
+def _read_answer(sock: Any) -> tuple[int, bytes]:
     """Status and body of one HTTP/1.1 answer (Content-Length, chunked, or until close)."""
     received = b""
     while b"\r\n\r\n" not in received:

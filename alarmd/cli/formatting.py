@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 # Outcomes worth a colour; anything else prints plain.
 GOOD = {"accepted", "completed", "answered", "in-progress", "ringing", "queued", "active", "up"}
@@ -82,6 +84,9 @@ def zone_or_local(tz: str | None) -> ZoneInfo | None:
     """The alarm's zone; None means the machine's own (datetime.astimezone() with no argument)."""
     if not tz:
         return None
+    # Imported here: JSON and the sentences that name no local time need no zone data.
+    from zoneinfo import ZoneInfo
+
     try:
         return ZoneInfo(tz)
     except (KeyError, ValueError):

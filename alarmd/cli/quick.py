@@ -4,9 +4,9 @@
 and building every verb's options is about a third of what `alarmd list` costs, so
 when the command line is exactly `list` or `status`, with `--json` or nothing after
 it, the verb runs here: the same client, the same formatting (alarmd.cli.formatting), the
-same one-line errors and exit statuses (alarmd.cli.errors). The click commands of
-alarmd.cli.commands call these same functions, and everything else (--config, --help, shell
-completion, every other verb) goes to them.
+same one-line errors and exit statuses (alarmd.cli.errors). The click-free verbs of
+alarmd.cli.verbs, which the click commands call too, call these same functions; every
+other command line goes to alarmd.cli.fast, and what it does not take to click.
 """
 
 from __future__ import annotations

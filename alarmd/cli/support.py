@@ -1,7 +1,8 @@
 """The `alarmd` command's plumbing: error reporting, shared options, shell completion.
 
-Kept apart from the verbs in alarmd.cli.commands; like them, it imports only click and the
-standard library at module level.
+Kept apart from the verbs in alarmd.cli.commands; like them, it imports only click, the
+standard library and the click-free CLI modules at module level. The option callbacks here
+and alarmd.cli.fast's conversions must agree: tests/test_cli_fast.py checks they do.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from alarmd.cli.bodies import DEFAULT
 from alarmd.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, fail, report
-
-SCHEDULE_OPTIONS = ("at", "daily", "cron")
 
 
 class AlarmdGroup(click.Group):
@@ -100,20 +100,6 @@ def schedule_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def check_schedule(options: dict[str, Any], *, required: bool) -> None:
-    chosen = [f"--{k}" for k in SCHEDULE_OPTIONS if options.get(k) is not None]
-    if len(chosen) > 1:
-        raise click.UsageError(f"{' and '.join(chosen)} conflict: give only one of --at, --daily or --cron.")
-    if required and not chosen:
-        raise click.UsageError("give one of --at, --daily or --cron.")
-    if options.get("days") is not None and options.get("at") is not None:
-        raise click.UsageError("--days conflicts with --at: days go with --daily.")
-    if options.get("days") is not None and options.get("cron") is not None:
-        raise click.UsageError("--days conflicts with --cron: put the days in the cron expression.")
-    if required and options.get("days") is not None and options.get("daily") is None:
-        raise click.UsageError("--days goes with --daily.")
-
-
 def day_options(what: str) -> Callable[[Any], Any]:
     """--on DATE, or --from DATE --to DATE: which rings `skip` and `unskip` are about."""
     def decorate(func: Any) -> Any:
@@ -126,22 +112,6 @@ def day_options(what: str) -> Callable[[Any], Any]:
         return func
 
     return decorate
-
-
-def days_body(days: dict[str, str | None]) -> dict[str, str] | None:
-    """The API's body for --on / --from / --to, after checking they go together."""
-    if days.get("on") is not None and (days.get("first") is not None or days.get("last") is not None):
-        raise click.UsageError("--on conflicts with --from and --to: give one date, or a range.")
-    if (days.get("first") is None) != (days.get("last") is None):
-        raise click.UsageError("--from and --to go together: give both dates of the range.")
-    names = {"on": "on", "first": "from", "last": "to"}
-    body = {names[k]: v for k, v in days.items() if v is not None}
-    return body or None
-
-
-# What `--ring default` and the like parse to: put the setting back to its default
-# (JSON null in a PATCH). An object of its own, so no real value can be mistaken for it.
-DEFAULT: Any = type("Default", (), {"__repr__": lambda _self: "default"})()
 
 
 def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
@@ -201,20 +171,3 @@ def clear_options(func: Any) -> Any:
     """`edit`'s ways to take a setting back to its default; `--ring default` and the like too."""
     func = click.option("--no-say", "no_say", is_flag=True, help="Remove the message: callingURI plays.")(func)
     return click.option("--no-then", "no_then", is_flag=True, help="Remove the fallback number.")(func)
-
-
-def changes_of(options: dict[str, Any]) -> dict[str, Any]:
-    """The PATCH body of an edit: the options given, with what is cleared as null."""
-    body = {k: (None if v is DEFAULT else v) for k, v in options.items()
-            if v is not None and k not in ("no_then", "no_say")}
-    for flag, key in (("no_then", "then"), ("no_say", "say")):
-        if options.get(flag):
-            if options.get(key) is not None:
-                raise click.UsageError(f"--{key} and --no-{key} conflict: give one of them.")
-            body[key] = None
-    return body
-
-
-def additions_of(options: dict[str, Any]) -> dict[str, Any]:
-    """The POST body of an add: what is given; `default` is what not giving it means."""
-    return {k: v for k, v in options.items() if v is not None and v is not DEFAULT}
