@@ -112,6 +112,8 @@ class _Server(ThreadingHTTPServer):
 class TwilioStandin:
     requests: list[Recorded] = field(default_factory=list)
     create_script: list[Answer] = field(default_factory=list)
+    # Answers for the next status reads (a 20429, say) before the call's own statuses.
+    fetch_script: list[Answer] = field(default_factory=list)
     # The statuses a fetched call goes through, one per fetch; the last one repeats.
     status_script: list[str] = field(default_factory=lambda: ["completed"])
     call_statuses: dict[str, list[str]] = field(default_factory=dict)
@@ -131,7 +133,7 @@ class TwilioStandin:
     auth_token: str | None = None
     # Twilio's calls-per-second rate: a call stays queued until its turn (None: no queue).
     calls_per_second: float | None = None
-    # sid -> time.time() the call leaves the queue, and when a call was canceled.
+    # sid -> time.time() the call leaves the queue, and when a call was canceled (or hung up).
     leaves_queue: dict[str, float] = field(default_factory=dict)
     canceled_at: dict[str, float] = field(default_factory=dict)
     # Refuse every Nth create with 20429 (None: never), with this Retry-After header.
@@ -319,6 +321,8 @@ class TwilioStandin:
             statuses = self.call_statuses.get(sid)
             if statuses is None:
                 return twilio_error(20404, "The requested resource was not found", 404)
+            if self.fetch_script:
+                return self.fetch_script.pop(0)
             if self._queued(sid):
                 return Answer(200, self._view(sid, "queued") | {"duration": "0"})
             status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
