@@ -128,7 +128,8 @@ def test_a_call_queued_past_its_grace_is_canceled_and_not_counted_as_rung(make_s
     (cancel,) = standin.cancels()
     assert cancel.field("Status") == "canceled" and cancel.path.endswith(f"{attempt['sid']}.json")
     assert 2 <= cancel.at - standin.creates()[1].at < 2 + 1
-    assert attempt["sid"] not in standin.rang()  # stopped in the queue: the phone never rang
+    assert standin.canceled_in_queue() == [attempt["sid"]]  # stopped in the queue: it never rang
+    assert attempt["sid"] not in standin.rang()
     assert entry["status"] == "unanswered"
     assert entry["detail"] == "nobody answered 1 call (canceled)"
 

@@ -133,7 +133,8 @@ class TwilioStandin:
     auth_token: str | None = None
     # Twilio's calls-per-second rate: a call stays queued until its turn (None: no queue).
     calls_per_second: float | None = None
-    # sid -> time.time() the call leaves the queue, and when a call was canceled (or hung up).
+    # sid -> time.time() the call left the queue (one that has not yet is not there), and
+    # when a call was canceled (or hung up).
     leaves_queue: dict[str, float] = field(default_factory=dict)
     canceled_at: dict[str, float] = field(default_factory=dict)
     # Refuse every Nth create with 20429 (None: never), with this Retry-After header.
@@ -143,7 +144,8 @@ class TwilioStandin:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self._next_turn = 0.0  # when the queue lets the next call out
+        self._waiting: list[tuple[str, float]] = []  # calls in the queue, with when each was made
+        self._last_turn = float("-inf")  # when the queue last let a call out
         self._creates_seen = 0
         standin = self
 
@@ -217,9 +219,14 @@ class TwilioStandin:
     def rang(self) -> list[str]:
         """With calls_per_second: the calls that left the queue (rang) before any cancel, by sid."""
         with self._lock:
-            now = time.time()
-            return [sid for sid, at in self.leaves_queue.items()
-                    if at <= min(now, self.canceled_at.get(sid, now))]
+            self._let_out(time.time())
+            return list(self.leaves_queue)
+
+    def canceled_in_queue(self) -> list[str]:
+        """With calls_per_second: the calls canceled before their turn came (they never rang)."""
+        with self._lock:
+            self._let_out(time.time())
+            return [sid for sid in self.canceled_at if sid in self.call_statuses and sid not in self.leaves_queue]
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         """Wait until predicate(requests so far) is true."""
@@ -259,6 +266,7 @@ class TwilioStandin:
                           proxied_for=proxied_for)
         with self._arrived:
             self.requests.append(record)
+            self._let_out(record.at)
             answer = self._answer(record)
             self._arrived.notify_all()
         if answer.delay:
@@ -373,9 +381,27 @@ class TwilioStandin:
                             "previous_page_uri": None, "page": 0, "page_size": 50, "start": 0,
                             "end": max(len(calls) - 1, 0), "uri": uri})
 
+    def _let_out(self, now: float) -> None:
+        """Let calls out of the queue whose turn came by `now`, one per 1/calls_per_second.
+
+        Turns are handed out as the requests come (under the lock, before each is answered),
+        so a cancel is judged against the queue as it stood when it arrived; a canceled call
+        leaves the queue without taking a turn, as Twilio drops it.
+        """
+        while self._waiting and self.calls_per_second:
+            sid, made = self._waiting[0]
+            if sid in self.canceled_at:
+                self._waiting.pop(0)
+                continue
+            turn = max(made, self._last_turn + 1 / self.calls_per_second)
+            if turn > now:
+                return
+            self._waiting.pop(0)
+            self.leaves_queue[sid] = self._last_turn = turn
+
     def _queued(self, sid: str) -> bool:
         """Still waiting for its turn under calls_per_second (and not canceled meanwhile)."""
-        return sid not in self.canceled_at and time.time() < self.leaves_queue.get(sid, 0.0)
+        return sid not in self.canceled_at and any(waiting == sid for waiting, _ in self._waiting)
 
     def _status_now(self, sid: str) -> str:
         return "queued" if self._queued(sid) else self.call_statuses[sid][0]
@@ -393,9 +419,8 @@ class TwilioStandin:
             self.detected[sid] = answered_by or self.answered_by_script
         record.sid = sid
         if self.calls_per_second:
-            turn = max(record.at, self._next_turn)
-            self.leaves_queue[sid] = turn
-            self._next_turn = turn + 1 / self.calls_per_second
+            self._waiting.append((sid, record.at))
+            self._let_out(record.at)
         call = {"sid": sid, "account_sid": account, "to": record.field("To"),
                 "from": record.field("From"), "status": "queued", "direction": "outbound-api",
                 "api_version": "2010-04-01",
