@@ -41,12 +41,14 @@ class Follower(UsesLive):
         Twilio places an account's calls at its calls-per-second rate (1 by default) and
         queues the rest: in a hotel's burst of 100 the last one rings some 100 s after its
         request. So a call's ring time (+ margin) counts from when it leaves `queued`, and
-        the wait in Twilio's queue is bounded apart, by the alarm's grace.
+        the wait in Twilio's queue is bounded apart, by the alarm's grace from the request.
         """
         assert attempt.sid is not None
         redial = self.settings.redial
-        queue_deadline = attempt.started_at + plan.grace
         ring_for = timedelta(seconds=plan.ring_seconds + redial.poll_margin_seconds)
+        # Never sooner than ring time + margin after the request, as before there was a
+        # queue to count apart: a grace shorter than that (even 0) cancels nothing earlier.
+        queue_deadline = attempt.started_at + max(plan.grace, ring_for)
         status, answered_by = attempt.status, attempt.answered_by
         # Out of the queue already when this run took it up (a restart, a takeover): when
         # it left is not recorded, so its ring time counts from now.
