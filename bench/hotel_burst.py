@@ -128,8 +128,9 @@ def report(root: Path, standin: TwilioStandin, instant: float, args: argparse.Na
     print(f"  requests to create a call: {len(creates)} ({len(refused)} refused 20429, {len(placed)} placed); "
           f"rooms called more than once: {sum(1 for n in calls_per_room.values() if n > 1)}")
     rang_at = [standin.leaves_queue[sid] for sid in rang if sid in standin.leaves_queue]
-    print(f"  calls canceled while still queued at Twilio: {len(queued_cancels)}; calls that rang: {len(rang)}"
-          + (f", the last {max(rang_at) - instant:.1f} s after the instant" if rang_at else ""))
+    if args.cps:
+        print(f"  calls canceled while still queued at Twilio: {len(queued_cancels)}; calls that rang: {len(rang)}"
+              + (f", the last {max(rang_at) - instant:.1f} s after the instant" if rang_at else ""))
     if refused:
         # Each refusal's wait until the next request for the same room.
         waits = []
