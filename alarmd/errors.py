@@ -46,13 +46,15 @@ class DialError(AlarmdError):
     `permanent` errors (bad credentials, unverified number) are not worth retrying;
     `code` is the provider's error code when there is one. `uncertain` means the request
     may have reached the provider and placed a call whose answer was lost (a read
-    timeout, a dropped connection, a 5xx): look before sending it again.
+    timeout, a dropped connection, a 5xx): look before sending it again. `retry_after` is
+    how many seconds the provider asked to be left alone (HTTP Retry-After), when it did.
     """
 
     def __init__(self, message: str, *, permanent: bool = False, code: int | None = None,
-                 uncertain: bool = False):
+                 uncertain: bool = False, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.code = code
         self.uncertain = uncertain
+        self.retry_after = retry_after

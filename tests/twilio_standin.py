@@ -6,6 +6,11 @@ hang past the client's timeout) and the statuses a call goes through when fetche
 created with MachineDetection reports `answered_by` as Twilio does: null until picked up,
 then who answered (`answered_by_script`, or its Answer's); without it, always null.
 
+Two options play an account under load, as Twilio's real API does. `calls_per_second`:
+calls are placed at that rate and the rest wait their turn in `queued` (Twilio's default
+is 1 per second), so a burst's last phone rings long after its request. `rate_limit_every`:
+every Nth create is refused with 429 / 20429 (with `Retry-After: retry_after`, if set).
+
 For `alarmd config check --online` it also answers the account (GET Accounts/{sid}.json),
 its IncomingPhoneNumbers and its OutgoingCallerIds, in the shapes of Twilio's OpenAPI
 description (../shared/twilio/), and, once `auth_token` is set, refuses other
@@ -65,6 +70,7 @@ class Answer:
     drop: bool = False  # close the connection without answering (after any delay)
     # For a 201 with MachineDetection: who answers once it is picked up (else answered_by_script).
     answered_by: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def twilio_error(code: int, message: str, status: int = 400, delay: float = 0.0) -> Answer:
@@ -78,8 +84,11 @@ def server_error(delay: float = 0.0) -> Answer:
     return twilio_error(20500, "An internal server error has occurred", 500, delay)
 
 
-def rate_limited() -> Answer:
-    return twilio_error(20429, "Too Many Requests", 429)
+def rate_limited(retry_after: str | None = None) -> Answer:
+    answer = twilio_error(20429, "Too Many Requests", 429)
+    if retry_after is not None:
+        answer.headers["Retry-After"] = retry_after
+    return answer
 
 
 def unverified(number: str = "+447700900123") -> Answer:
@@ -103,6 +112,8 @@ class _Server(ThreadingHTTPServer):
 class TwilioStandin:
     requests: list[Recorded] = field(default_factory=list)
     create_script: list[Answer] = field(default_factory=list)
+    # Answers for the next status reads (a 20429, say) before the call's own statuses.
+    fetch_script: list[Answer] = field(default_factory=list)
     # The statuses a fetched call goes through, one per fetch; the last one repeats.
     status_script: list[str] = field(default_factory=lambda: ["completed"])
     call_statuses: dict[str, list[str]] = field(default_factory=dict)
@@ -120,10 +131,22 @@ class TwilioStandin:
     caller_ids: list[str] = field(default_factory=list)
     # When set, only this auth token is accepted (any account SID); others get 20003.
     auth_token: str | None = None
+    # Twilio's calls-per-second rate: a call stays queued until its turn (None: no queue).
+    calls_per_second: float | None = None
+    # sid -> time.time() the call left the queue (one that has not yet is not there), and
+    # when a call was canceled (or hung up).
+    leaves_queue: dict[str, float] = field(default_factory=dict)
+    canceled_at: dict[str, float] = field(default_factory=dict)
+    # Refuse every Nth create with 20429 (None: never), with this Retry-After header.
+    rate_limit_every: int | None = None
+    retry_after: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+        self._waiting: list[tuple[str, float]] = []  # calls in the queue, with when each was made
+        self._last_turn = float("-inf")  # when the queue last let a call out
+        self._creates_seen = 0
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -193,6 +216,18 @@ class TwilioStandin:
         with self._lock:
             return [r for r in self.requests if r.method == "GET" and LIST.match(r.path)]
 
+    def rang(self) -> list[str]:
+        """With calls_per_second: the calls that left the queue (rang) before any cancel, by sid."""
+        with self._lock:
+            self._let_out(time.time())
+            return list(self.leaves_queue)
+
+    def canceled_in_queue(self) -> list[str]:
+        """With calls_per_second: the calls canceled before their turn came (they never rang)."""
+        with self._lock:
+            self._let_out(time.time())
+            return [sid for sid in self.canceled_at if sid in self.call_statuses and sid not in self.leaves_queue]
+
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         """Wait until predicate(requests so far) is true."""
         deadline = time.monotonic() + timeout
@@ -231,6 +266,7 @@ class TwilioStandin:
                           proxied_for=proxied_for)
         with self._arrived:
             self.requests.append(record)
+            self._let_out(record.at)
             answer = self._answer(record)
             self._arrived.notify_all()
         if answer.delay:
@@ -244,6 +280,8 @@ class TwilioStandin:
         body = json.dumps(answer.body or {}).encode()
         try:
             handler.send_response(answer.status)
+            for name, value in answer.headers.items():
+                handler.send_header(name, value)
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
@@ -268,6 +306,9 @@ class TwilioStandin:
         if record.method == "POST" and create:
             if not record.field("To") or not record.field("From"):
                 return twilio_error(21201, "No 'To' number is specified", 400)
+            self._creates_seen += 1
+            if self.rate_limit_every and self._creates_seen % self.rate_limit_every == 0:
+                return rate_limited(self.retry_after)
             if self.create_script:
                 scripted = self.create_script.pop(0)
                 if scripted.status != 201 or scripted.body is not None:
@@ -281,12 +322,17 @@ class TwilioStandin:
             status = record.field("Status") or ""
             if status in ("canceled", "completed"):
                 self.call_statuses[fetch["sid"]] = [status]
-            return Answer(200, self._view(fetch["sid"], self.call_statuses[fetch["sid"]][0]))
+                self.canceled_at.setdefault(fetch["sid"], record.at)
+            return Answer(200, self._view(fetch["sid"], self._status_now(fetch["sid"])))
         if record.method == "GET" and fetch:
             sid = fetch["sid"]
             statuses = self.call_statuses.get(sid)
             if statuses is None:
                 return twilio_error(20404, "The requested resource was not found", 404)
+            if self.fetch_script:
+                return self.fetch_script.pop(0)
+            if self._queued(sid):
+                return Answer(200, self._view(sid, "queued") | {"duration": "0"})
             status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
             return Answer(200, self._view(sid, status) | {"duration": "12" if status == "completed" else "0"})
         listing = LIST.match(record.path)
@@ -327,13 +373,38 @@ class TwilioStandin:
     def _list(self, account: str, record: Recorded) -> Answer:
         """Twilio's call list, newest first, filtered by To and From as Twilio filters them."""
         to, from_ = record.field("To"), record.field("From")
-        calls = [self._view(sid, self.call_statuses[sid][0]) for sid, c in reversed(self.calls.items())
+        calls = [self._view(sid, self._status_now(sid)) for sid, c in reversed(self.calls.items())
                  if c["account_sid"] == account and (to is None or c["to"] == to)
                  and (from_ is None or c["from"] == from_)]
         uri = f"/2010-04-01/Accounts/{account}/Calls.json"
         return Answer(200, {"calls": calls, "first_page_uri": uri, "next_page_uri": None,
                             "previous_page_uri": None, "page": 0, "page_size": 50, "start": 0,
                             "end": max(len(calls) - 1, 0), "uri": uri})
+
+    def _let_out(self, now: float) -> None:
+        """Let calls out of the queue whose turn came by `now`, one per 1/calls_per_second.
+
+        Turns are handed out as the requests come (under the lock, before each is answered),
+        so a cancel is judged against the queue as it stood when it arrived; a canceled call
+        leaves the queue without taking a turn, as Twilio drops it.
+        """
+        while self._waiting and self.calls_per_second:
+            sid, made = self._waiting[0]
+            if sid in self.canceled_at:
+                self._waiting.pop(0)
+                continue
+            turn = max(made, self._last_turn + 1 / self.calls_per_second)
+            if turn > now:
+                return
+            self._waiting.pop(0)
+            self.leaves_queue[sid] = self._last_turn = turn
+
+    def _queued(self, sid: str) -> bool:
+        """Still waiting for its turn under calls_per_second (and not canceled meanwhile)."""
+        return sid not in self.canceled_at and any(waiting == sid for waiting, _ in self._waiting)
+
+    def _status_now(self, sid: str) -> str:
+        return "queued" if self._queued(sid) else self.call_statuses[sid][0]
 
     def _view(self, sid: str, status: str) -> dict[str, Any]:
         """The call as Twilio shows it now; answered_by once someone or something picked up."""
@@ -347,6 +418,9 @@ class TwilioStandin:
         if record.field("MachineDetection"):  # as Twilio, answered_by only with detection
             self.detected[sid] = answered_by or self.answered_by_script
         record.sid = sid
+        if self.calls_per_second:
+            self._waiting.append((sid, record.at))
+            self._let_out(record.at)
         call = {"sid": sid, "account_sid": account, "to": record.field("To"),
                 "from": record.field("From"), "status": "queued", "direction": "outbound-api",
                 "api_version": "2010-04-01",

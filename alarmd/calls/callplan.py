@@ -7,10 +7,12 @@ over) makes the same decision the first one would have made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 
+from alarmd.calls import pacing
 from alarmd.calls.dialers.base import CallRequest
 from alarmd.config.settings import Settings
 from alarmd.defaults import DEFAULT_RING_SECONDS
@@ -185,9 +187,11 @@ def retry_delay(failures: int, first: float, cap: float) -> timedelta:
 
 
 def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: datetime,
-              first_retry: float, max_retry: float, resumed: bool = False) -> Step:
+              first_retry: float, max_retry: float, resumed: bool = False,
+              asked_waits: Mapping[int, float] | None = None) -> Step:
     """What to do next. `resumed`: carried on from another run (a restart, a second daemon),
-    whose first call is judged against the grace window, as claim_due judges fresh ones."""
+    whose first call is judged against the grace window, as claim_due judges fresh ones.
+    `asked_waits`: the Retry-After Twilio gave rate-limited attempts, by id (alarmd.calls.pacing)."""
     # A request known never to have gone out (a stop just before it) neither rang nor failed.
     attempts = [a for a in attempts if a.status != "not-sent"]
     if not attempts:
@@ -221,7 +225,8 @@ def next_step(plan: Plan, attempts: list[Attempt], scheduled_at: datetime, now: 
     at = due
     if streak:
         assert streak[-1].finished_at is not None
-        at = streak[-1].finished_at + retry_delay(len(streak), first_retry, max_retry)
+        at = streak[-1].finished_at + pacing.retry_wait(
+            streak[-1], retry_delay(len(streak), first_retry, max_retry), asked_waits or {})
     if max(at, now) - due > plan.grace:
         summary = _exhausted(plan, attempts)
         return Done(summary.status, f"gave up {_late(max(at, now) - due)} after the call was due, "

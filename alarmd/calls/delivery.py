@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
-from alarmd.calls import callplan
+from alarmd.calls import callplan, pacing
 from alarmd.calls.callplan import Dial, Done, Follow, Settle
 from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.follow import Follower
@@ -67,6 +67,7 @@ class Delivery(UsesLive):
         self.lease = Lease(sessions, owner, stopping)
         self.record = Record(sessions, live, self.lease)
         self.follower = Follower(live, self.record, self.lease, self.right_of_way)
+        self.asked_waits = pacing.AskedWaits()
 
     def alarm_changed(self, alarm_id: int) -> None:
         with self._lock:
@@ -90,6 +91,7 @@ class Delivery(UsesLive):
                     self._run(occurrence_id, resumed=taken)
         finally:
             self.lease.give_back(occurrence_id)
+            self.asked_waits.forget(occurrence_id)
             with self._lock:
                 self._active.discard(occurrence_id)
 
@@ -105,7 +107,7 @@ class Delivery(UsesLive):
                 return
             step = callplan.next_step(snapshot.plan, snapshot.attempts, snapshot.occurrence.scheduled_at,
                                       clock.now(), redial.first_retry_seconds, redial.max_retry_seconds,
-                                      resumed)
+                                      resumed, self.asked_waits.of(occurrence_id))
             if isinstance(step, Done):
                 self.record.finish(occurrence_id, step)
                 return
@@ -148,6 +150,7 @@ class Delivery(UsesLive):
                       "may_have_placed": sent.uncertain}
             if not sent.uncertain:
                 values["finished_at"] = clock.now()
+            self.asked_waits.note(occurrence_id, attempt_id, sent.retry_after)
             log.warning("call to %s failed: %s%s", entry.label(), message,
                         "" if sent.permanent else " (will retry)")
         elif sent.sid:

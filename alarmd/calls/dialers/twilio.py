@@ -14,10 +14,10 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from alarmd.calls.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
+from alarmd.calls.dialers.twilio_http import RetryAfterHttpClient
 from alarmd.config.settings import TwilioSettings
 from alarmd.defaults import TWILIO_TIMEOUT_SECONDS
 from alarmd.errors import DialError
@@ -47,11 +47,8 @@ class TwilioDialer:
         assert settings.account_sid and settings.auth_token and settings.number_from
         self._from = settings.number_from
         self._url = settings.calling_uri
-        self._client = Client(
-            settings.account_sid,
-            settings.auth_token,
-            http_client=TwilioHttpClient(timeout=timeout),
-        )
+        self._http = RetryAfterHttpClient(timeout=timeout)
+        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
         self._timeout = timeout
         # Every delivery thread shares this session; with many alarms due at once, a small
         # pool would open (and throw away) a new connection for most of them.
@@ -105,7 +102,9 @@ class TwilioDialer:
         try:
             return send()
         except TwilioRestException as exc:
-            raise rest_error(exc, to) from None
+            error = rest_error(exc, to)
+            error.retry_after = self._http.retry_after()  # a 429's, for alarmd.calls.pacing
+            raise error from None
         except requests.RequestException as exc:
             raise network_error(exc, self._timeout) from None
         except TwilioException as exc:

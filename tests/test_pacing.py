@@ -1,0 +1,155 @@
+"""Pacing toward Twilio and Twilio's call queue, in-process: the real service, a real SQLite
+file, the real twilio SDK against the stand-in. The bursts, through the daemon, are in
+tests/test_burst_daemon.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from alarmd import clock
+from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.calls import pacing
+from alarmd.calls.dialers import make_dialer
+from alarmd.calls.dialers.twilio_http import parse_retry_after
+from alarmd.config.settings import load_settings
+from alarmd.daemon.main import open_database, phonebook_of
+from alarmd.store import db
+from alarmd.store.models import Attempt
+from tests.conftest import Home, twilio_block
+from tests.twilio_standin import TwilioStandin, rate_limited
+
+FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
+        "pollMarginSeconds": 0, "intervalSeconds": 1, "requestTimeoutSeconds": 2}
+
+
+@pytest.fixture
+def make_service(home: Home, standin: TwilioStandin) -> Iterator[Any]:
+    engines = []
+
+    def make(**redial: Any) -> AlarmService:
+        home.write_config(twilio_block(standin), redial=FAST | redial)
+        settings = load_settings(home.config_path, env=home.env())
+        engine = open_database(settings)
+        engines.append(engine)
+        dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
+        return AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+def ring_now(service: AlarmService, **options: Any) -> dict[str, Any]:
+    """Add a one-off due now, claim it, deliver it (blocking); its history entry."""
+    now = clock.now()
+    alarm = service.add_alarm(AlarmInput(to="MOBILE", at=now.isoformat(), **options), now)
+    (occurrence_id,) = service.claim_due(alarm["id"], clock.now() + timedelta(milliseconds=1))
+    service.fire_occurrence(occurrence_id)
+    (entry,) = service.history(alarm_ref=alarm["id"])
+    return entry
+
+
+# --- 20429: Retry-After, and jitter -----------------------------------------------------
+
+
+def test_it_waits_the_retry_after_twilio_sends_with_a_20429(make_service, standin) -> None:
+    standin.create_script.append(rate_limited(retry_after="1.5"))
+    entry = ring_now(make_service())  # the backoff alone would retry after 0.2 s
+
+    refused, placed = standin.creates()
+    assert refused.answered == 429 and placed.sid is not None
+    # At least what Twilio asked, at most that plus the jitter (half of it) and a moment.
+    assert 1.5 <= placed.at - refused.at < 1.5 * (1 + pacing.JITTER) + 2
+    assert [a["status"] for a in entry["attempts"]] == ["error", "completed"]
+    assert entry["attempts"][0]["error_message"] == "Twilio refused: Twilio is rate limiting this account (20429)"
+    assert entry["status"] == "answered"
+
+
+def test_a_retry_after_shorter_than_the_backoff_does_not_shorten_it(make_service, standin) -> None:
+    standin.create_script.append(rate_limited(retry_after="0"))
+    ring_now(make_service(firstRetrySeconds=0.6, maxRetrySeconds=1))
+
+    refused, placed = standin.creates()
+    assert placed.at - refused.at >= 0.6
+
+
+def test_rate_limited_retries_are_spread_and_other_failures_keep_their_backoff() -> None:
+    backoff = timedelta(seconds=10)
+
+    def attempt(attempt_id: int, code: int) -> Attempt:
+        return Attempt(id=attempt_id, error_code=code)
+
+    waits = [pacing.retry_wait(attempt(i, 20429), backoff, {}).total_seconds() for i in range(1, 101)]
+    assert all(10 <= w < 10 * (1 + pacing.JITTER) for w in waits)
+    assert max(waits) - min(waits) > 4 and len(set(waits)) == 100  # spread over the jitter's range
+    # The same attempt waits the same on every run: a restart decides as the first run did.
+    assert pacing.retry_wait(attempt(7, 20429), backoff, {}) == pacing.retry_wait(attempt(7, 20429), backoff, {})
+    # Twilio's Retry-After, when longer than the backoff, is the least it waits.
+    assert pacing.retry_wait(attempt(7, 20429), backoff, {7: 30.0}) >= timedelta(seconds=30)
+    assert pacing.retry_wait(attempt(7, 20500), backoff, {7: 30.0}) == backoff  # a 500 is not paced
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("2", 2.0), (" 0.5 ", 0.5), ("0", 0.0), (None, None), ("-1", None), ("nan", None), ("inf", None),
+    ("99999", None), ("Wed, 21 Oct 2026 07:28:00 GMT", None),  # a date: the backoff applies alone
+])
+def test_retry_after_is_read_as_seconds(header: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(header) == seconds
+
+
+def test_a_20429_on_a_status_read_waits_its_retry_after(make_service, standin) -> None:
+    standin.fetch_script.append(rate_limited(retry_after="1"))
+    entry = ring_now(make_service())  # polls every 0.02 s
+
+    refused, read = standin.fetches()
+    assert refused.answered == 429 and read.at - refused.at >= 1.0
+    assert entry["status"] == "answered"
+
+
+# --- Twilio's queue ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("grace", "canceled_after"), [
+    (6, 6),  # the grace bounds the wait in the queue...
+    (2, 5),  # ...but never cuts it below ring time + margin (5 + 0 s here), the bound before
+])
+def test_a_call_queued_past_its_grace_is_canceled_before_it_rings(
+    make_service, standin, grace: int, canceled_after: int
+) -> None:
+    standin.calls_per_second = 0.1  # after one call, the next waits 10 s for its turn
+    service = make_service()
+    ahead = ring_now(service)
+    assert ahead["status"] == "answered"
+
+    entry = ring_now(service, grace_seconds=grace, redial_attempts=1, ring_seconds=5)
+
+    (attempt,) = entry["attempts"]
+    assert attempt["status"] == "canceled"
+    assert attempt["error_message"] == f"Twilio kept the call queued longer than its grace ({grace} s)"
+    (cancel,) = standin.cancels()
+    assert cancel.field("Status") == "canceled" and cancel.path.endswith(f"{attempt['sid']}.json")
+    assert canceled_after <= cancel.at - standin.creates()[1].at < canceled_after + 2
+    assert standin.canceled_in_queue() == [attempt["sid"]]  # stopped in the queue: it never rang
+    assert attempt["sid"] not in standin.rang()
+    assert entry["status"] == "unanswered"
+    assert entry["detail"] == "nobody answered 1 call (canceled)"
+
+
+def test_ring_time_counts_from_when_the_call_leaves_the_queue(make_service, standin) -> None:
+    standin.calls_per_second = 1 / 6  # the second call leaves the queue 6 s after the first
+    standin.status_script = ["ringing", "ringing", "completed"]
+    service = make_service(pollSeconds=0.5)
+    ring_now(service)
+
+    # Queued 6 s, longer than its ring time of 5 s: it still rings, and is answered.
+    entry = ring_now(service, ring_seconds=5, redial_attempts=1)
+
+    (attempt,) = entry["attempts"]
+    assert attempt["status"] == "completed" and entry["status"] == "answered"
+    assert standin.cancels() == [] and len(standin.creates()) == 2
+    assert attempt["sid"] in standin.rang()
