@@ -58,6 +58,18 @@ class Reports(UsesLive):
         with self.sessions() as session:
             return list(session.scalars(select(Alarm.id)).all())
 
+    def due_by(self, after: datetime | None, until: datetime) -> tuple[list[tuple[int, datetime]], datetime | None]:
+        """(id, next ring) of each alarm whose next ring is after `after` (None: any) and not
+        after `until`, in one query of plain rows; and the soonest next ring after `until`."""
+        window = Alarm.next_fire_at <= until
+        if after is not None:
+            window = window & (Alarm.next_fire_at > after)
+        with self.sessions() as session:
+            found = session.execute(select(Alarm.id, Alarm.next_fire_at).where(window))
+            rows = [(alarm_id, when) for alarm_id, when in found if when is not None]
+            later = session.scalar(select(func.min(Alarm.next_fire_at)).where(Alarm.next_fire_at > until))
+        return rows, later
+
     def next_fire_at(self, alarm_id: int) -> datetime | None:
         with self.sessions() as session:
             alarm = session.get(Alarm, alarm_id)

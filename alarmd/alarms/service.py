@@ -163,6 +163,10 @@ class AlarmService(UsesLive):
     def alarm_ids(self) -> list[int]:
         return self.reports.alarm_ids()
 
+    def alarms_due_by(self, after: datetime | None,
+                      until: datetime) -> tuple[list[tuple[int, datetime]], datetime | None]:
+        return self.reports.due_by(after, until)
+
     def next_fire_at(self, alarm_id: int) -> datetime | None:
         return self.reports.next_fire_at(alarm_id)
 
