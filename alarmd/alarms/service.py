@@ -78,10 +78,11 @@ class AlarmService(UsesLive):
     def check_numbers(self) -> list[str]:
         """Run whenever the settings are (re)loaded: pin what was stored before pins, follow
         renames and new numbers, flag alarms whose person is not configured (alarms.pins)."""
-        try:
-            return self.numbers_check.run()
-        finally:
-            self.reports.forget_warnings()
+        phonebook = self.phonebook
+        forgotten = self.reports.forget_warnings()
+        found = self.numbers_check.run()
+        self.reports.remember_warnings(phonebook, found, forgotten)
+        return found
 
     def _changed(self, alarm_id: int) -> None:
         self.reports.forget_warnings()
