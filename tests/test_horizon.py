@@ -95,10 +95,10 @@ def test_edits_move_or_drop_the_job_and_bring_the_horizon_forward(make_world: Ma
     # Within the hour to beyond it: its job goes, the horizon job comes forward to fetch it.
     service.edit_alarm("near", {"at": world.local(0, 15).isoformat()}, now)
     assert f"alarm-{near_one['id']}" not in jobs(world)
-    assert jobs(world)[HORIZON_JOB] == world.local(0, 14)
+    assert jobs(world)[HORIZON_JOB] == world.local(0, 15) - HORIZON
     # Beyond to sooner but still beyond: the horizon job comes forward again.
     service.edit_alarm("far", {"at": world.local(0, 12).isoformat()}, now)
-    assert jobs(world)[HORIZON_JOB] == world.local(0, 11)
+    assert jobs(world)[HORIZON_JOB] == world.local(0, 12) - HORIZON
     # Beyond to within the hour: a job at once.
     added = service.add_alarm(AlarmInput(to="MOBILE", at=world.local(1, 8).isoformat(), name="third"), now)
     service.edit_alarm("third", {"at": world.local(0, 9, 20).isoformat()}, now)

@@ -138,6 +138,10 @@ class AlarmService(UsesLive):
         finally:
             self.reports.forget_warnings()  # a one-off that rang has no warning left
 
+    def give_way(self) -> None:
+        """Wait (briefly) while a prepared call is about to go out: for the daemon's bookkeeping."""
+        self.firing.delivery.right_of_way.give_way()
+
     def fire_occurrence(self, occurrence_id: int) -> None:
         self.firing.fire_occurrence(occurrence_id)
 

@@ -38,8 +38,12 @@ from alarmd.store.trouble import database_trouble
 
 log = logging.getLogger("alarmd.scheduler")
 
-HORIZON = timedelta(hours=1)
+# Half a minute over the hour, so the horizon job runs off the minute most alarms ring on.
+HORIZON = timedelta(hours=1, seconds=30)
 HORIZON_JOB = "horizon"
+# A hotel's 07:00 is thousands of jobs added at once: a call going out meanwhile has right
+# of way (alarmd.calls.rightofway), asked for before each slice of this many.
+SLICE = 200
 # A fill that failed (the database locked or unreachable) is tried again this soon.
 RETRY = timedelta(seconds=5)
 
@@ -62,7 +66,9 @@ class Horizon:
         with self._lock:
             until = clock.now() + HORIZON
             rows, later = self.service.alarms_due_by(self.covered, until)
-            for alarm_id, when in rows:
+            for done, (alarm_id, when) in enumerate(rows):
+                if done % SLICE == 0:
+                    self.service.give_way()
                 self._set_job(alarm_id, when, False)
             self.covered = until
             self._wake(None if later is None else later - HORIZON, only_earlier=False)
