@@ -183,9 +183,8 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
 
     # What start-up made lives as long as the daemon. Frozen, it is no longer walked by
     # every full garbage collection: tens of milliseconds with the interpreter lock held,
-    # which a call due at that moment would wait out. Start-up's garbage is collected first,
-    # not frozen with it, and the heap it left is handed back to the system.
-    gc.collect()
+    # which a call due at that moment would wait out. The heap start-up freed is then handed
+    # back to the system. (A collection first would free 0.4 MB more for 50 ms of the lock.)
     gc.freeze()
     _give_back_free_memory()
     failure = None
