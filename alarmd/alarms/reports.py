@@ -7,6 +7,7 @@ status agree.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,8 @@ class Reports(UsesLive):
         self.live = live
         self._keepalive_status = keepalive_status
         self._warnings: tuple[Phonebook, list[str]] | None = None
+        self._forgotten = 0
+        self._forgotten_lock = threading.Lock()
 
     def list_alarms(self) -> list[dict[str, Any]]:
         with self.sessions() as session:
@@ -57,6 +60,18 @@ class Reports(UsesLive):
     def alarm_ids(self) -> list[int]:
         with self.sessions() as session:
             return list(session.scalars(select(Alarm.id)).all())
+
+    def due_by(self, after: datetime | None, until: datetime) -> tuple[list[tuple[int, datetime]], datetime | None]:
+        """(id, next ring) of each alarm whose next ring is after `after` (None: any) and not
+        after `until`, in one query of plain rows; and the soonest next ring after `until`."""
+        window = Alarm.next_fire_at <= until
+        if after is not None:
+            window = window & (Alarm.next_fire_at > after)
+        with self.sessions() as session:
+            found = session.execute(select(Alarm.id, Alarm.next_fire_at).where(window))
+            rows = [(alarm_id, when) for alarm_id, when in found if when is not None]
+            later = session.scalar(select(func.min(Alarm.next_fire_at)).where(Alarm.next_fire_at > until))
+        return rows, later
 
     def next_fire_at(self, alarm_id: int) -> datetime | None:
         with self.sessions() as session:
@@ -138,9 +153,21 @@ class Reports(UsesLive):
         with self.sessions() as session:
             return self._warnings_in(session)
 
-    def forget_warnings(self) -> None:
-        """The alarms or the phonebook changed: work the warnings out again when next asked."""
-        self._warnings = None
+    def forget_warnings(self) -> int:
+        """The alarms or the phonebook changed: work the warnings out again when next asked.
+        The count of changes so far (remember_warnings)."""
+        with self._forgotten_lock:
+            self._warnings = None
+            self._forgotten += 1
+            return self._forgotten
+
+    def remember_warnings(self, phonebook: Phonebook, found: list[str], forgotten: int) -> None:
+        """The warnings worked out with `phonebook` since forget_warnings answered `forgotten`:
+        kept unless something changed meanwhile (the number check reads them at every start
+        and reload, and the first /healthz need not read ten thousand alarms again)."""
+        with self._forgotten_lock:
+            if self._forgotten == forgotten:
+                self._warnings = (phonebook, list(found))
 
     def _warnings_in(self, session: Session) -> list[str]:
         # /healthz asks at every probe, and with 10,000 alarms the answer takes a tenth of a

@@ -78,10 +78,11 @@ class AlarmService(UsesLive):
     def check_numbers(self) -> list[str]:
         """Run whenever the settings are (re)loaded: pin what was stored before pins, follow
         renames and new numbers, flag alarms whose person is not configured (alarms.pins)."""
-        try:
-            return self.numbers_check.run()
-        finally:
-            self.reports.forget_warnings()
+        phonebook = self.phonebook
+        forgotten = self.reports.forget_warnings()
+        found = self.numbers_check.run()
+        self.reports.remember_warnings(phonebook, found, forgotten)
+        return found
 
     def _changed(self, alarm_id: int) -> None:
         self.reports.forget_warnings()
@@ -137,6 +138,10 @@ class AlarmService(UsesLive):
         finally:
             self.reports.forget_warnings()  # a one-off that rang has no warning left
 
+    def give_way(self) -> None:
+        """Wait (briefly) while a prepared call is about to go out: for the daemon's bookkeeping."""
+        self.firing.delivery.right_of_way.give_way()
+
     def fire_occurrence(self, occurrence_id: int) -> None:
         self.firing.fire_occurrence(occurrence_id)
 
@@ -162,6 +167,10 @@ class AlarmService(UsesLive):
 
     def alarm_ids(self) -> list[int]:
         return self.reports.alarm_ids()
+
+    def alarms_due_by(self, after: datetime | None,
+                      until: datetime) -> tuple[list[tuple[int, datetime]], datetime | None]:
+        return self.reports.due_by(after, until)
 
     def next_fire_at(self, alarm_id: int) -> datetime | None:
         return self.reports.next_fire_at(alarm_id)

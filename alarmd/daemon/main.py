@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import ipaddress
 import logging
@@ -182,8 +183,10 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
 
     # What start-up made lives as long as the daemon. Frozen, it is no longer walked by
     # every full garbage collection: tens of milliseconds with the interpreter lock held,
-    # which a call due at that moment would wait out.
+    # which a call due at that moment would wait out. The heap start-up freed is then handed
+    # back to the system. (A collection first would free 0.4 MB more for 50 ms of the lock.)
     gc.freeze()
+    _give_back_free_memory()
     failure = None
     while not stop.is_set():
         wake.wait(1.0)
@@ -211,6 +214,20 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
     engine.dispose()
     log.info("stopped")
     return failure
+
+
+def _give_back_free_memory() -> None:
+    """Return the free pages of the C heap to the system (glibc's malloc_trim).
+
+    Start-up reads thousands of rows and builds the API; what it freed stays in the
+    process's heap, counted in its resident memory all day (about 4 MB with 10,000
+    alarms), until asked for. Elsewhere than glibc there is no such call: nothing is done.
+    """
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _wait_started(server: object, thread: threading.Thread) -> bool:

@@ -1,10 +1,11 @@
 """APScheduler wiring: APScheduler is the clock, alarmd's tables are the truth.
 
-Each alarm has one job in an in-memory store, a DateTrigger at the alarm's
-next_fire_at. When it runs, the service claims what is due, the job is set for the
-next occurrence, and the claimed occurrence is dialled. At start every alarm goes
-through the same path, which is how occurrences missed while the daemon was down are
-dialled late (inside grace) or recorded as missed.
+Each alarm due within the hour has one job in an in-memory store, a DateTrigger at the
+alarm's next_fire_at; alarms further out get theirs as they come within the hour
+(alarmd.daemon.horizon). When it runs, the service claims what is due, the job is set
+for the next occurrence, and the claimed occurrence is dialled. At start every alarm due
+(or overdue) goes through the same path, which is how occurrences missed while the
+daemon was down are dialled late (inside grace) or recorded as missed.
 
 The keepalive has one more job, "keepalive", a DateTrigger at the service's
 keepalive_wake_at: the next keepalive call (overdue after downtime: at once) or the next
@@ -23,7 +24,7 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,6 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alarmd import clock
 from alarmd.alarms.service import AlarmService
 from alarmd.calls import callplan
+from alarmd.daemon.horizon import Horizon
 from alarmd.store import trouble
 from alarmd.store.trouble import database_trouble
 
@@ -69,12 +71,12 @@ class AlarmScheduler:
         self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
         # The keepalive's settings (and whether there is a number to call) may have changed.
         service.on_settings_loaded(self.sync_keepalive)
+        self.horizon = Horizon(self.scheduler, service, self._set_job, self._drop_job, _host)
 
     def start(self) -> None:
         self.scheduler.start()
         self.resume()
-        for alarm_id in self.service.alarm_ids():
-            self.sync(alarm_id)
+        self.horizon.fill()
         self.service.record_first_start(clock.now())
         self.sync_keepalive()
         keepalive = self.service.keepalive_status(clock.now())
@@ -109,23 +111,30 @@ class AlarmScheduler:
         return bool(self.scheduler.running and thread is not None and thread.is_alive())
 
     def sync(self, alarm_id: int) -> None:
-        """Make the alarm's job match its next_fire_at (add, move, or drop it)."""
-        job_id = f"alarm-{alarm_id}"
-        when = self.service.next_fire_at(alarm_id)
-        if when is None:
-            with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(job_id)
-            return
-        self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id, when],
-            id=job_id, replace_existing=True,
-        )
+        """Make the alarm's job match its next_fire_at (add, move, or drop it; none beyond the horizon)."""
+        self.horizon.place(alarm_id, self.service.next_fire_at(alarm_id))
+
+    def _set_job(self, alarm_id: int, when: datetime, replace: bool) -> None:
+        # A fill's row does not replace a job already there: that one was set by a sync, and
+        # any change since has its own sync coming (each write of next_fire_at is followed by one).
+        with contextlib.suppress(ConflictingIdError):
+            self.scheduler.add_job(
+                self._run_alarm, DateTrigger(run_date=_host(when - CLAIM_AHEAD), timezone=UTC), args=[alarm_id, when],
+                id=f"alarm-{alarm_id}", replace_existing=replace,
+            )
+
+    def _drop_job(self, alarm_id: int) -> None:
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(f"alarm-{alarm_id}")
 
     def set_again(self) -> None:
         """Set every job again after the wall clock stepped: alarms and the keepalive from the
         database, the interval jobs (watchdog, status, resume) to run now and go on from there."""
-        for alarm_id in self.service.alarm_ids():
-            self.sync(alarm_id)
+        self.horizon.forget()
+        self.horizon.fill()
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("alarm-"):
+                self.sync(int(job.id.removeprefix("alarm-")))
         self.sync_keepalive()
         for job in self.scheduler.get_jobs():
             if isinstance(job.trigger, IntervalTrigger):

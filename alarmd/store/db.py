@@ -1,4 +1,4 @@
-"""The engine (SQLite or PostgreSQL), sessions, and schema upgrades through Alembic's API."""
+"""The engine (SQLite or PostgreSQL), sessions, and schema upgrades through Alembic's API (when behind)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.config.database import Database, PostgresDatabase
-from alarmd.store import changes, sqlite, trouble
+from alarmd.store import changes, revision, sqlite, trouble
 
 # Held while the schema is upgraded, so nodes starting together on an empty PostgreSQL
 # database create it once: the others wait, then find it at head. ("alarmd" in ASCII.)
@@ -50,7 +50,15 @@ def _postgres_engine(database: PostgresDatabase) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it already is)."""
+    """Bring the schema to the newest revision (a no-op when it already is).
+
+    A database already at head is told apart without importing Alembic (store.revision);
+    on PostgreSQL a node that finds it behind takes the lock, and Alembic then does
+    nothing if another node upgraded meanwhile.
+    """
+    with engine.connect() as connection:
+        if revision.at_head(connection, migrations_dir()):
+            return
     from alembic import command
     from alembic.config import Config
 
