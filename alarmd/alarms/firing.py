@@ -134,7 +134,7 @@ class Firing(UsesLive):
 
     def request_stop(self) -> None:
         """Make deliveries stop waiting; what they leave is carried on after a restart."""
-        self.stopping.set()
+        self.delivery.stop()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for calls in flight to finish; False if some still run after `timeout`."""

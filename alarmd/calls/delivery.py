@@ -35,6 +35,7 @@ from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.follow import Follower
 from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
+from alarmd.calls.prepared import Prepared
 from alarmd.calls.record import Record, Snapshot
 from alarmd.calls.rightofway import RightOfWay
 from alarmd.errors import BadInput, DialError, LimitExceeded
@@ -60,17 +61,19 @@ class Delivery(UsesLive):
         self.owner = owner
         self._active: set[int] = set()
         self._lock = threading.Lock()
-        # How often each alarm was changed through this daemon: a call prepared ahead
-        # re-reads its alarm at the last moment only when this moved (see _dial).
-        self._alarm_changes: dict[int, int] = {}
+        # A call prepared ahead re-reads its alarm only when it changed meanwhile (see _await).
+        self.prepared = Prepared(stopping)
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
         self.record = Record(sessions, live, self.lease)
         self.follower = Follower(live, self.record, self.lease, self.right_of_way)
 
     def alarm_changed(self, alarm_id: int) -> None:
-        with self._lock:
-            self._alarm_changes[alarm_id] = self._alarm_changes.get(alarm_id, 0) + 1
+        self.prepared.alarm_changed(alarm_id)
+
+    def stop(self) -> None:
+        """Every wait returns at once (calls waiting for their instant too); what is left is resumable."""
+        self.prepared.stop()
 
     # --- the loop -----------------------------------------------------------------
 
@@ -122,7 +125,7 @@ class Delivery(UsesLive):
         entry = step.entry
         request = callplan.call_request(snapshot.plan, entry)
         alarm_id = snapshot.occurrence.alarm_id
-        changes_seen = self._alarm_changes.get(alarm_id, 0) if alarm_id is not None else 0
+        changes_seen = self.prepared.changes(alarm_id)
         if self._call_off_if_unwanted(occurrence_id, None):
             return
         try:
@@ -161,15 +164,7 @@ class Delivery(UsesLive):
     def _send_at(self, at: datetime, occurrence_id: int, attempt_id: int, request: CallRequest,
                  alarm_id: int | None, changes_seen: int) -> PlacedCall | DialError | None:
         """Wait for `at`, then send the request; None when it was not sent after all."""
-        if not self.lease.wait_until(occurrence_id, at):
-            # Stopped in the moments before the call was due: nothing was sent, so there
-            # is no attempt to show; the restart prepares it again.
-            self.record.drop_attempt(attempt_id)
-            return None
-        # Read the alarm again only if it was changed while the call waited: at the due
-        # instant every millisecond counts, and the read before the wait covers the rest.
-        if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
-                and self._call_off_if_unwanted(occurrence_id, attempt_id)):
+        if not self._await(at, occurrence_id, attempt_id, alarm_id, changes_seen):
             return None
         # Frozen past the lease meanwhile (SIGSTOP, a paused VM)? Send only on a lease proved anew.
         if not self.lease.trusted(occurrence_id, self.settings.redial.request_timeout_seconds) \
@@ -180,8 +175,35 @@ class Delivery(UsesLive):
         except DialError as exc:
             return exc
 
-    def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None) -> bool:
-        """Finish the occurrence as skipped if its alarm no longer wants this call.
+    def _await(self, at: datetime, occurrence_id: int, attempt_id: int, alarm_id: int | None, seen: int) -> bool:
+        """Wait for `at`; False when the call is not to be sent after all (and was called off or dropped).
+
+        Whether the alarm still wants the call is decided at the instant, but read as soon as
+        a change is heard, so that at the instant only the request is left to do. Every claim
+        changes its alarm (next_fire_at moves on), which the change log brings back a moment
+        later: read at the instant, that cost a database read per call, a hundred at once in a
+        burst. A call found unwanted is read once more at the instant (an unskip may follow a
+        skip), and so is one whose alarm changed in the very last moment.
+        """
+        wanted = True  # as the alarm was last read
+        with self.prepared.waiting(alarm_id) as wake:
+            while True:
+                wake.clear()
+                changes = self.prepared.changes(alarm_id)
+                if clock.now() >= at:
+                    return (wanted and changes == seen) or not self._call_off_if_unwanted(occurrence_id, attempt_id)
+                if changes != seen:
+                    seen = changes
+                    wanted = not self._call_off_if_unwanted(occurrence_id, attempt_id, finish=False)
+                if self.stopping.is_set() or not self.lease.wait_until(occurrence_id, at, wake):
+                    # Stopped in the moments before the call was due: nothing was sent, so there
+                    # is no attempt to show; the restart prepares it again.
+                    self.record.drop_attempt(attempt_id)
+                    return False
+
+    def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None, finish: bool = True) -> bool:
+        """Finish the occurrence as skipped if its alarm no longer wants this call (only
+        tell whether it does not, with finish=False).
 
         The occurrence was claimed a few seconds early (callplan.LEAD), and redials come
         minutes later: a remove, pause or skip meanwhile still stops the ringing.
@@ -192,13 +214,13 @@ class Delivery(UsesLive):
                 return False
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             reason = "the alarm was removed" if alarm is None else alarm.skip_reason(occurrence.scheduled_at)
+            if reason is None or not finish:
+                return reason is not None
             attempts = [a for a in occurrence.attempts if a.id != attempt_id]
             try:
                 plan: callplan.Plan | None = callplan.plan_for(occurrence, alarm, self.settings, self.phonebook)
             except BadInput:
                 plan = None  # its number left the config: the outcome is told in Twilio's words
-        if reason is None:
-            return False
         if attempt_id is not None:
             self.record.drop_attempt(attempt_id)
         self.record.finish(occurrence_id, callplan.called_off(plan, attempts, reason))
