@@ -140,6 +140,10 @@ class AlarmService(UsesLive):
     def fire_occurrence(self, occurrence_id: int) -> None:
         self.firing.fire_occurrence(occurrence_id)
 
+    def give_way(self) -> None:
+        """Wait while a prepared call is about to go out (alarmd.calls.rightofway); bookkeeping calls it first."""
+        self.firing.delivery.right_of_way.give_way()
+
     def resumable_occurrences(self) -> list[int]:
         return self.firing.resumable_occurrences()
 

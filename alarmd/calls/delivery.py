@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
-from alarmd.calls import callplan
+from alarmd.calls import callplan, rightofway
 from alarmd.calls.callplan import Dial, Done, Follow, Settle
 from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.follow import Follower
@@ -87,14 +87,21 @@ class Delivery(UsesLive):
             self.right_of_way.give_way()
             taken = self.lease.take(occurrence_id)
             if taken is not None:
-                # The whole delivery (redials, fallback) keeps the configuration it started
-                # with, however often it is reloaded meanwhile (alarmd.calls.live).
-                with self.live.pinned():
-                    self._run(occurrence_id, resumed=taken)
+                try:
+                    # The whole delivery (redials, fallback) keeps the configuration it started
+                    # with, however often it is reloaded meanwhile (alarmd.calls.live).
+                    with self.live.pinned():
+                        self._run(occurrence_id, resumed=taken)
+                finally:
+                    self.lease.give_back(occurrence_id)
         finally:
-            self.lease.give_back(occurrence_id)
             with self._lock:
                 self._active.discard(occurrence_id)
+
+    def delivering(self) -> set[int]:
+        """The occurrences this daemon is working on now."""
+        with self._lock:
+            return set(self._active)
 
     def _run(self, occurrence_id: int, resumed: bool) -> None:
         redial = self.settings.redial
@@ -192,7 +199,9 @@ class Delivery(UsesLive):
                 changes = self.prepared.changes(alarm_id)
                 if clock.now() >= at:
                     return (wanted and changes == seen) or not self._call_off_if_unwanted(occurrence_id, attempt_id)
-                if changes != seen:
+                if changes != seen and at - clock.now() > rightofway.CLEARANCE:
+                    # Bookkeeping, seconds ahead: it gives way to other calls due now.
+                    self.right_of_way.give_way()
                     seen = changes
                     wanted = not self._call_off_if_unwanted(occurrence_id, attempt_id, finish=False)
                 if self.stopping.is_set() or not self.lease.wait_until(occurrence_id, at, wake):

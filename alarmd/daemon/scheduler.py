@@ -109,6 +109,8 @@ class AlarmScheduler:
     def sync(self, alarm_id: int) -> None:
         """Make the alarm's job match its next_fire_at (add, move, or drop it)."""
         job_id = f"alarm-{alarm_id}"
+        # Run for every change the change log brings (every claim is one), at any moment.
+        self.service.give_way()
         when = self.service.next_fire_at(alarm_id)
         if when is None:
             with contextlib.suppress(JobLookupError):
