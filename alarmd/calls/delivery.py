@@ -183,14 +183,12 @@ class Delivery(UsesLive):
             return exc
 
     def _await(self, at: datetime, occurrence_id: int, attempt_id: int, alarm_id: int | None, seen: int) -> bool:
-        """Wait for `at`; False when the call is not to be sent after all (and was called off or dropped).
+        """Wait for `at`; False when the call is not to be sent after all (called off or dropped).
 
-        Whether the alarm still wants the call is decided at the instant, but read as soon as
-        a change is heard, so that at the instant only the request is left to do. Every claim
-        changes its alarm (next_fire_at moves on), which the change log brings back a moment
-        later: read at the instant, that cost a database read per call, a hundred at once in a
-        burst. A call found unwanted is read once more at the instant (an unskip may follow a
-        skip), and so is one whose alarm changed in the very last moment.
+        Whether the alarm still wants the call is decided at the instant, but read when a change
+        is heard: every claim changes its alarm, which the change log brings back a moment later,
+        and read at the instant that cost a database read per call. Read at the instant still:
+        a call found unwanted (an unskip may follow), or whose alarm changed at the last moment.
         """
         wanted = True  # as the alarm was last read
         with self.prepared.waiting(alarm_id) as wake:
@@ -211,8 +209,7 @@ class Delivery(UsesLive):
                     return False
 
     def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None, finish: bool = True) -> bool:
-        """Finish the occurrence as skipped if its alarm no longer wants this call (only
-        tell whether it does not, with finish=False).
+        """Finish the occurrence as skipped if its alarm no longer wants this call (finish=False: only tell).
 
         The occurrence was claimed a few seconds early (callplan.LEAD), and redials come
         minutes later: a remove, pause or skip meanwhile still stops the ringing.
