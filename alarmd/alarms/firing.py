@@ -123,18 +123,20 @@ class Firing(UsesLive):
                 self._idle.notify_all()
 
     def resumable_occurrences(self) -> list[int]:
-        """Occurrences left claimed, dialling or accepted (a stop, a crash, another daemon)."""
+        """Occurrences left claimed, dialling or accepted (a stop, a crash, another daemon);
+        not those this daemon is delivering (each would get a thread of its own for nothing)."""
         self.delivery.right_of_way.give_way()
+        busy = self.delivery.delivering()
         with self.sessions() as session:
-            return list(session.scalars(
+            return [occurrence_id for occurrence_id in session.scalars(
                 select(Occurrence.id).where(Occurrence.status.in_(OPEN_STATUSES),
                                             Occurrence.finished_at.is_(None))
                 .order_by(Occurrence.id)
-            ).all())
+            ).all() if occurrence_id not in busy]
 
     def request_stop(self) -> None:
         """Make deliveries stop waiting; what they leave is carried on after a restart."""
-        self.stopping.set()
+        self.delivery.stop()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for calls in flight to finish; False if some still run after `timeout`."""

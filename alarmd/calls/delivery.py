@@ -29,12 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
-from alarmd.calls import callplan, pacing
+from alarmd.calls import callplan, pacing, rightofway
 from alarmd.calls.callplan import Dial, Done, Follow, Settle
 from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.follow import Follower
 from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
+from alarmd.calls.prepared import Prepared
 from alarmd.calls.record import Record, Snapshot
 from alarmd.calls.rightofway import RightOfWay
 from alarmd.errors import BadInput, DialError, LimitExceeded
@@ -60,9 +61,8 @@ class Delivery(UsesLive):
         self.owner = owner
         self._active: set[int] = set()
         self._lock = threading.Lock()
-        # How often each alarm was changed through this daemon: a call prepared ahead
-        # re-reads its alarm at the last moment only when this moved (see _dial).
-        self._alarm_changes: dict[int, int] = {}
+        # A call prepared ahead re-reads its alarm only when it changed meanwhile (see _await).
+        self.prepared = Prepared(stopping)
         self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
         self.record = Record(sessions, live, self.lease)
@@ -70,8 +70,11 @@ class Delivery(UsesLive):
         self.asked_waits = pacing.AskedWaits()
 
     def alarm_changed(self, alarm_id: int) -> None:
-        with self._lock:
-            self._alarm_changes[alarm_id] = self._alarm_changes.get(alarm_id, 0) + 1
+        self.prepared.alarm_changed(alarm_id)
+
+    def stop(self) -> None:
+        """Every wait returns at once (calls waiting for their instant too); what is left is resumable."""
+        self.prepared.stop()
 
     # --- the loop -----------------------------------------------------------------
 
@@ -85,15 +88,22 @@ class Delivery(UsesLive):
             self.right_of_way.give_way()
             taken = self.lease.take(occurrence_id)
             if taken is not None:
-                # The whole delivery (redials, fallback) keeps the configuration it started
-                # with, however often it is reloaded meanwhile (alarmd.calls.live).
-                with self.live.pinned():
-                    self._run(occurrence_id, resumed=taken)
+                try:
+                    # The whole delivery (redials, fallback) keeps the configuration it started
+                    # with, however often it is reloaded meanwhile (alarmd.calls.live).
+                    with self.live.pinned():
+                        self._run(occurrence_id, resumed=taken)
+                finally:
+                    self.lease.give_back(occurrence_id)
         finally:
-            self.lease.give_back(occurrence_id)
             self.asked_waits.forget(occurrence_id)
             with self._lock:
                 self._active.discard(occurrence_id)
+
+    def delivering(self) -> set[int]:
+        """The occurrences this daemon is working on now."""
+        with self._lock:
+            return set(self._active)
 
     def _run(self, occurrence_id: int, resumed: bool) -> None:
         redial = self.settings.redial
@@ -124,7 +134,7 @@ class Delivery(UsesLive):
         entry = step.entry
         request = callplan.call_request(snapshot.plan, entry)
         alarm_id = snapshot.occurrence.alarm_id
-        changes_seen = self._alarm_changes.get(alarm_id, 0) if alarm_id is not None else 0
+        changes_seen = self.prepared.changes(alarm_id)
         if self._call_off_if_unwanted(occurrence_id, None):
             return
         try:
@@ -164,15 +174,7 @@ class Delivery(UsesLive):
     def _send_at(self, at: datetime, occurrence_id: int, attempt_id: int, request: CallRequest,
                  alarm_id: int | None, changes_seen: int) -> PlacedCall | DialError | None:
         """Wait for `at`, then send the request; None when it was not sent after all."""
-        if not self.lease.wait_until(occurrence_id, at):
-            # Stopped in the moments before the call was due: nothing was sent, so there
-            # is no attempt to show; the restart prepares it again.
-            self.record.drop_attempt(attempt_id)
-            return None
-        # Read the alarm again only if it was changed while the call waited: at the due
-        # instant every millisecond counts, and the read before the wait covers the rest.
-        if (alarm_id is not None and self._alarm_changes.get(alarm_id, 0) != changes_seen
-                and self._call_off_if_unwanted(occurrence_id, attempt_id)):
+        if not self._await(at, occurrence_id, attempt_id, alarm_id, changes_seen):
             return None
         # Frozen past the lease meanwhile (SIGSTOP, a paused VM)? Send only on a lease proved anew.
         if not self.lease.trusted(occurrence_id, self.settings.redial.request_timeout_seconds) \
@@ -183,8 +185,34 @@ class Delivery(UsesLive):
         except DialError as exc:
             return exc
 
-    def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None) -> bool:
-        """Finish the occurrence as skipped if its alarm no longer wants this call.
+    def _await(self, at: datetime, occurrence_id: int, attempt_id: int, alarm_id: int | None, seen: int) -> bool:
+        """Wait for `at`; False when the call is not to be sent after all (called off or dropped).
+
+        Whether the alarm still wants the call is decided at the instant, but read when a change
+        is heard: every claim changes its alarm, which the change log brings back a moment later,
+        and read at the instant that cost a database read per call. Read at the instant still:
+        a call found unwanted (an unskip may follow), or whose alarm changed at the last moment.
+        """
+        wanted = True  # as the alarm was last read
+        with self.prepared.waiting(alarm_id) as wake:
+            while True:
+                wake.clear()
+                changes = self.prepared.changes(alarm_id)
+                if clock.now() >= at:
+                    return (wanted and changes == seen) or not self._call_off_if_unwanted(occurrence_id, attempt_id)
+                if changes != seen and at - clock.now() > rightofway.CLEARANCE:
+                    # Bookkeeping, seconds ahead: it gives way to other calls due now.
+                    self.right_of_way.give_way()
+                    seen = changes
+                    wanted = not self._call_off_if_unwanted(occurrence_id, attempt_id, finish=False)
+                if self.stopping.is_set() or not self.lease.wait_until(occurrence_id, at, wake):
+                    # Stopped in the moments before the call was due: nothing was sent, so there
+                    # is no attempt to show; the restart prepares it again.
+                    self.record.drop_attempt(attempt_id)
+                    return False
+
+    def _call_off_if_unwanted(self, occurrence_id: int, attempt_id: int | None, finish: bool = True) -> bool:
+        """Finish the occurrence as skipped if its alarm no longer wants this call (finish=False: only tell).
 
         The occurrence was claimed a few seconds early (callplan.LEAD), and redials come
         minutes later: a remove, pause or skip meanwhile still stops the ringing.
@@ -195,13 +223,13 @@ class Delivery(UsesLive):
                 return False
             alarm = session.get(Alarm, occurrence.alarm_id) if occurrence.alarm_id is not None else None
             reason = "the alarm was removed" if alarm is None else alarm.skip_reason(occurrence.scheduled_at)
+            if reason is None or not finish:
+                return reason is not None
             attempts = [a for a in occurrence.attempts if a.id != attempt_id]
             try:
                 plan: callplan.Plan | None = callplan.plan_for(occurrence, alarm, self.settings, self.phonebook)
             except BadInput:
                 plan = None  # its number left the config: the outcome is told in Twilio's words
-        if reason is None:
-            return False
         if attempt_id is not None:
             self.record.drop_attempt(attempt_id)
         self.record.finish(occurrence_id, callplan.called_off(plan, attempts, reason))

@@ -137,14 +137,15 @@ class Lease:
         self._epochs.pop(occurrence_id, None)
         self._proved.pop(occurrence_id, None)
 
-    def wait_until(self, occurrence_id: int, at: datetime) -> bool:
-        """Sleep until `at`; False when the daemon stops or the lease was lost."""
+    def wait_until(self, occurrence_id: int, at: datetime, wake: threading.Event | None = None) -> bool:
+        """Sleep until `at`, or until `wake` is set (which the daemon's stop sets too, see
+        Prepared.stop); False when the daemon stops or the lease was lost."""
         while True:
             left = (at - clock.now()).total_seconds()
             if left <= 0:
                 return True
-            if self.stopping.wait(min(left, RENEW_EVERY_SECONDS)):
-                return False
+            if (wake or self.stopping).wait(min(left, RENEW_EVERY_SECONDS)):
+                return not self.stopping.is_set()
             # Renewed only on long waits: the request right after a short one renews it.
             if left > RENEW_EVERY_SECONDS and not self.renew(occurrence_id):
                 return False

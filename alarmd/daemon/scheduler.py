@@ -112,6 +112,8 @@ class AlarmScheduler:
 
     def sync(self, alarm_id: int) -> None:
         """Make the alarm's job match its next_fire_at (add, move, or drop it; none beyond the horizon)."""
+        # Run for every change the change log brings (every claim is one), at any moment.
+        self.service.give_way()
         self.horizon.place(alarm_id, self.service.next_fire_at(alarm_id))
 
     def _set_job(self, alarm_id: int, when: datetime, replace: bool) -> None:
