@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,11 +22,10 @@ from alarmd.calls import callplan
 from alarmd.calls.dialers import make_dialer
 from alarmd.calls.dialers.base import CallRequest
 from alarmd.config.settings import load_settings
-from alarmd.daemon.main import open_database, phonebook_of
 from alarmd.errors import BadInput
 from alarmd.phonebook import mask
-from alarmd.store import db
 from tests.conftest import Home, twilio_block
+from tests.inprocess import ring_now, service_maker
 from tests.twilio_standin import (
     Answer,
     TwilioStandin,
@@ -42,30 +41,8 @@ FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
 
 
 @pytest.fixture
-def make_service(home: Home, standin: TwilioStandin) -> Iterator[Any]:
-    engines = []
-
-    def make(**redial: Any) -> AlarmService:
-        home.write_config(twilio_block(standin), redial=FAST | redial)
-        settings = load_settings(home.config_path, env=home.env())
-        engine = open_database(settings)
-        engines.append(engine)
-        dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
-        return AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
-
-    yield make
-    for engine in engines:
-        engine.dispose()
-
-
-def ring_now(service: AlarmService, **options: Any) -> dict[str, Any]:
-    """Add a one-off due now, claim it, deliver it (blocking); its history entry."""
-    now = clock.now()
-    alarm = service.add_alarm(AlarmInput(to=options.pop("to", "MOBILE"), at=now.isoformat(), **options), now)
-    (occurrence_id,) = service.claim_due(alarm["id"], clock.now() + timedelta(milliseconds=1))
-    service.fire_occurrence(occurrence_id)
-    (entry,) = service.history(alarm_ref=alarm["id"])
-    return entry
+def make_service(home: Home, standin: TwilioStandin) -> Iterator[Callable[..., AlarmService]]:
+    yield from service_maker(home, standin, FAST)
 
 
 def gaps(requests: list[Any]) -> list[float]:

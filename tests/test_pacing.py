@@ -5,22 +5,17 @@ tests/test_burst_daemon.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from alarmd import clock
-from alarmd.alarms.service import AlarmInput, AlarmService
+from alarmd.alarms.service import AlarmService
 from alarmd.calls import pacing
-from alarmd.calls.dialers import make_dialer
 from alarmd.calls.dialers.twilio_http import parse_retry_after
-from alarmd.config.settings import load_settings
-from alarmd.daemon.main import open_database, phonebook_of
-from alarmd.store import db
 from alarmd.store.models import Attempt
-from tests.conftest import Home, twilio_block
+from tests.conftest import Home
+from tests.inprocess import ring_now, service_maker
 from tests.twilio_standin import TwilioStandin, rate_limited
 
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
@@ -28,30 +23,8 @@ FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
 
 
 @pytest.fixture
-def make_service(home: Home, standin: TwilioStandin) -> Iterator[Any]:
-    engines = []
-
-    def make(**redial: Any) -> AlarmService:
-        home.write_config(twilio_block(standin), redial=FAST | redial)
-        settings = load_settings(home.config_path, env=home.env())
-        engine = open_database(settings)
-        engines.append(engine)
-        dialer = make_dialer(settings.twilio, timeout=settings.redial.request_timeout_seconds)
-        return AlarmService(db.session_factory(engine), dialer, settings, phonebook_of(settings))
-
-    yield make
-    for engine in engines:
-        engine.dispose()
-
-
-def ring_now(service: AlarmService, **options: Any) -> dict[str, Any]:
-    """Add a one-off due now, claim it, deliver it (blocking); its history entry."""
-    now = clock.now()
-    alarm = service.add_alarm(AlarmInput(to="MOBILE", at=now.isoformat(), **options), now)
-    (occurrence_id,) = service.claim_due(alarm["id"], clock.now() + timedelta(milliseconds=1))
-    service.fire_occurrence(occurrence_id)
-    (entry,) = service.history(alarm_ref=alarm["id"])
-    return entry
+def make_service(home: Home, standin: TwilioStandin) -> Iterator[Callable[..., AlarmService]]:
+    yield from service_maker(home, standin, FAST)
 
 
 # --- 20429: Retry-After, and jitter -----------------------------------------------------
