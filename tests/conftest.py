@@ -177,6 +177,27 @@ class Home:
             return cursor.fetchall() if cursor.description is not None else []
 
 
+def on_a_terminal(home: Home, command: list[str], *args: str, **env: str) -> str:
+    """Run `command` with its stdout on a pseudo-terminal; what it wrote there."""
+    leader, follower = os.openpty()
+    try:
+        subprocess.run([*command, *args], env=home.env(**env), stdout=follower, stderr=subprocess.PIPE,
+                       timeout=60, check=True)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
 class Daemon:
     """`alarmd run` as a real subprocess, stopped with SIGTERM."""
 

@@ -7,7 +7,6 @@ twilio SDK), and colour only on a terminal.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import Daemon, Home, twilio_block
+from tests.conftest import Daemon, Home, on_a_terminal, twilio_block
 from tests.twilio_standin import TwilioStandin
 
 HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
@@ -188,24 +187,7 @@ def test_every_verb_against_a_real_daemon(home: Home, standin: TwilioStandin, st
 
 
 def run_on_a_terminal(home: Home, *args: str, **env: str) -> str:
-    """Run the CLI with its stdout on a pseudo-terminal; what it wrote there."""
-    leader, follower = os.openpty()
-    try:
-        subprocess.run([sys.executable, "-m", "alarmd", *args], env=home.env(**env), stdout=follower,
-                       stderr=subprocess.PIPE, timeout=60, check=True)
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal's other end is closed and drained
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    return b"".join(chunks).decode()
+    return on_a_terminal(home, [sys.executable, "-m", "alarmd"], *args, **env)
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(home: Home, start_daemon) -> None:

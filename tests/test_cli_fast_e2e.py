@@ -7,7 +7,6 @@ the same command line through the click commands does.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import Daemon, Home, free_port, twilio_block
+from tests.conftest import Daemon, Home, free_port, on_a_terminal, twilio_block
 
 HEAVY = {"click", "twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
          "phonenumbers", "alembic", "requests", "anyio", "h11"}
@@ -90,27 +89,6 @@ def test_fast_paints_a_terminal_as_click_does(far_home: Home) -> None:
     for line in (["show", "far"], ["list"], ["next", "--explain"], ["status"]):
         fast, click = on_a_terminal(far_home, FAST, *line), on_a_terminal(far_home, THROUGH_CLICK, *line)
         assert fast == click and "\x1b[" in fast, line
-
-
-def on_a_terminal(home: Home, command: list[str], *args: str) -> str:
-    """What a command wrote with its stdout on a pseudo-terminal."""
-    leader, follower = os.openpty()
-    try:
-        subprocess.run([*command, *args], env=home.env(), stdout=follower, stderr=subprocess.PIPE,
-                       timeout=60, check=True)
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal's other end is closed and drained
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    return b"".join(chunks).decode()
 
 
 def test_with_no_daemon_fast_fails_as_click_does(home: Home) -> None:
