@@ -207,13 +207,14 @@ def stdout_as_click_takes_it() -> bool:
 
 def run(parsed: Parsed) -> int:
     """Run the verb's body; the exit status, after saying what went wrong (alarmd.cli.errors)."""
-    from alarmd.cli import verbs
     from alarmd.cli.errors import report
-    from alarmd.cli.session import Session
 
     try:
-        if parsed.verb is RUN:
+        if parsed.verb is RUN:  # the daemon needs none of the verbs' modules
             return run_daemon(parsed.config_path)
+        from alarmd.cli import verbs
+        from alarmd.cli.session import Session
+
         getattr(verbs, parsed.verb.body)(Session(parsed.config_path), **parsed.params)
     except (Exception, KeyboardInterrupt) as exc:
         return report(exc)
