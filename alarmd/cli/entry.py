@@ -14,16 +14,18 @@ from __future__ import annotations
 import os
 import sys
 
-from alarmd.cli import quick
-
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     # click's shell completion calls the script with its own variable set.
     completing = bool(os.environ.get("_ALARMD_COMPLETE"))
-    verb = None if completing else quick.quick_verb(args)
-    if verb is not None:
-        sys.exit(quick.run(verb, as_json=len(args) == 2))
+    # A line ending in `run` is never a quick verb's; the daemon then does not hold their modules all day.
+    if not completing and args[-1:] != ["run"]:
+        from alarmd.cli import quick
+
+        verb = quick.quick_verb(args)
+        if verb is not None:
+            sys.exit(quick.run(verb, as_json=len(args) == 2))
     if not completing:
         from alarmd.cli import fast
 
