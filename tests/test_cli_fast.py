@@ -191,3 +191,14 @@ def test_a_session_writes_what_click_echo_writes(colour: bool | None, capsys: py
         by_click = capsys.readouterr().out
         Session(None).write(text, colour)
         assert capsys.readouterr().out == by_click, (text, colour)
+
+
+def test_alarmd_run_alone_is_taken_with_its_config(places: dict[str, str]) -> None:
+    for line, config in ((["run"], None), (["--config", "CONFIG", "run"], places["CONFIG"]),
+                         ([f"--config={places['CONFIG']}", "run"], places["CONFIG"])):
+        parsed = fast.parse_run([places.get(word, word) for word in line], {})
+        assert parsed is not None and parsed.verb is fast.RUN and parsed.config_path == config, line
+    assert fast.parse_run(["run"], {"ALARMD_CONFIG": places["CONFIG"]}).config_path == places["CONFIG"]  # type: ignore[union-attr]
+    for line in (["run", "--help"], ["run", "-h"], ["run", "x"], ["--config", "DIRECTORY", "run"], ["--config", "run"],
+                 ["--config=", "run"], ["db", "upgrade"], ["list"], ["run", "--config", "CONFIG"]):
+        assert fast.parse_run([places.get(word, word) for word in line], {}) is None, line

@@ -8,6 +8,7 @@ the same command line through the click commands does.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -116,3 +117,32 @@ def test_every_verb_that_asks_the_daemon_imports_nothing_heavy(home: Home, start
         heavy = imported(home, *args) & HEAVY
         assert heavy == set(), f"alarmd {' '.join(line)} imported {sorted(heavy)}"
     assert home.cli("list").stdout.rstrip().endswith("1 alarm listed.")  # the writes happened
+
+
+def test_alarmd_run_fails_as_click_does_and_without_click(home: Home) -> None:
+    """`alarmd run` starts the daemon without click; what it says when it cannot start is click's."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        cases = {"bad config": lambda: home.config_path.write_text("{not json"),
+                 "not loopback": lambda: home.write_config(twilio_block(None), listen="0.0.0.0:8421", apiToken=""),
+                 "port taken": lambda: home.write_config(twilio_block(None), listen=f"127.0.0.1:{port}")}
+        for name, write in cases.items():
+            write()
+            for line in (["run"], ["--config", str(home.config_path), "run"]):
+                fast, click = run(home, FAST, *line), run(home, THROUGH_CLICK, *line)
+                assert fast[0] == click[0] != 0, (name, line, fast, click)
+                assert last_line(fast[2]) == last_line(click[2]) and last_line(fast[2]), (name, fast, click)
+        # What the daemon's process imported: not click (uvicorn's own import of it aside, not the commands).
+        done = subprocess.run([*FAST[:1], "-X", "importtime", *FAST[1:], "run"], env=home.env(),
+                              capture_output=True, text=True, timeout=60)
+        assert "alarmd.cli.fast" in done.stderr and "alarmd.cli.commands" not in done.stderr
+    finally:
+        busy.close()
+
+
+def last_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if "import time:" not in line]
+    return re.sub(r"\d{4}-\d\d-\d\d[ T][\d:.,]+", "TIME", lines[-1]) if lines else ""

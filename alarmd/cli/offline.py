@@ -18,10 +18,9 @@ from alarmd.cli.context import Context, pass_ctx
 @pass_ctx
 def run(ctx: Context) -> None:
     """Run the daemon (upgrades the database first)."""
-    from alarmd.config.settings import load_settings
-    from alarmd.daemon.main import run as run_daemon
+    from alarmd.cli.fast import run_daemon
 
-    sys.exit(run_daemon(load_settings(ctx.config_path), ctx.config_path))
+    sys.exit(run_daemon(ctx.config_path))
 
 
 @click.group()

@@ -4,6 +4,11 @@ Twilio's errors become one DialError each: a sentence a person can act on, the c
 and whether retrying could help (a 4xx other than 20429 cannot). Failures where the
 request may have reached Twilio (read timeout, dropped connection, 5xx) are marked
 `uncertain`: a call may have been placed, so the caller looks before sending again.
+
+The Calls resource is reached through the SDK's own request path (twilio.base.version:
+its auth, HTTP client, answer parsing and exceptions), not through `client.api`: touching
+that imports all ~90 of Twilio's account-level resource modules, about 7 MB held by the
+daemon all day for the one resource it uses.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from typing import Any
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from twilio.base import deserialize
+from twilio.base.domain import Domain
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.page import Page
+from twilio.base.version import Version
 from twilio.rest import Client
 
 from alarmd.calls.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
@@ -38,6 +47,16 @@ RETRYABLE_CODES = frozenset({20429})
 POOL_SIZE = 128  # connections kept to Twilio
 # How many of the newest calls to a number are read to settle a lost answer.
 RECENT_CALLS = 20
+API_BASE_URL = "https://api.twilio.com"  # the SDK's own for the Api domain
+API_VERSION = "2010-04-01"
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+
+
+class _CallPage(Page):  # type: ignore[misc]  # the SDK is untyped here
+    """A page of the Calls list; its records stay the JSON objects Twilio sent."""
+
+    def get_instance(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
 
 
 class TwilioDialer:
@@ -50,53 +69,70 @@ class TwilioDialer:
         self._http = RetryAfterHttpClient(timeout=timeout)
         self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
         self._timeout = timeout
+        # The SDK builds every Calls URL from this domain's base; tests and proxies stand
+        # in for api.twilio.com by replacing it.
+        base_url = settings.api_base_url or API_BASE_URL
+        self._api = Version(Domain(self._client, base_url), API_VERSION)
+        self._calls = f"/Accounts/{settings.account_sid}/Calls"
         # Every delivery thread shares this session; with many alarms due at once, a small
         # pool would open (and throw away) a new connection for most of them.
         session = self._client.http_client.session
         for scheme in ("https://", "http://"):
             session.mount(scheme, HTTPAdapter(pool_maxsize=POOL_SIZE))
-        if settings.api_base_url:
-            # The SDK builds every Calls URL from this domain's base; tests and proxies
-            # stand in for api.twilio.com by replacing it.
-            self._client.api.base_url = settings.api_base_url
         # requests reads the proxy and CA-bundle variables from the environment on every
         # request: about a millisecond, spent at the very instant a call is due. They are
         # read once here instead, for the one host this dialer talks to.
-        found = session.merge_environment_settings(self._client.api.base_url, {}, None, None, None)
+        found = session.merge_environment_settings(base_url, {}, None, None, None)
         session.proxies.update(found["proxies"])
         session.verify = found["verify"]
         session.trust_env = False
 
     def place_call(self, request: CallRequest) -> PlacedCall:
-        kwargs: dict[str, Any] = {"to": request.to, "from_": self._from}
-        if request.twiml:
-            kwargs["twiml"] = request.twiml
-        else:
-            kwargs["url"] = request.url or self._url
+        # The form fields, in the order the SDK's CallList.create sends them.
+        data: dict[str, Any] = {"To": request.to, "From": self._from}
         if request.ring_seconds:
-            kwargs["timeout"] = request.ring_seconds
+            data["Timeout"] = request.ring_seconds
         if request.detect_machine:
             # "Enable" answers as soon as Twilio can tell (DetectMessageEnd would wait for the beep).
-            kwargs["machine_detection"] = "Enable"
-        call = self._request(lambda: self._client.calls.create(**kwargs), request.to)
-        return PlacedCall(sid=str(call.sid), status=str(call.status or "queued"))
+            data["MachineDetection"] = "Enable"
+        if request.twiml:
+            data["Twiml"] = request.twiml
+        else:
+            data["Url"] = request.url or self._url
+        call = self._request(lambda: self._api.create("POST", f"{self._calls}.json", data=data, headers=FORM),
+                             request.to)
+        return PlacedCall(sid=str(call.get("sid")), status=str(call.get("status") or "queued"))
 
     def fetch_call(self, sid: str) -> CallOutcome:
-        call = self._request(lambda: self._client.calls(sid).fetch(), "the number")
-        duration = int(call.duration) if call.duration not in (None, "") else None
-        return CallOutcome(status=str(call.status), duration_seconds=duration,
-                           answered_by=str(call.answered_by) if call.answered_by else None)
+        call = self._request(lambda: self._api.fetch("GET", self._call(sid), headers={"Accept": "application/json"}),
+                             "the number")
+        duration = int(call["duration"]) if call.get("duration") not in (None, "") else None
+        answered_by = call.get("answered_by")
+        return CallOutcome(status=str(call.get("status")), duration_seconds=duration,
+                           answered_by=str(answered_by) if answered_by else None)
 
     def recent_calls(self, to: str) -> list[RecentCall]:
-        calls = self._request(
-            lambda: self._client.calls.list(to=to, from_=self._from, limit=RECENT_CALLS), to)
-        return [RecentCall(str(c.sid), str(c.status), c.date_created) for c in calls]
+        def newest() -> list[dict[str, Any]]:
+            params = {"To": to, "From": self._from, "PageSize": RECENT_CALLS}
+            response = self._api.page("GET", f"{self._calls}.json", params=params, headers=FORM)
+            page = _CallPage(self._api, response, {"account_sid": self._client.account_sid})
+            return list(self._api.stream(page, RECENT_CALLS))
+
+        return [RecentCall(str(c.get("sid")), str(c.get("status")), deserialize.rfc2822_datetime(c.get("date_created")))
+                for c in self._request(newest, to)]
 
     def cancel_call(self, sid: str) -> None:
-        self._request(lambda: self._client.calls(sid).update(status="canceled"), "the number")
+        self._update(sid, "canceled")
 
     def hang_up(self, sid: str) -> None:
-        self._request(lambda: self._client.calls(sid).update(status="completed"), "the number")
+        self._update(sid, "completed")
+
+    def _call(self, sid: str) -> str:
+        return f"{self._calls}/{sid}.json"
+
+    def _update(self, sid: str, status: str) -> None:
+        self._request(lambda: self._api.update("POST", self._call(sid), data={"Status": status}, headers=FORM),
+                      "the number")
 
     def _request(self, send: Any, to: str) -> Any:
         try:
