@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from alarmd.daemon.logs import JournalFormatter, stderr_is_journal, syslog_priority
+import pytest
+
+from alarmd.daemon.logs import JournalFormatter, configure, stderr_is_journal, syslog_priority
 from tests.conftest import AUTH_TOKEN, Home, twilio_block
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -89,3 +91,13 @@ def test_journal_stream_must_name_stderr_itself(tmp_path: Path) -> None:
         assert not stderr_is_journal({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino + 1}"}, stream)
         assert not stderr_is_journal({"JOURNAL_STREAM": "garbage"}, stream)
         assert not stderr_is_journal({}, stream)
+
+
+def test_apschedulers_warning_of_a_dropped_overlapping_run_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    configure()
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    with caplog.at_level(logging.WARNING):
+        scheduler_log.warning('Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+                              "changes", 1)
+        scheduler_log.warning('Run time of job "%s" was missed by %s', "changes", "0:00:01")
+    assert [r.getMessage() for r in caplog.records] == ['Run time of job "changes" was missed by 0:00:01']

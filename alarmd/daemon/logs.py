@@ -28,6 +28,14 @@ DEBUG_PRIORITY = 7
 NOISY_LOGGERS = ("apscheduler", "alembic", "uvicorn.error", "twilio.http_client")
 
 
+def not_an_overlap(record: logging.LogRecord) -> bool:
+    """APScheduler warns whenever a job's run is dropped because its last one still runs.
+    For the periodic jobs (the change log's read, the heartbeat) the next tick runs anyway,
+    and an alarm's job is set again at once (daemon.scheduler): in a morning burst these
+    lines would fill the journal while nothing is wrong."""
+    return "maximum number of running instances reached" not in str(record.msg)
+
+
 class JournalFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(JOURNAL_FORMAT)
@@ -73,6 +81,9 @@ def configure(level: int = logging.INFO, env: Mapping[str, str] | None = None) -
         root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not_an_overlap not in scheduler_log.filters:
+        scheduler_log.addFilter(not_an_overlap)
     # A thread that dies (the scheduler's, say) would otherwise print its traceback
     # straight to stderr, unprefixed, which journald files as an ordinary info line.
     threading.excepthook = log_thread_death
