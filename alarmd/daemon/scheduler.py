@@ -151,9 +151,9 @@ class AlarmScheduler:
         # The job was set for `due`: claim up to it even if the clock's offset from the
         # database, measured anew every few seconds, moved by a few milliseconds since (on a
         # fast or slow node), or the alarm would be set again for the same instant, already past.
-        horizon = clock.now() + CLAIM_AHEAD
+        until = clock.now() + CLAIM_AHEAD
         try:
-            claimed = self.service.claim_due(alarm_id, horizon if due is None else max(horizon, due))
+            claimed = self.service.claim_due(alarm_id, until if due is None else max(until, due))
             for occurrence_id in claimed:
                 self.deliver(occurrence_id)
             self.sync(alarm_id)
