@@ -106,7 +106,9 @@ def test_a_call_queued_past_its_grace_is_canceled_before_it_rings(
     assert attempt["error_message"] == f"Twilio kept the call queued longer than its grace ({grace} s)"
     (cancel,) = standin.cancels()
     assert cancel.field("Status") == "canceled" and cancel.path.endswith(f"{attempt['sid']}.json")
-    assert canceled_after <= cancel.at - standin.creates()[1].at < canceled_after + 2
+    # Counted by the daemon from just before its request, so the stand-in, which stamps the
+    # request on arrival, may see the cancel a few milliseconds short of the bound.
+    assert canceled_after - 0.1 <= cancel.at - standin.creates()[1].at < canceled_after + 2
     assert standin.canceled_in_queue() == [attempt["sid"]]  # stopped in the queue: it never rang
     assert attempt["sid"] not in standin.rang()
     assert entry["status"] == "unanswered"
