@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -18,7 +17,7 @@ from sqlalchemy import create_engine
 from alarmd.store.models import Base
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block
-from tests.test_migrations import alembic_config, stored_revision
+from tests.test_migrations import stored_revision, upgrade_to
 
 
 @pytest.fixture
@@ -53,10 +52,7 @@ def fill_0001(home: Home) -> None:
     """A database at revision 0001 as a daemon of that time left it: two alarms, their calls."""
     home.db_path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{home.db_path}")
-    cfg = alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0001")
+    upgrade_to(engine, "0001")
     engine.dispose()
     now = "2026-11-26 12:00:00.000000"
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)

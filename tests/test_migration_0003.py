@@ -5,14 +5,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from alembic import command
 from sqlalchemy import create_engine
 
 from alarmd.calls import costguard
 from alarmd.store.db import session_factory
 from alarmd.store.models import Alarm, Attempt, Occurrence
 from tests.conftest import Home
-from tests.test_migrations import alembic_config, script, stored_revision
+from tests.test_migrations import script, stored_revision, upgrade_to
 
 
 def columns(db: sqlite3.Connection, table: str) -> dict[str, tuple[int, object]]:
@@ -24,10 +23,7 @@ def test_an_0002_database_with_alarms_and_calls_upgrades_and_reads_back(home: Ho
     home.write_config()
     home.db_path.parent.mkdir(parents=True)
     engine = create_engine(f"sqlite:///{home.db_path}")
-    cfg = alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0002")
+    upgrade_to(engine, "0002")
     recent = (datetime.now(UTC) - timedelta(minutes=10)).replace(tzinfo=None).isoformat(" ")
     with sqlite3.connect(home.db_path) as db:
         db.execute("INSERT INTO alarms (name, kind, time_of_day, days, tz, to_ref, grace_seconds, paused, "

@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from alarmd.store.db import migrations_dir
 from alarmd.store.models import Base
@@ -23,6 +23,14 @@ def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     return cfg
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Bring the database to `revision`, not to the head: as a daemon of that time left it."""
+    cfg = alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
 
 
 def script() -> ScriptDirectory:
@@ -47,10 +55,7 @@ def test_db_upgrade_reaches_the_head_from_every_earlier_revision(home: Home, sta
     home.db_path.parent.mkdir(parents=True)
     if start != "base":
         engine = create_engine(f"sqlite:///{home.db_path}")
-        cfg = alembic_config()
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, start)
+        upgrade_to(engine, start)
         engine.dispose()
         assert stored_revision(home.db_path) == start
 

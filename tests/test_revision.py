@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine
 
 from alarmd.store.db import migrations_dir
@@ -17,7 +16,7 @@ from alarmd.store.revision import at_head, head_revisions
 from tests import postgres
 from tests.conftest import Home, wait_until
 from tests.test_horizon import healthy
-from tests.test_migrations import alembic_config, script
+from tests.test_migrations import script, upgrade_to
 
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
@@ -46,10 +45,7 @@ def test_the_head_read_from_the_scripts_is_alembics() -> None:
 def test_only_a_database_at_the_newest_revision_is_at_head(tmp_path: Path, start: str) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'alarmd.db'}")
     if start != "base":
-        cfg = alembic_config()
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, start)
+        upgrade_to(engine, start)
     with engine.connect() as connection:
         assert at_head(connection, migrations_dir()) == (start == script().get_current_head())
     engine.dispose()

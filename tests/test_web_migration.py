@@ -5,24 +5,20 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from alembic import command
 from sqlalchemy import create_engine
 
 from alarmd import clock
 from alarmd.alarms.signin import SignIn
 from alarmd.store.db import session_factory
 from tests.conftest import Home
-from tests.test_migrations import alembic_config, script, stored_revision
+from tests.test_migrations import script, stored_revision, upgrade_to
 
 
 def test_0004_upgrades_a_database_with_alarms_and_calls_in_it(home: Home) -> None:
     home.write_config()
     home.db_path.parent.mkdir(parents=True)
     engine = create_engine(f"sqlite:///{home.db_path}")
-    cfg = alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0003")
+    upgrade_to(engine, "0003")
     now = datetime(2026, 12, 1, 7, 0, tzinfo=UTC).replace(tzinfo=None)
     with sqlite3.connect(home.db_path) as db:
         db.execute("INSERT INTO alarms (id, name, kind, time_of_day, days, tz, to_ref, grace_seconds, paused, "
