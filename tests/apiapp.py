@@ -7,7 +7,6 @@ directly. (fastapi's TestClient is not used: it warns that its httpx use is depr
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -41,8 +40,7 @@ class LiveApi:
         return httpx.Client(base_url=self.url, timeout=10)
 
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.home.db_path) as db:
-            return db.execute(sql, params).fetchall()
+        return self.home.rows(sql, *params)
 
     def count(self, table: str) -> int:
         return int(self.rows(f"SELECT count(*) FROM {table}")[0][0])

@@ -8,7 +8,6 @@ test call goes to the dialer on a thread of its own, as it does in the daemon.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,8 +34,7 @@ class WebApp:
     client: TestClient
 
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.home.db_path) as db:
-            return db.execute(sql, params).fetchall()
+        return self.home.rows(sql, *params)
 
     def count(self, table: str) -> int:
         return int(self.rows(f"SELECT count(*) FROM {table}")[0][0])
