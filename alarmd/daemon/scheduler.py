@@ -173,10 +173,7 @@ class AlarmScheduler:
         # A job set again while its own run was still going (max_instances=1) is dropped by
         # APScheduler, and with it the alarm's next claim: run it again in a moment instead.
         if event.job_id.startswith("alarm-"):
-            self.scheduler.add_job(
-                self._run_alarm, DateTrigger(run_date=_host(clock.now() + RETRY_FIRST), timezone=UTC),
-                args=[int(event.job_id.removeprefix("alarm-"))], id=event.job_id, replace_existing=True,
-            )
+            self._run_again(int(event.job_id.removeprefix("alarm-")), clock.now() + RETRY_FIRST)
 
     def _fire(self, occurrence_id: int) -> None:
         try:
@@ -195,9 +192,12 @@ class AlarmScheduler:
         # Try again within a second, then backing off to at most 5 s: a due alarm then
         # rings within a few seconds of the database coming back, inside its grace.
         failures = self._failures[alarm_id] = self._failures.get(alarm_id, 0) + 1
-        retry_at = clock.now() + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+        self._run_again(alarm_id, clock.now() + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX))
+
+    def _run_again(self, alarm_id: int, at: datetime) -> None:
+        """The alarm's job, set to run at `at` and claim whatever is due by then."""
         self.scheduler.add_job(
-            self._run_alarm, DateTrigger(run_date=_host(retry_at), timezone=UTC), args=[alarm_id],
+            self._run_alarm, DateTrigger(run_date=_host(at), timezone=UTC), args=[alarm_id],
             id=f"alarm-{alarm_id}", replace_existing=True,
         )
 
