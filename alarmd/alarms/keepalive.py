@@ -17,7 +17,7 @@ from alarmd.alarms import pins
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import UnknownNumber
 from alarmd.schedule import keepalive, rules
-from alarmd.store.insert import insert_new
+from alarmd.store.insert import insert_new, put_state
 from alarmd.store.models import Attempt, Occurrence, StateEntry
 from alarmd.store.views import iso
 
@@ -120,7 +120,7 @@ class Keepalive(UsesLive):
                else "the keepalive call is retried until Twilio accepts one")
         log.warning("%s; %s", text, why)
         with self.sessions.begin() as session:
-            session.merge(StateEntry(key=WARNING_LOGGED, value=now.isoformat()))
+            put_state(session, WARNING_LOGGED, now.isoformat())
 
     def status(self, now: datetime) -> dict[str, Any]:
         """`keepalive` in status: {enabled, last_accepted_call, next_due, warning}, local ISO."""

@@ -28,6 +28,7 @@ from alarmd.calls.lease import OPEN_STATUSES
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import UnknownNumber
 from alarmd.phonebook import Phonebook, PhoneNumber, Pin, stored_label
+from alarmd.store.insert import put_state
 from alarmd.store.models import Alarm, Occurrence, StateEntry
 
 log = logging.getLogger("alarmd.service")
@@ -230,8 +231,7 @@ def read_keepalive_pin(session: Session) -> tuple[str, Pin] | None:
 
 
 def write_keepalive_pin(session: Session, ref: str, entry: PhoneNumber) -> None:
-    session.merge(StateEntry(key=KEEPALIVE_PIN,
-                             value=json.dumps({"ref": ref, "name": entry.name, "number": entry.number})))
+    put_state(session, KEEPALIVE_PIN, json.dumps({"ref": ref, "name": entry.name, "number": entry.number}))
 
 
 def keepalive_target(session: Session, ref: str, phonebook: Phonebook) -> PhoneNumber:

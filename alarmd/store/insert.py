@@ -14,6 +14,29 @@ from sqlalchemy import Column
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from alarmd.store.models import StateEntry
+
+
+def _insert(session: Session) -> Any:
+    """The session's dialect's insert(), which has ON CONFLICT."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Imported here: a daemon on SQLite is spared its import (40 ms and 1 MB at start);
+        # on PostgreSQL the engine's dialect loaded it already.
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    return sqlite.insert
+
+
+def put_state(session: Session, key: str, value: str) -> None:
+    """Set `state`'s `key` to `value`, whether or not it is there yet.
+
+    One statement, not session.merge's read then insert: nodes starting together on one
+    PostgreSQL each found the row missing and all but one failed on its primary key.
+    """
+    statement = _insert(session)(StateEntry).values(key=key, value=value)
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
 
 def insert_new(session: Session, model: type[Any], values: dict[str, Any], key: str,
                returning: InstrumentedAttribute[Any] | Column[Any] | None = None) -> Any | None:
@@ -22,14 +45,7 @@ def insert_new(session: Session, model: type[Any], values: dict[str, Any], key: 
     Returns the `returning` column of the new row (None when the key was taken), or
     True/None without `returning`.
     """
-    insert: Any = sqlite.insert
-    if session.get_bind().dialect.name == "postgresql":
-        # Imported here: a daemon on SQLite is spared its import (40 ms and 1 MB at start);
-        # on PostgreSQL the engine's dialect loaded it already.
-        from sqlalchemy.dialects import postgresql
-
-        insert = postgresql.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+    statement = _insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=[key])
     if returning is None:
         result = session.execute(statement)
         return True if getattr(result, "rowcount", 0) == 1 else None
