@@ -21,13 +21,15 @@ from tests.test_migrations import script, upgrade_to
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 
-# `alarmd run`, writing at exit which modules of Alembic (and Mako, its templates) it imported.
+# `alarmd run`, writing at exit which modules of IMPORTED_PACKAGES it imported (by default
+# Alembic and Mako, its templates); a name with a dot stands for itself and its submodules.
 REPORTING_DAEMON = """
 import atexit, os, sys
 from alarmd.cli.entry import main
 
 def report():
-    found = sorted(m for m in sys.modules if m.partition(".")[0] in ("alembic", "mako"))
+    names = os.environ.get("IMPORTED_PACKAGES", "alembic mako").split()
+    found = sorted(m for m in sys.modules if any(m == n or m.startswith(n + ".") for n in names))
     with open(os.environ["IMPORTED_OUT"], "w") as out:
         out.write(" ".join(found))
 
@@ -51,12 +53,13 @@ def test_only_a_database_at_the_newest_revision_is_at_head(tmp_path: Path, start
     engine.dispose()
 
 
-def imported_by_a_start(home: Home) -> str:
-    """Start `alarmd run`, wait for /healthz, stop it cleanly: what it imported of Alembic."""
+def imported_by_a_start(home: Home, packages: str = "alembic mako") -> str:
+    """Start `alarmd run`, wait for /healthz, stop it cleanly: what it imported of `packages`."""
     out = home.root / "imported.txt"
     out.unlink(missing_ok=True)
     with (home.root / "reporting.log").open("a") as log:
-        proc = subprocess.Popen([sys.executable, "-c", REPORTING_DAEMON], env=home.env(IMPORTED_OUT=str(out)),
+        env = home.env(IMPORTED_OUT=str(out), IMPORTED_PACKAGES=packages)
+        proc = subprocess.Popen([sys.executable, "-c", REPORTING_DAEMON], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until(lambda: healthy(home.port), timeout=20)

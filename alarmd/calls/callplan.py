@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from xml.sax.saxutils import escape
 
 from alarmd.calls import pacing
 from alarmd.calls.dialers.base import CallRequest
@@ -79,13 +78,18 @@ class Done:
 Step = Dial | Settle | Follow | Done
 
 
+def _escape(text: str) -> str:
+    """XML text escaped as xml.sax.saxutils.escape does it (& < >), without importing xml."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def say_twiml(text: str) -> str:
-    return f"<Response><Say>{escape(text.strip())}</Say></Response>"
+    return f"<Response><Say>{_escape(text.strip())}</Say></Response>"
 
 
 def keepalive_twiml() -> str:
     """The keepalive call's inline TwiML: one sentence, then hang up."""
-    return f"<Response><Say>{escape(KEEPALIVE_SENTENCE)}</Say><Hangup/></Response>"
+    return f"<Response><Say>{_escape(KEEPALIVE_SENTENCE)}</Say><Hangup/></Response>"
 
 
 def check_say(text: str) -> str:

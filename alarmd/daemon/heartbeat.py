@@ -18,8 +18,6 @@ import contextlib
 import logging
 import queue
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -119,6 +117,10 @@ class Heartbeat:
 
     def _send(self, suffix: str, body: bytes | None) -> None:
         assert self.url is not None
+        # Imported here, on the sending thread: a daemon with no heartbeat URL (most) never needs it.
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(self.url + suffix, data=body, method="POST" if body is not None else "GET",
                                          headers={"User-Agent": f"alarmd/{__version__}",
                                                   "Content-Type": "text/plain; charset=utf-8"})

@@ -12,7 +12,6 @@ import logging
 import ssl
 import stat
 import threading
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -129,6 +128,9 @@ class Supervisor:
 def api_answers(url: str, attempts: int = 50, pause: float = 0.1,
                 context: ssl.SSLContext | None = None) -> bool:
     """True once GET `url` answers 200 (the daemon asks its own /healthz before READY=1)."""
+    # Imported here: only a daemon under systemd asks, and the rest hold it all day for nothing.
+    import urllib.request
+
     for _ in range(attempts):
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2, context=context) as response:
             if response.status == 200:
