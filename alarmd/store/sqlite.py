@@ -14,7 +14,9 @@ BUSY_TIMEOUT_MS = 5000
 # Each connection's page cache, in KiB (SQLite's default is 2 MiB). Start-up reads every
 # alarm, and each pooled connection would keep up to 2 MiB of those pages all day; a
 # page it no longer holds is read again from the system's file cache, in microseconds.
-PAGE_CACHE_KIB = 512
+# A claim touches a few index pages; 256 KiB (64 pages) holds them (512 held 0.3 MB more
+# at idle with 10,000 alarms, and started no faster: bench/rss.py, bench/startup.py).
+PAGE_CACHE_KIB = 256
 
 
 def make_engine(path: Path) -> Engine:
