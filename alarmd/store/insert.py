@@ -1,9 +1,10 @@
-"""Insert a row unless its unique key is taken: the claim, on either engine.
+"""Insert a row unless its unique key is taken (the claim), or set a `state` fact, on either engine.
 
 `INSERT … ON CONFLICT DO NOTHING RETURNING` exists in SQLite and PostgreSQL alike, but
 SQLAlchemy builds it from each dialect's own insert(); this picks the session's. On
 PostgreSQL a second concurrent insert of the same key waits for the first transaction,
-then returns nothing, so claim transactions stay short.
+then returns nothing, so claim transactions stay short. `ON CONFLICT DO UPDATE` sets a
+`state` row in one statement the same way, whether or not another node wrote it first.
 """
 
 from __future__ import annotations
