@@ -231,11 +231,19 @@ class AlarmScheduler:
 
         If the scheduler thread dies or hangs, the runs stop: that is what lets a
         heartbeat job feed systemd's watchdog. The job has a one-thread executor of its
-        own, so alarms being dialled never delay it.
+        own, so alarms being dialled never delay it; a call due within moments delays a
+        run by at most rightofway.MAX_WAIT_SECONDS.
         """
         self.scheduler.add_executor(ThreadPoolExecutor(1), alias=job_id)
+
+        def run() -> object:
+            # Bookkeeping too (the change log's poll runs twice a second): a call about to go
+            # out goes first, rather than wait on the interpreter lock for this run's work.
+            self.service.give_way()
+            return func()
+
         self.scheduler.add_job(
-            _patient(job_id, func), IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
+            _patient(job_id, run), IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
             replace_existing=True, next_run_time=clock.host_now(),
         )
 
