@@ -60,3 +60,36 @@ def test_the_wait_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         way.give_way()
         waited = time.monotonic() - start
     assert 0.2 <= waited < 2
+
+
+class _Service:
+    """What AlarmScheduler asks of its service to be built and to run a periodic job."""
+
+    def __init__(self, way: RightOfWay):
+        self.give_way = way.give_way
+
+    def on_alarm_change(self, _listener: object) -> None: ...
+    def on_dispatch(self, _listener: object) -> None: ...
+    def on_settings_loaded(self, _listener: object) -> None: ...
+
+
+def test_a_periodic_job_of_the_daemon_waits_for_a_call_due_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alarmd.daemon.scheduler import AlarmScheduler
+
+    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)
+    way = RightOfWay()
+    scheduler = AlarmScheduler(_Service(way))  # type: ignore[arg-type]  # only what a job needs
+    scheduler.scheduler.start()
+    ran: list[float] = []
+    try:
+        with way.call_due(clock.now()):
+            scheduler.every("poll", 3600, lambda: ran.append(time.monotonic()))  # runs at once...
+            time.sleep(0.3)
+            assert ran == []  # ...but not before the call goes out
+            sent = time.monotonic()
+        deadline = time.monotonic() + 5
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ran and ran[0] >= sent
+    finally:
+        scheduler.scheduler.shutdown(wait=False)
