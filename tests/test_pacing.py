@@ -16,7 +16,8 @@ from alarmd.calls.dialers.twilio_http import parse_retry_after
 from alarmd.store.models import Attempt
 from tests.conftest import Home
 from tests.inprocess import ring_now, service_maker
-from tests.twilio_standin import TwilioStandin, rate_limited
+from tests.test_voicemail import PICKED_UP
+from tests.twilio_standin import Answer, TwilioStandin, rate_limited
 
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
         "pollMarginSeconds": 0, "intervalSeconds": 1, "requestTimeoutSeconds": 2}
@@ -81,6 +82,37 @@ def test_a_20429_on_a_status_read_waits_its_retry_after(make_service, standin) -
 
     refused, read = standin.fetches()
     assert refused.answered == 429 and read.at - refused.at >= 1.0
+    assert entry["status"] == "answered"
+
+
+def test_a_cancel_refused_with_a_20429_is_asked_again_after_its_retry_after(make_service, standin) -> None:
+    standin.calls_per_second = 0.1  # after one call, the next waits 10 s for its turn
+    service = make_service()
+    assert ring_now(service)["status"] == "answered"
+    standin.update_script.append(rate_limited(retry_after="1"))
+
+    entry = ring_now(service, grace_seconds=6, redial_attempts=1, ring_seconds=5)
+
+    (attempt,) = entry["attempts"]
+    refused, canceled = standin.cancels()
+    assert refused.answered == 429 and canceled.at - refused.at >= 1.0
+    assert attempt["status"] == "canceled"
+    # Stopped while still queued: it never rang, and cannot ring beside anything after it.
+    assert standin.canceled_in_queue() == [attempt["sid"]] and attempt["sid"] not in standin.rang()
+
+
+def test_a_hang_up_refused_with_a_20429_is_asked_again(make_service, standin) -> None:
+    standin.create_script.extend([Answer(statuses=PICKED_UP, answered_by="machine_start"),
+                                  Answer(statuses=["ringing", "in-progress", "completed"], answered_by="human")])
+    standin.update_script.append(rate_limited(retry_after="1"))
+
+    entry = ring_now(make_service(attempts=3), require_human=True)
+
+    refused, hung_up = standin.hangups()
+    assert refused.answered == 429 and hung_up.at - refused.at >= 1.0
+    assert hung_up.path.endswith(f"/Calls/{entry['attempts'][0]['sid']}.json")
+    assert [(a["status"], a["answered_by"]) for a in entry["attempts"]] == [
+        ("completed", "machine_start"), ("completed", "human")]
     assert entry["status"] == "answered"
 
 

@@ -114,6 +114,8 @@ class TwilioStandin:
     create_script: list[Answer] = field(default_factory=list)
     # Answers for the next status reads (a 20429, say) before the call's own statuses.
     fetch_script: list[Answer] = field(default_factory=list)
+    # Answers for the next updates (cancel, hang up: a 20429, say) before they take effect.
+    update_script: list[Answer] = field(default_factory=list)
     # The statuses a fetched call goes through, one per fetch; the last one repeats.
     status_script: list[str] = field(default_factory=lambda: ["completed"])
     call_statuses: dict[str, list[str]] = field(default_factory=dict)
@@ -318,6 +320,8 @@ class TwilioStandin:
             return Answer(201, self._call(create["account"], record))
         fetch = FETCH.match(record.path)
         if record.method == "POST" and fetch and fetch["sid"] in self.call_statuses:
+            if self.update_script:
+                return self.update_script.pop(0)
             # An update: Status=canceled stops a queued or ringing call, as Twilio does.
             status = record.field("Status") or ""
             if status in ("canceled", "completed"):

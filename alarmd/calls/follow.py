@@ -7,10 +7,11 @@ next is alarmd.calls.callplan's to decide from that record.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from alarmd import clock
-from alarmd.calls import callplan
+from alarmd.calls import callplan, pacing
 from alarmd.calls.callplan import Plan
 from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
@@ -24,6 +25,9 @@ log = logging.getLogger("alarmd.delivery")
 
 # A Retry-After on a status read is honoured up to this: each pause renews the 30 s lease.
 MAX_POLL_WAIT_SECONDS = 10.0
+# A cancel or hang-up refused with 20429 is asked this many times in all, at least this far apart.
+RATE_LIMITED_TRIES = 3
+MIN_RATE_LIMITED_WAIT_SECONDS = 0.5
 
 
 class Follower(UsesLive):
@@ -105,7 +109,7 @@ class Follower(UsesLive):
         assert attempt.sid is not None
         # In progress means someone picked up (hold music plays until they hang up).
         message = None if status in callplan.ANSWERED else why
-        if status not in callplan.ANSWERED and self._cancel(attempt.sid, logged):
+        if status not in callplan.ANSWERED and self._cancel(occurrence_id, attempt, logged):
             # Still queued or ringing: stopped, so a redial cannot ring beside it.
             status = "canceled"
         self.record.record(occurrence_id, attempt.id, {
@@ -117,7 +121,7 @@ class Follower(UsesLive):
         assert attempt.sid is not None
         message = None
         try:
-            self.dialer.hang_up(attempt.sid)
+            self._paced(occurrence_id, attempt, self.dialer.hang_up)
         except DialError as exc:
             message = f"could not hang up on the machine ({self.phonebook.mask_text(exc.message)})"
             log.warning("call %s: %s", attempt.sid, message)
@@ -127,14 +131,34 @@ class Follower(UsesLive):
             "status": "completed", "answered_by": answered_by, "error_message": message,
             "finished_at": clock.now()}, None)
 
-    def _cancel(self, sid: str, why: str) -> bool:
+    def _cancel(self, occurrence_id: int, attempt: Attempt, why: str) -> bool:
+        sid = attempt.sid
         try:
-            self.dialer.cancel_call(sid)
+            self._paced(occurrence_id, attempt, self.dialer.cancel_call)
         except DialError as exc:
             log.warning("could not cancel call %s: %s", sid, self.phonebook.mask_text(exc.message))
             return False
         log.warning("call %s %s; canceled it", sid, why)
         return True
+
+    def _paced(self, occurrence_id: int, attempt: Attempt, update: Callable[[str], None]) -> None:
+        """Cancel or hang up; asked again while Twilio answers too many requests (20429).
+
+        A call left ringing because its cancel was refused in a burst could ring beside the
+        redial that follows: so the update waits what Twilio asked (and a share more, as
+        alarmd.calls.pacing spreads a burst's retries), a few times, then gives up as before.
+        """
+        assert attempt.sid is not None
+        for tries in range(1, RATE_LIMITED_TRIES + 1):
+            try:
+                update(attempt.sid)
+                return
+            except DialError as exc:
+                if exc.code not in pacing.RATE_LIMITED or tries == RATE_LIMITED_TRIES:
+                    raise
+                asked = min(max(exc.retry_after or 0.0, MIN_RATE_LIMITED_WAIT_SECONDS), MAX_POLL_WAIT_SECONDS)
+                if not self.lease.pause(occurrence_id, asked * (1 + pacing.JITTER * pacing.share(attempt.id))):
+                    raise
 
     def _label(self, number: str) -> str:
         entry = self.phonebook.by_number(number)
