@@ -116,6 +116,18 @@ def test_a_hang_up_refused_with_a_20429_is_asked_again(make_service, standin) ->
     assert entry["status"] == "answered"
 
 
+def test_a_20429_on_the_call_list_read_after_a_lost_answer_waits_its_retry_after(make_service, standin) -> None:
+    standin.create_script.append(Answer(201, None, drop=True))  # placed, but the answer is lost
+    standin.list_script.append(rate_limited(retry_after="1"))
+
+    entry = ring_now(make_service())
+
+    refused, read = standin.lists()
+    assert refused.answered == 429 and read.at - refused.at >= 1.0  # firstRetrySeconds is 0.2 here
+    assert len(standin.creates()) == 1  # looked, found it placed: not sent again
+    assert entry["attempts"][0]["sid"] == standin.placed()[0].sid and entry["status"] == "answered"
+
+
 # --- Twilio's queue ---------------------------------------------------------------------
 
 

@@ -116,6 +116,8 @@ class TwilioStandin:
     fetch_script: list[Answer] = field(default_factory=list)
     # Answers for the next updates (cancel, hang up: a 20429, say) before they take effect.
     update_script: list[Answer] = field(default_factory=list)
+    # Answers for the next call-list reads (a 20429, say) before the list itself.
+    list_script: list[Answer] = field(default_factory=list)
     # The statuses a fetched call goes through, one per fetch; the last one repeats.
     status_script: list[str] = field(default_factory=lambda: ["completed"])
     call_statuses: dict[str, list[str]] = field(default_factory=dict)
@@ -341,6 +343,8 @@ class TwilioStandin:
             return Answer(200, self._view(sid, status) | {"duration": "12" if status == "completed" else "0"})
         listing = LIST.match(record.path)
         if record.method == "GET" and listing:
+            if self.list_script:
+                return self.list_script.pop(0)
             return self._list(listing["account"], record)
         return twilio_error(20404, "The requested resource was not found", 404)
 

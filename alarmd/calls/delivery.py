@@ -32,7 +32,7 @@ from alarmd import clock
 from alarmd.calls import callplan, pacing, rightofway
 from alarmd.calls.callplan import Dial, Done, Follow, Settle
 from alarmd.calls.dialers.base import CallRequest, PlacedCall
-from alarmd.calls.follow import Follower
+from alarmd.calls.follow import MAX_POLL_WAIT_SECONDS, Follower
 from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.prepared import Prepared
@@ -246,7 +246,7 @@ class Delivery(UsesLive):
                     "error_message": "could not learn from Twilio whether the call was placed "
                                      f"({self.phonebook.mask_text(exc.message)}); not sent again"}, None)
             else:
-                self.lease.pause(occurrence_id, self.settings.redial.first_retry_seconds)
+                self.lease.pause(occurrence_id, self._settle_wait(attempt, exc))
             return
         with self.sessions() as session:
             known = set(session.scalars(select(Attempt.sid).where(Attempt.sid.is_not(None))).all())
@@ -278,6 +278,14 @@ class Delivery(UsesLive):
             + "; Twilio lists no such call"}, None)
 
     # --- labels (secret numbers masked) -------------------------------------------
+
+    def _settle_wait(self, attempt: Attempt, exc: DialError) -> float:
+        """Before the call list is read again: the first retry's wait, or what a 20429 asked, and a share more."""
+        wait = self.settings.redial.first_retry_seconds
+        if exc.code in pacing.RATE_LIMITED and exc.retry_after:
+            asked = min(exc.retry_after, MAX_POLL_WAIT_SECONDS)
+            wait = max(wait, asked) * (1 + pacing.JITTER * pacing.share(attempt.id))
+        return wait
 
     def _label(self, number: str) -> str:
         entry = self.phonebook.by_number(number)

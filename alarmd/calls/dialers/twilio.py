@@ -13,6 +13,7 @@ daemon all day for the one resource it uses.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -144,7 +145,26 @@ class TwilioDialer:
         except requests.RequestException as exc:
             raise network_error(exc, self._timeout) from None
         except TwilioException as exc:
+            refused = _page_refused(exc)
+            if refused is not None:  # a list read answered with an error, which the SDK does not parse
+                error = rest_error(refused, to)
+                error.retry_after = self._http.retry_after()
+                raise error from None
             raise DialError(f"Twilio request failed ({exc})", uncertain=True) from None
+
+
+def _page_refused(exc: TwilioException) -> TwilioRestException | None:
+    """The error answer behind the SDK's "Unable to fetch page" (raised with the response), as a REST error."""
+    response: Any = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    if not isinstance(status, int) or status < 400:
+        return None
+    try:
+        body = json.loads(response.text)
+    except (TypeError, ValueError):
+        body = None
+    body = body if isinstance(body, dict) else {}
+    return TwilioRestException(status, "", msg=str(body.get("message") or ""), code=body.get("code"))
 
 
 def network_error(exc: requests.RequestException, timeout: float) -> DialError:
