@@ -34,8 +34,9 @@ def test_an_alarm_is_claimed_by_its_first_run_though_the_clock_offset_moved(api:
     wait_until(lambda: api.rows("SELECT id FROM occurrences"), timeout=10)
     seen_at = datetime.now(UTC)
     # Claimed by the run set for it, 3 s ahead by this host's clock, not by a run set
-    # again half a second later. (Looked for every 50 ms.)
-    assert seen_at <= due - timedelta(seconds=2.8), f"claimed only {due - seen_at} ahead"
+    # again half a second later (2.5 s ahead at best). Looked for every 50 ms; a loaded CI
+    # machine has been seen to run the job 0.3 s late (2.69 s ahead), hence 2.6.
+    assert seen_at <= due - timedelta(seconds=2.6), f"claimed only {due - seen_at} ahead"
     rang = wait_until(lambda: api.rows("SELECT status FROM occurrences WHERE finished_at IS NOT NULL"),
                       timeout=10)
     assert len(rang) == 1 and rang[0][0] != "missed"
