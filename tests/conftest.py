@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -111,6 +112,12 @@ class Home:
     port: int = field(default_factory=free_port)
     # A PostgreSQL database instead of the SQLite file (tests.postgres.on_each_engine).
     database_url: str | None = None
+
+    @classmethod
+    def made_in(cls, root: Path) -> Home:
+        """A home in `root`, with its HOME directory made (empty)."""
+        (root / "home").mkdir()
+        return cls(root)
 
     @property
     def config_path(self) -> Path:
@@ -274,8 +281,23 @@ def _servers_stopped() -> Iterator[None]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
-    (tmp_path / "home").mkdir()
-    return Home(tmp_path)
+    return Home.made_in(tmp_path)
+
+
+@contextlib.contextmanager
+def dry_run_daemon(root: Path, *commands: tuple[str, ...]) -> Iterator[Home]:
+    """A dry-run daemon in a home made in `root`, after these `alarmd` command lines; then stopped.
+
+    For a module's tests that share one daemon (a module-scoped fixture)."""
+    home = Home.made_in(root)
+    home.write_config(twilio_block(None))
+    daemon = Daemon(home)
+    try:
+        for command in commands:
+            home.cli(*command)
+        yield home
+    finally:
+        daemon.stop()
 
 
 @pytest.fixture

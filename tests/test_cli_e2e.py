@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import Daemon, Home, on_a_terminal, twilio_block
+from tests.conftest import Home, dry_run_daemon, on_a_terminal, twilio_block
 from tests.twilio_standin import TwilioStandin
 
 HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
@@ -36,17 +36,10 @@ def imported_modules(home: Home, *args: str) -> set[str]:
 @pytest.fixture(scope="module")
 def read_only_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     """One daemon for the tests that only read, with a weekday alarm and one 20 minutes ahead."""
-    root = tmp_path_factory.mktemp("read-only")
-    (root / "home").mkdir()
-    home = Home(root)
-    home.write_config(twilio_block(None))
-    daemon = Daemon(home)
-    try:
-        home.cli("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work")
-        home.cli("add", "--to", "1", "--at", "in 20m", "--name", "soon")
+    with dry_run_daemon(tmp_path_factory.mktemp("read-only"),
+                        ("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work"),
+                        ("add", "--to", "1", "--at", "in 20m", "--name", "soon")) as home:
         yield home
-    finally:
-        daemon.stop()
 
 
 # The tests on read_only_home only read: with --dist loadgroup they share one daemon.

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import Daemon, Home, free_port, on_a_terminal, twilio_block
+from tests.conftest import Home, dry_run_daemon, free_port, on_a_terminal, twilio_block
 
 HEAVY = {"click", "twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
          "phonenumbers", "alembic", "requests", "anyio", "h11"}
@@ -31,18 +31,11 @@ FAR = f"{date.today() + timedelta(days=300)} 07:00"
 @pytest.fixture(scope="module")
 def far_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     """One daemon, with two alarms years ahead, for the tests that compare the two ways."""
-    root = tmp_path_factory.mktemp("fast")
-    (root / "home").mkdir()
-    home = Home(root)
-    home.write_config(twilio_block(None))
-    daemon = Daemon(home)
-    try:
-        home.cli("add", "--to", "0", "--at", FAR, "--name", "far", "--say", "Wake up")
-        home.cli("add", "--to", "1", "--daily", "07:00", "--tz", "Europe/Paris", "--name", "paris")
-        home.cli("pause", "paris")
+    with dry_run_daemon(tmp_path_factory.mktemp("fast"),
+                        ("add", "--to", "0", "--at", FAR, "--name", "far", "--say", "Wake up"),
+                        ("add", "--to", "1", "--daily", "07:00", "--tz", "Europe/Paris", "--name", "paris"),
+                        ("pause", "paris")) as home:
         yield home
-    finally:
-        daemon.stop()
 
 
 def run(home: Home, command: list[str], *args: str) -> tuple[int, str, str]:
