@@ -283,8 +283,7 @@ class Delivery(UsesLive):
         """Before the call list is read again: the first retry's wait, or what a 20429 asked, and a share more."""
         wait = self.settings.redial.first_retry_seconds
         if exc.code in pacing.RATE_LIMITED and exc.retry_after:
-            asked = min(exc.retry_after, MAX_POLL_WAIT_SECONDS)
-            wait = max(wait, asked) * (1 + pacing.JITTER * pacing.share(attempt.id))
+            return pacing.paced_seconds(wait, min(exc.retry_after, MAX_POLL_WAIT_SECONDS), attempt.id)
         return wait
 
     def _label(self, number: str) -> str:

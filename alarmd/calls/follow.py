@@ -156,8 +156,9 @@ class Follower(UsesLive):
             except DialError as exc:
                 if exc.code not in pacing.RATE_LIMITED or tries == RATE_LIMITED_TRIES:
                     raise
-                asked = min(max(exc.retry_after or 0.0, MIN_RATE_LIMITED_WAIT_SECONDS), MAX_POLL_WAIT_SECONDS)
-                if not self.lease.pause(occurrence_id, asked * (1 + pacing.JITTER * pacing.share(attempt.id))):
+                asked = min(exc.retry_after or 0.0, MAX_POLL_WAIT_SECONDS)
+                if not self.lease.pause(occurrence_id, pacing.paced_seconds(MIN_RATE_LIMITED_WAIT_SECONDS, asked,
+                                                                            attempt.id)):
                     raise
 
     def _label(self, number: str) -> str:

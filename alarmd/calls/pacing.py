@@ -30,8 +30,13 @@ def retry_wait(attempt: Attempt, backoff: timedelta, asked: Mapping[int, float])
     """How long after `attempt` failed its retry waits: the backoff, paced if Twilio was overloaded."""
     if attempt.error_code not in RATE_LIMITED:
         return backoff
-    wait = max(backoff.total_seconds(), asked.get(attempt.id, 0.0))
-    return timedelta(seconds=wait * (1 + JITTER * share(attempt.id)))
+    return timedelta(seconds=paced_seconds(backoff.total_seconds(), asked.get(attempt.id), attempt.id))
+
+
+def paced_seconds(least: float, asked: float | None, attempt_id: int) -> float:
+    """A rate-limited request's wait before it is sent again: `least` or what Twilio asked,
+    whichever is longer, and the attempt's share of that more."""
+    return max(least, asked or 0.0) * (1 + JITTER * share(attempt_id))
 
 
 def share(attempt_id: int) -> float:
