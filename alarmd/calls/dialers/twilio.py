@@ -138,19 +138,16 @@ class TwilioDialer:
     def _request(self, send: Any, to: str) -> Any:
         try:
             return send()
-        except TwilioRestException as exc:
-            error = rest_error(exc, to)
-            error.retry_after = self._http.retry_after()  # a 429's, for alarmd.calls.pacing
-            raise error from None
         except requests.RequestException as exc:
             raise network_error(exc, self._timeout) from None
         except TwilioException as exc:
-            refused = _page_refused(exc)
-            if refused is not None:  # a list read answered with an error, which the SDK does not parse
-                error = rest_error(refused, to)
-                error.retry_after = self._http.retry_after()
-                raise error from None
-            raise DialError(f"Twilio request failed ({exc})", uncertain=True) from None
+            # A list read answered with an error comes as a bare TwilioException (see _page_refused).
+            refused = exc if isinstance(exc, TwilioRestException) else _page_refused(exc)
+            if refused is None:
+                raise DialError(f"Twilio request failed ({exc})", uncertain=True) from None
+            error = rest_error(refused, to)
+            error.retry_after = self._http.retry_after()  # a 429's, for alarmd.calls.pacing
+            raise error from None
 
 
 def _page_refused(exc: TwilioException) -> TwilioRestException | None:
