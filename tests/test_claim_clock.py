@@ -24,19 +24,27 @@ def api(home: Home) -> Iterator[LiveApi]:
     clock.set_offset(timedelta(0))
 
 
-def test_an_alarm_is_claimed_by_its_first_run_though_the_clock_offset_moved(api: LiveApi) -> None:
+def test_an_alarm_is_claimed_by_its_first_run_though_the_clock_offset_moved(api: LiveApi, monkeypatch) -> None:
+    claims: list[tuple[int, list[int]]] = []
+    claim_due = api.service.claim_due
+
+    def recorded(alarm_id: int, now: datetime) -> list[int]:
+        claimed = claim_due(alarm_id, now)
+        claims.append((alarm_id, claimed))
+        return claimed
+
+    monkeypatch.setattr(api.service, "claim_due", recorded)
     due = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
     created = api.client.post("/v1/alarms", json={"to": "MOBILE", "at": due.isoformat()})
     assert created.status_code == 201
     # The job is set by the old offset; by the time it runs, the offset measured since is
     # half a second less, so "now plus the claim lead" falls short of the due instant.
     clock.set_offset(timedelta(seconds=-0.5))
-    wait_until(lambda: api.rows("SELECT id FROM occurrences"), timeout=10)
-    seen_at = datetime.now(UTC)
-    # Claimed by the run set for it, 3 s ahead by this host's clock, not by a run set
-    # again half a second later (2.5 s ahead at best). Looked for every 50 ms; a loaded CI
-    # machine has been seen to run the job 0.3 s late (2.69 s ahead), hence 2.6.
-    assert seen_at <= due - timedelta(seconds=2.6), f"claimed only {due - seen_at} ahead"
     rang = wait_until(lambda: api.rows("SELECT status FROM occurrences WHERE finished_at IS NOT NULL"),
-                      timeout=10)
+                      timeout=15)
     assert len(rang) == 1 and rang[0][0] != "missed"
+    # Claimed by the run set for it, not by a run set again after the first found nothing
+    # due (which is how the alarm was lost). Told by the runs themselves, not by how far
+    # ahead the claim came, which a loaded machine moves.
+    runs = [claimed for alarm_id, claimed in claims if alarm_id == created.json()["id"]]
+    assert runs and runs[0], f"the alarm's runs claimed {runs}"
