@@ -150,6 +150,8 @@ def main() -> None:
                         help="this process's (the stand-in's) priority")
     parser.add_argument("--profile", type=Path, help="py-spy (on PATH) records the daemon during phase 2 to this file")
     parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL instead of SQLite")
+    parser.add_argument("--dump", type=Path,
+                        help="write each alarm's phase, index, due instant and POST arrival here (JSON lines)")
     args = parser.parse_args()
     tree = args.tree.resolve()
     python = tree / ".venv" / "bin" / "python"
@@ -196,6 +198,10 @@ def main() -> None:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             got = seen.wait("bench", range(first, next_index), timeout=dues[-1][1] - time.time() + 30)
             results[name] = (sorted((got[i] - due) * 1000 for i, due in dues if i in got), len(offsets) - len(got))
+            if args.dump:
+                with args.dump.open("a") as dump:
+                    for i, due in dues:
+                        dump.write(json.dumps({"phase": name, "i": i, "due": due, "arrived": got.get(i)}) + "\n")
 
         def floor_run(name: str, offsets: list[float]) -> None:
             instants = [time.time() + 1.0 + offset for offset in offsets]

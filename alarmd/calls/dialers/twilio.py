@@ -16,9 +16,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
-import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from twilio.base import deserialize
 from twilio.base.domain import Domain
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -27,7 +24,8 @@ from twilio.base.version import Version
 from twilio.rest import Client
 
 from alarmd.calls.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
-from alarmd.calls.dialers.twilio_http import RetryAfterHttpClient
+from alarmd.calls.dialers.direct_http import RequestFailed
+from alarmd.calls.dialers.twilio_http import http_client_for
 from alarmd.config.settings import TwilioSettings
 from alarmd.defaults import TWILIO_TIMEOUT_SECONDS
 from alarmd.errors import DialError
@@ -45,7 +43,6 @@ KNOWN_ERRORS = {
     13227: "the account's geo permissions do not allow calling {to}",
 }
 RETRYABLE_CODES = frozenset({20429})
-POOL_SIZE = 128  # connections kept to Twilio
 # How many of the newest calls to a number are read to settle a lost answer.
 RECENT_CALLS = 20
 API_BASE_URL = "https://api.twilio.com"  # the SDK's own for the Api domain
@@ -67,26 +64,14 @@ class TwilioDialer:
         assert settings.account_sid and settings.auth_token and settings.number_from
         self._from = settings.number_from
         self._url = settings.calling_uri
-        self._http = RetryAfterHttpClient(timeout=timeout)
-        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
-        self._timeout = timeout
         # The SDK builds every Calls URL from this domain's base; tests and proxies stand
         # in for api.twilio.com by replacing it.
         base_url = settings.api_base_url or API_BASE_URL
+        self._http = http_client_for(base_url, timeout)
+        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
+        self._timeout = timeout
         self._api = Version(Domain(self._client, base_url), API_VERSION)
         self._calls = f"/Accounts/{settings.account_sid}/Calls"
-        # Every delivery thread shares this session; with many alarms due at once, a small
-        # pool would open (and throw away) a new connection for most of them.
-        session = self._client.http_client.session
-        for scheme in ("https://", "http://"):
-            session.mount(scheme, HTTPAdapter(pool_maxsize=POOL_SIZE))
-        # requests reads the proxy and CA-bundle variables from the environment on every
-        # request: about a millisecond, spent at the very instant a call is due. They are
-        # read once here instead, for the one host this dialer talks to.
-        found = session.merge_environment_settings(base_url, {}, None, None, None)
-        session.proxies.update(found["proxies"])
-        session.verify = found["verify"]
-        session.trust_env = False
 
     def place_call(self, request: CallRequest) -> PlacedCall:
         # The form fields, in the order the SDK's CallList.create sends them.
@@ -138,11 +123,11 @@ class TwilioDialer:
     def _request(self, send: Any, to: str) -> Any:
         try:
             return send()
-        except requests.RequestException as exc:
+        except RequestFailed as exc:
             raise network_error(exc, self._timeout) from None
         except TwilioException as exc:
-            # A list read answered with an error comes as a bare TwilioException (see _page_refused).
-            refused = exc if isinstance(exc, TwilioRestException) else _page_refused(exc)
+            # A list read answered with an error comes as a bare TwilioException (see page_refused).
+            refused = exc if isinstance(exc, TwilioRestException) else page_refused(exc)
             if refused is None:
                 raise DialError(f"Twilio request failed ({exc})", uncertain=True) from None
             error = rest_error(refused, to)
@@ -150,7 +135,7 @@ class TwilioDialer:
             raise error from None
 
 
-def _page_refused(exc: TwilioException) -> TwilioRestException | None:
+def page_refused(exc: TwilioException) -> TwilioRestException | None:
     """The error answer behind the SDK's "Unable to fetch page" (raised with the response), as a REST error."""
     response: Any = exc.args[1] if len(exc.args) > 1 else None
     status = getattr(response, "status_code", None)
@@ -164,21 +149,13 @@ def _page_refused(exc: TwilioException) -> TwilioRestException | None:
     return TwilioRestException(status, "", msg=str(body.get("message") or ""), code=body.get("code"))
 
 
-def network_error(exc: requests.RequestException, timeout: float) -> DialError:
-    """Transient always; uncertain unless the connection was never made."""
-    if isinstance(exc, requests.ConnectTimeout) or _refused(exc):
-        return DialError(f"could not reach Twilio ({type(exc).__name__})")
-    if isinstance(exc, requests.Timeout):
+def network_error(exc: RequestFailed, timeout: float) -> DialError:
+    """Transient always; uncertain unless the request cannot have been sent."""
+    if not exc.sent:
+        return DialError(f"could not reach Twilio ({exc.reason})")
+    if exc.timed_out:
         return DialError(f"Twilio did not answer within {timeout:g} s", uncertain=True)
-    return DialError(f"the connection to Twilio broke ({type(exc).__name__})", uncertain=True)
-
-
-def _refused(exc: requests.RequestException) -> bool:
-    # requests wraps urllib3's MaxRetryError, whose reason says whether a connection
-    # was ever made; before one is, the request cannot have been sent.
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(
-        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError)
+    return DialError(f"the connection to Twilio broke ({exc.reason})", uncertain=True)
 
 
 def rest_error(exc: TwilioRestException, to: str) -> DialError:

@@ -15,7 +15,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from alarmd.calls.dialers.twilio import network_error, rest_error
+from alarmd.calls.dialers.twilio import network_error, page_refused, rest_error
+from alarmd.calls.dialers.twilio_http import requests_failure
 from alarmd.config.settings import TwilioSettings
 from alarmd.defaults import TWILIO_TIMEOUT_SECONDS
 from alarmd.errors import DialError
@@ -64,10 +65,14 @@ class TwilioAccount:
         except TwilioRestException as exc:
             raise rest_error(exc, "the number") from None
         except requests.RequestException as exc:
-            error = network_error(exc, self._timeout)
+            error = network_error(requests_failure(exc), self._timeout)
             raise DialError(f"{error.message} at {self.base_url}") from None
         except TwilioException as exc:
-            raise DialError(f"Twilio request failed ({exc})") from None
+            # A list read answered with an error comes as a bare TwilioException (see page_refused).
+            refused = page_refused(exc)
+            if refused is None:
+                raise DialError(f"Twilio request failed ({exc})") from None
+            raise rest_error(refused, "the number") from None
 
 
 def _text(value: Any) -> str | None:
