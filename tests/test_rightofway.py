@@ -93,3 +93,26 @@ def test_a_periodic_job_of_the_daemon_waits_for_a_call_due_now(monkeypatch: pyte
         assert ran and ran[0] >= sent
     finally:
         scheduler.scheduler.shutdown(wait=False)
+
+
+def test_the_schedulers_loop_hands_out_no_job_while_a_call_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not even a job that does not give way itself: handing it out costs the lock too."""
+    from alarmd.daemon.scheduler import AlarmScheduler
+
+    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)
+    way = RightOfWay()
+    scheduler = AlarmScheduler(_Service(way))  # type: ignore[arg-type]  # only what its loop needs
+    scheduler.scheduler.start()
+    ran: list[float] = []
+    try:
+        with way.call_due(clock.now()):
+            scheduler.scheduler.add_job(lambda: ran.append(time.monotonic()))  # due at once...
+            time.sleep(0.3)
+            assert ran == []  # ...but not handed out before the call goes out
+            sent = time.monotonic()
+        deadline = time.monotonic() + 5
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ran and ran[0] >= sent
+    finally:
+        scheduler.scheduler.shutdown(wait=False)

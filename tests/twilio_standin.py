@@ -42,7 +42,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     form: dict[str, list[str]]
-    at: float  # time.time() when it arrived
+    at: float  # time.time() when it arrived (its request line was read)
     answered: int | None = None  # the HTTP status it got (None while it hangs)
     sid: str | None = None  # the call a create made, if it made one
     proxied_for: str | None = None  # the host named by a request sent through a proxy
@@ -158,6 +158,13 @@ class TwilioStandin:
             # Headers and body go out in two writes; with Nagle on, the second waits for
             # the client's delayed ACK (40 ms), which Twilio's real servers do not add.
             disable_nagle_algorithm = True
+            arrived_at = 0.0
+
+            def parse_request(self) -> bool:
+                # A request's arrival is when its first line is read, before its headers and
+                # body are parsed: bench/fire_latency.py times alarmd, not this stand-in.
+                self.arrived_at = time.time()
+                return bool(super().parse_request())
 
             def do_POST(self) -> None:
                 standin._handle(self)
@@ -266,8 +273,8 @@ class TwilioStandin:
             proxied_for, target = parts.netloc, parts.path + (f"?{parts.query}" if parts.query else "")
         path, _, query = target.partition("?")
         record = Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()},
-                          parse_qs(raw or query, keep_blank_values=True), time.time(),
-                          proxied_for=proxied_for)
+                          parse_qs(raw or query, keep_blank_values=True),
+                          getattr(handler, "arrived_at", 0.0) or time.time(), proxied_for=proxied_for)
         with self._arrived:
             self.requests.append(record)
             self._let_out(record.at)
