@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -73,19 +75,21 @@ class _Service:
     def on_settings_loaded(self, _listener: object) -> None: ...
 
 
-def test_a_periodic_job_of_the_daemon_waits_for_a_call_due_now(monkeypatch: pytest.MonkeyPatch) -> None:
+def held_until_the_call_goes_out(monkeypatch: pytest.MonkeyPatch,
+                                 add: Callable[[Any, Callable[[], None]], object]) -> None:
+    """`add(scheduler, job)` sets a job due at once while a call is due: it runs only once the call is sent."""
     from alarmd.daemon.scheduler import AlarmScheduler
 
     monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)
     way = RightOfWay()
-    scheduler = AlarmScheduler(_Service(way))  # type: ignore[arg-type]  # only what a job needs
+    scheduler = AlarmScheduler(_Service(way))  # type: ignore[arg-type]  # only what its loop and a job need
     scheduler.scheduler.start()
     ran: list[float] = []
     try:
         with way.call_due(clock.now()):
-            scheduler.every("poll", 3600, lambda: ran.append(time.monotonic()))  # runs at once...
+            add(scheduler, lambda: ran.append(time.monotonic()))  # due at once...
             time.sleep(0.3)
-            assert ran == []  # ...but not before the call goes out
+            assert ran == []  # ...but not run before the call goes out
             sent = time.monotonic()
         deadline = time.monotonic() + 5
         while not ran and time.monotonic() < deadline:
@@ -93,26 +97,12 @@ def test_a_periodic_job_of_the_daemon_waits_for_a_call_due_now(monkeypatch: pyte
         assert ran and ran[0] >= sent
     finally:
         scheduler.scheduler.shutdown(wait=False)
+
+
+def test_a_periodic_job_of_the_daemon_waits_for_a_call_due_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    held_until_the_call_goes_out(monkeypatch, lambda scheduler, job: scheduler.every("poll", 3600, job))
 
 
 def test_the_schedulers_loop_hands_out_no_job_while_a_call_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not even a job that does not give way itself: handing it out costs the lock too."""
-    from alarmd.daemon.scheduler import AlarmScheduler
-
-    monkeypatch.setattr(rightofway, "MAX_WAIT_SECONDS", 30)
-    way = RightOfWay()
-    scheduler = AlarmScheduler(_Service(way))  # type: ignore[arg-type]  # only what its loop needs
-    scheduler.scheduler.start()
-    ran: list[float] = []
-    try:
-        with way.call_due(clock.now()):
-            scheduler.scheduler.add_job(lambda: ran.append(time.monotonic()))  # due at once...
-            time.sleep(0.3)
-            assert ran == []  # ...but not handed out before the call goes out
-            sent = time.monotonic()
-        deadline = time.monotonic() + 5
-        while not ran and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert ran and ran[0] >= sent
-    finally:
-        scheduler.scheduler.shutdown(wait=False)
+    held_until_the_call_goes_out(monkeypatch, lambda scheduler, job: scheduler.scheduler.add_job(job))
