@@ -65,7 +65,7 @@ def routes(web: Web) -> APIRouter:
         try:
             alarm = service.add_alarm(form.new_alarm(service.settings.redial.require_human), clock.now())
         except REFUSED as exc:
-            return main(request, status_of(exc), form, _errors(exc, form))
+            return main(request, status_of(exc), form, _errors(exc))
         return RedirectResponse(f"/#alarm-{alarm['id']}", status_code=303)
 
     @router.post("/alarms")
@@ -97,7 +97,7 @@ def routes(web: Web) -> APIRouter:
             if changes:
                 service.edit_alarm(alarm_id, changes, clock.now())
         except REFUSED as exc:
-            return editor(request, alarm, form, status_of(exc), _errors(exc, form))
+            return editor(request, alarm, form, status_of(exc), _errors(exc))
         return RedirectResponse(f"/#alarm-{alarm_id}", status_code=303)
 
     @router.post("/alarms/{alarm_id}/edit")
@@ -123,6 +123,5 @@ def _value(alarm: dict[str, Any], key: str, options: list[dict[str, str]]) -> st
     return value if value in {o["value"] for o in options} else KEEP
 
 
-def _errors(exc: Exception, form: AlarmForm) -> dict[str, str]:
-    name = exc.field if isinstance(exc, FieldError) else field_of(exc, form)
-    return {name or "form": sentence(exc)}
+def _errors(exc: Exception) -> dict[str, str]:
+    return {field_of(exc): sentence(exc)}
