@@ -6,7 +6,7 @@ it is about, and nothing stored; a good one redirects (303) to the alarm on the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,9 +19,7 @@ from alarmd.web import present
 from alarmd.web.forms import KEEP, AlarmForm, FieldError, field_of, ref_value
 from alarmd.web.gate import posted, require_session
 from alarmd.web.render import page
-
-if TYPE_CHECKING:
-    from alarmd.web.app import Web
+from alarmd.web.state import Web
 
 REFUSED = (FieldError, BadInput, Conflict, LimitExceeded)
 
