@@ -141,8 +141,8 @@ def ref_value(number: dict[str, Any] | None) -> str:
     return str(number.get("name") or number["index"])
 
 
-# The form's field for an API field where the two differ: the form's time and date make
-# `daily` (no date) or `at` (with one), and a one-off's time is wrong only with its date.
+# The form's field for an API field where the two differ: the form's time alone makes
+# `daily`, and with a date `at`, whose errors (past, too far ahead) are the date's.
 FORM_FIELDS = {"at": "date", "daily": "time"}
 SHOWN_BESIDE = frozenset(TEXT_FIELDS) | {"days"}
 
