@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
 from alarmd.alarms import pins
-from alarmd.alarms.lookup import find_alarm
+from alarmd.alarms.inputs import find_alarm
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput, NoSuchAlarm
 from alarmd.phonebook import Phonebook

@@ -176,7 +176,7 @@ def _convert(kind: Kind, value: str) -> Any:
     if kind == ATTEMPTS:
         return _whole(value, 1, 10)
     if kind == DURATION:
-        from alarmd.schedule.durations import parse_duration
+        from alarmd.schedule.timeparse import parse_duration
 
         try:
             return parse_duration(value)
