@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import field
 from typing import Annotated, Any
 
 from pydantic import (
@@ -200,7 +201,7 @@ class NumberEntry:
 class TwilioSettings:
     enabled: Flag = False
     account_sid: Annotated[Text, Field(alias="accountSID")] = None
-    auth_token: Annotated[Text, Field(alias="authToken")] = dataclasses.field(default=None, repr=False)
+    auth_token: Annotated[Text, Field(alias="authToken")] = field(default=None, repr=False)
     number_from: Annotated[Phone, Field(alias="numberFrom")] = None
     calling_uri: Annotated[str, BeforeValidator(_or_default(defaults.DEFAULT_CALLING_URI)),
                            AfterValidator(str.strip), Field(alias="callingURI")] = defaults.DEFAULT_CALLING_URI
@@ -310,20 +311,24 @@ _FILE = TypeAdapter(_File)
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the daemon runs with. Assembled rather than parsed: the client settings,
-    the database and the TLS files are read and checked on their own before this is built."""
+    the database and the TLS files are read and checked on their own before this is built.
+    Each field names the config key it comes from, for alarmd.config.changes."""
 
-    client: ClientSettings
-    database: Database  # a Path (SQLite) or a PostgresDatabase
-    timezone: str
-    grace_seconds: int
-    twilio: TwilioSettings
-    keepalive: KeepaliveSettings
-    redial: RedialSettings = dataclasses.field(default_factory=RedialSettings)
-    calls_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR
+    client: ClientSettings = field(metadata={"key": "alarmd.listen"})
+    database: Database = field(metadata={"key": "alarmd.database"})  # a Path (SQLite) or a PostgresDatabase
+    timezone: str = field(metadata={"key": "alarmd.timezone"})
+    grace_seconds: int = field(metadata={"key": "alarmd.graceSeconds"})
+    twilio: TwilioSettings = field(metadata={"key": "twilio"})
+    keepalive: KeepaliveSettings = field(metadata={"key": "alarmd.keepalive"})
+    redial: RedialSettings = field(default_factory=RedialSettings, metadata={"key": "alarmd.redial"})
+    calls_per_hour: int = field(default=defaults.DEFAULT_CALLS_PER_HOUR,
+                                metadata={"key": "alarmd.limits.callsPerHour"})
     # Manual dials' own cap inside calls_per_hour, so wake-ups always keep room.
-    dials_per_hour: int = defaults.DEFAULT_CALLS_PER_HOUR // 2
-    heartbeat: HeartbeatSettings = dataclasses.field(default_factory=HeartbeatSettings)
-    network: NetworkSettings = dataclasses.field(default_factory=NetworkSettings)  # alarmd.tls, alarmd.trustProxy
+    dials_per_hour: int = field(default=defaults.DEFAULT_CALLS_PER_HOUR // 2,
+                                metadata={"key": "alarmd.limits.dialsPerHour"})
+    heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings, metadata={"key": "alarmd.heartbeat"})
+    # alarmd.tls and alarmd.trustProxy; their fields name their own keys.
+    network: NetworkSettings = field(default_factory=NetworkSettings, metadata={"key": "alarmd"})
 
     @property
     def api_token(self) -> str | None:
