@@ -103,6 +103,7 @@ def test_environment_and_credentials_override_the_file(tmp_path: Path) -> None:
     ({"alarmd": {"keepalive": {"number": "²"}}},
      "alarmd.keepalive.number: no entry of twilio.phoneNumbers is named '²'."),
     ({"alarmd": {"redial": {"pollSeconds": 0}}}, "alarmd.redial.pollSeconds: 0 is out of range (from 0.01 to 10)."),
+    ({"alarmd": {"redial": {"pollSeconds": float("nan")}}}, "alarmd.redial.pollSeconds: nan is out of range"),
     ({"alarmd": {"limits": {"dialsPerHour": None}}}, "alarmd.limits.dialsPerHour: expected a whole number, got null."),
     ({"twilio": {"phoneNumbers": "MOBILE"}}, "twilio.phoneNumbers: expected a list of {name, number} objects."),
     ({"twilio": {"phoneNumbers": [{"name": "MOBILE"}]}},

@@ -63,7 +63,8 @@ def _number_text(value: float) -> str:
 def within(low: float, high: float | None = None) -> Callable[[Any], Any]:
     """A number from `low` to `high` (or at least `low`)."""
     def check(value: Any) -> Any:
-        if value < low or (high is not None and value > high):
+        # Written so that NaN (JSON's NaN, which Python's json reads) is out of every range.
+        if not (low <= value and (high is None or value <= high)):
             bounds = (f"from {_number_text(low)} to {_number_text(high)}" if high is not None
                       else f"at least {_number_text(low)}")
             raise ValueError(f"{_number_text(value)} is out of range ({bounds}).")
