@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alarmd.calls import callplan
+from alarmd.digits import is_digits
 from alarmd.errors import BadInput, NoSuchAlarm
 from alarmd.phonebook import Phonebook, PhoneNumber
 from alarmd.schedule import rules, timeparse
@@ -83,7 +84,7 @@ def check_name(name: str | None) -> str | None:
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise BadInput(f"an alarm name can be at most {MAX_NAME_LENGTH} characters.", field="name")
-    if name.isascii() and name.isdigit():  # what find_alarm would read as an id
+    if is_digits(name):  # what find_alarm would read as an id
         raise BadInput(f"the name {name!r} would be read as an id; use a word.", field="name")
     # A name is a path segment (/v1/alarms/NAME): one that cannot round-trip in one is
     # routed elsewhere ("wake/next" is alarm wake's `next`), or normalised away ("..").
@@ -187,7 +188,7 @@ def check_ahead(instant: datetime, now: datetime, field: str) -> None:
 
 def ref_text(ref: int | str, entry: PhoneNumber) -> str:
     """The reference as given, tidied: the entry's name when given by name, else its index."""
-    by_name = isinstance(ref, str) and not (ref.strip().isascii() and ref.strip().isdigit()) and entry.name
+    by_name = isinstance(ref, str) and not is_digits(ref.strip()) and entry.name
     return entry.name if by_name and entry.name else str(entry.index)
 
 
@@ -264,7 +265,7 @@ def find_alarm(session: Session, ref: int | str) -> Alarm:
     """The alarm a person names: its id, its exact name, or its name in any case."""
     text = str(ref).strip()
     alarm = None
-    if text.isascii() and text.isdigit():  # "²" passes isdigit() alone, and int() refuses it
+    if is_digits(text):
         alarm = session.get(Alarm, int(text))
     else:
         alarm = session.scalars(select(Alarm).where(Alarm.name == text)).first()

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alarmd.alarms.inputs import AlarmInput
+from alarmd.digits import is_digits
 from alarmd.errors import BadInput, Conflict
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -76,7 +77,7 @@ class AlarmForm:
         text = self.values.get(name, "")
         if not text:
             return None
-        if not text.isdigit():
+        if not is_digits(text):
             raise FieldError(name, f"{NUMBER_FIELDS[name]} must be a whole number.")
         return int(text)
 

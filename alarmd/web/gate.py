@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 from alarmd import clock
 from alarmd.alarms.service import AlarmService
 from alarmd.alarms.signin import SESSION_LIFETIME
+from alarmd.digits import is_digits
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_FIELDS = 64
@@ -106,7 +107,7 @@ def login_valid(cookie: str | None, given: str | None) -> bool:
 async def read_form(request: Request) -> FormData:
     """The posted form, read up to MAX_FORM_BYTES (a chunked body is counted as it comes)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if is_digits(declared) and int(declared) > MAX_FORM_BYTES:
         raise FormTooLarge()
     body = b""
     async for chunk in request.stream():
