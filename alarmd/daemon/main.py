@@ -21,7 +21,7 @@ from alarmd.calls.dialers.environment import environment_problems
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
-from alarmd.daemon import logs, supervision, uvicornlite
+from alarmd.daemon import logs, supervision
 from alarmd.daemon.changes import POLL_SECONDS, ChangeWatcher
 from alarmd.daemon.clockwatch import ClockWatch
 from alarmd.daemon.heartbeat import PING_TIMEOUT_SECONDS, Heartbeat
@@ -96,7 +96,6 @@ def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
 def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLike[str] | None,
            env: Mapping[str, str] | None) -> str | None:
     """The daemon's life; None after a clean stop, else why it stopped."""
-    uvicornlite.install()
     import uvicorn
 
     from alarmd.alarms.service import AlarmService
