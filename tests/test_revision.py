@@ -14,7 +14,7 @@ from tests.test_migrations import script, upgrade_to
 
 
 def test_the_head_written_in_the_code_is_alembics() -> None:
-    assert revision.HEAD == script().get_current_head()
+    assert script().get_current_head() == revision.HEAD
 
 
 @pytest.mark.parametrize("start", ["base", *[r.revision for r in script().walk_revisions()]])
