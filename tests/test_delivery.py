@@ -167,32 +167,6 @@ def test_a_refusal_for_a_secret_number_is_masked(make_service, standin, caplog) 
     assert "4455" not in logged.replace(OFFICE_MASKED, "") and OFFICE_MASKED in logged
 
 
-# --- the due instant ----------------------------------------------------------------------
-
-
-def test_a_claim_at_the_instant_a_call_is_due_waits_until_the_call_is_sent(make_service, standin) -> None:
-    service = make_service()
-    standin.create_script.append(Answer(delay=0.2))  # Twilio answers the call 0.2 s after the POST
-    now = clock.now()
-    due = now + timedelta(seconds=1.5)
-    first = service.add_alarm(AlarmInput(to="MOBILE", at=due.isoformat()), now)
-    later = service.add_alarm(AlarmInput(to="MOBILE", at=(due + timedelta(minutes=5)).isoformat()), now)
-    # Claimed ahead, as the scheduler does: the delivery prepares the call, then waits for `due`.
-    (occurrence_id,) = service.claim_due(first["id"], due)
-    caller = threading.Thread(target=service.fire_occurrence, args=[occurrence_id])
-    caller.start()
-    time.sleep(max(0.0, (due - clock.now()).total_seconds()))
-
-    # At that instant another alarm's claim, five minutes ahead, is bookkeeping: it gives way.
-    service.claim_due(later["id"], due + timedelta(minutes=5))
-    claimed = time.time()
-    caller.join(10)
-
-    (post,) = standin.creates()
-    assert post.at - due.timestamp() < 0.5  # the call went out when due...
-    assert claimed - post.at >= 0.15  # ...and the claim waited until Twilio had answered it
-
-
 # --- following the call, redialling, escalating ----------------------------------------
 
 

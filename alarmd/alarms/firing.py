@@ -50,6 +50,14 @@ class Firing(UsesLive):
         """Have `dispatcher(occurrence_id)` dial a claimed occurrence off the caller's thread."""
         self._dispatch = dispatcher
 
+    def on_call_failed(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(sentence)` (masked) when a call fails for good."""
+        self.delivery.on_call_failed(listener)
+
+    def alarm_changed(self, alarm_id: int) -> None:
+        """A call prepared for the alarm reads it again before it goes out."""
+        self.delivery.alarm_changed(alarm_id)
+
     def claim_due(self, alarm_id: int, now: datetime) -> list[int]:
         """Claim the alarm's occurrences that are due by `now`; return those to dial.
 
@@ -57,8 +65,6 @@ class Firing(UsesLive):
         every other due one is recorded as missed, never silently dropped. The alarm's
         next_fire_at moves past `now` in the same transaction.
         """
-        # Claims run a few seconds ahead, so one may fall on the instant an earlier call is due.
-        self.delivery.right_of_way.give_way()
         with self.sessions.begin() as session:
             alarm = session.get(Alarm, alarm_id)
             if alarm is None or alarm.next_fire_at is None or alarm.next_fire_at > now:
@@ -125,7 +131,6 @@ class Firing(UsesLive):
     def resumable_occurrences(self) -> list[int]:
         """Occurrences left claimed, dialling or accepted (a stop, a crash, another daemon);
         not those this daemon is delivering (each would get a thread of its own for nothing)."""
-        self.delivery.right_of_way.give_way()
         busy = self.delivery.delivering()
         with self.sessions() as session:
             return [occurrence_id for occurrence_id in session.scalars(

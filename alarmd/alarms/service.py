@@ -55,7 +55,7 @@ class AlarmService(UsesLive):
         # First of the "settings were (re)loaded" listeners: pins follow the config before anything else looks.
         self.reloading.on_settings_loaded(self.check_numbers)
         self.signin = SignIn(sessions)
-        self.on_alarm_change(self.firing.delivery.alarm_changed)
+        self.on_alarm_change(self.firing.alarm_changed)
 
     # --- wiring -------------------------------------------------------------------
 
@@ -69,7 +69,7 @@ class AlarmService(UsesLive):
 
     def on_call_failed(self, listener: Callable[[str], None]) -> None:
         """Call `listener(sentence)` (masked) when a call fails for good: failed, or refused by the cost guard."""
-        self.firing.delivery.record.failure_listeners.append(listener)
+        self.firing.on_call_failed(listener)
 
     def on_settings_loaded(self, listener: Callable[[], object]) -> None:
         """Call `listener()` after the settings were (re)loaded and put in force."""
@@ -137,10 +137,6 @@ class AlarmService(UsesLive):
             return self.firing.claim_due(alarm_id, now)
         finally:
             self.reports.forget_warnings()  # a one-off that rang has no warning left
-
-    def give_way(self) -> None:
-        """Wait (briefly) while a prepared call is about to go out: for the daemon's bookkeeping."""
-        self.firing.delivery.right_of_way.give_way()
 
     def fire_occurrence(self, occurrence_id: int) -> None:
         self.firing.fire_occurrence(occurrence_id)

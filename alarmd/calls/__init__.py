@@ -1,1 +1,1 @@
-"""Delivering an occurrence as phone calls: call plan, delivery loop, right of way, cost guard, dialers."""
+"""Delivering an occurrence as phone calls: call plan, delivery loop, cost guard, dialers."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import clock
-from alarmd.calls import callplan, pacing, rightofway
+from alarmd.calls import callplan, pacing
 from alarmd.calls.callplan import Dial, Done, Follow, Settle
 from alarmd.calls.dialers.base import CallRequest, PlacedCall
 from alarmd.calls.follow import MAX_POLL_WAIT_SECONDS, Follower
@@ -37,7 +38,6 @@ from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.prepared import Prepared
 from alarmd.calls.record import Record, Snapshot
-from alarmd.calls.rightofway import RightOfWay
 from alarmd.errors import BadInput, DialError, LimitExceeded
 from alarmd.phonebook import mask
 from alarmd.store.models import Alarm, Attempt, Occurrence
@@ -63,14 +63,17 @@ class Delivery(UsesLive):
         self._lock = threading.Lock()
         # A call prepared ahead re-reads its alarm only when it changed meanwhile (see _await).
         self.prepared = Prepared(stopping)
-        self.right_of_way = RightOfWay()
         self.lease = Lease(sessions, owner, stopping)
         self.record = Record(sessions, live, self.lease)
-        self.follower = Follower(live, self.record, self.lease, self.right_of_way)
+        self.follower = Follower(live, self.record, self.lease)
         self.asked_waits = pacing.AskedWaits()
 
     def alarm_changed(self, alarm_id: int) -> None:
         self.prepared.alarm_changed(alarm_id)
+
+    def on_call_failed(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(sentence)` (masked) when an occurrence ends failed or refused."""
+        self.record.on_call_failed(listener)
 
     def stop(self) -> None:
         """Every wait returns at once (calls waiting for their instant too); what is left is resumable."""
@@ -85,7 +88,6 @@ class Delivery(UsesLive):
                 return
             self._active.add(occurrence_id)
         try:
-            self.right_of_way.give_way()
             taken = self.lease.take(occurrence_id)
             if taken is not None:
                 try:
@@ -108,7 +110,6 @@ class Delivery(UsesLive):
     def _run(self, occurrence_id: int, resumed: bool) -> None:
         redial = self.settings.redial
         while not self.stopping.is_set():
-            self.right_of_way.give_way()
             snapshot = self.record.load(occurrence_id)
             if isinstance(snapshot, Done):
                 self.record.finish(occurrence_id, snapshot)
@@ -145,12 +146,9 @@ class Delivery(UsesLive):
             return
         if attempt_id is None:
             return  # another daemon took over meanwhile; it carries on from the record
-        with self.right_of_way.call_due(step.at):
-            sent = self._send_at(step.at, occurrence_id, attempt_id, request, alarm_id, changes_seen)
+        sent = self._send_at(step.at, occurrence_id, attempt_id, request, alarm_id, changes_seen)
         if sent is None:
             return
-        # Other calls due at this instant go out before this one is written down.
-        self.right_of_way.give_way()
         values: dict[str, Any]
         if isinstance(sent, DialError):
             message = self.phonebook.mask_text(sent.message)
@@ -200,9 +198,7 @@ class Delivery(UsesLive):
                 changes = self.prepared.changes(alarm_id)
                 if clock.now() >= at:
                     return (wanted and changes == seen) or not self._call_off_if_unwanted(occurrence_id, attempt_id)
-                if changes != seen and at - clock.now() > rightofway.CLEARANCE:
-                    # Bookkeeping, seconds ahead: it gives way to other calls due now.
-                    self.right_of_way.give_way()
+                if changes != seen:
                     seen = changes
                     wanted = not self._call_off_if_unwanted(occurrence_id, attempt_id, finish=False)
                 if self.stopping.is_set() or not self.lease.wait_until(occurrence_id, at, wake):

@@ -16,7 +16,6 @@ from alarmd.calls.callplan import Plan
 from alarmd.calls.lease import Lease
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.calls.record import Record
-from alarmd.calls.rightofway import RightOfWay
 from alarmd.errors import DialError
 from alarmd.phonebook import mask
 from alarmd.store.models import Attempt
@@ -33,11 +32,10 @@ MIN_RATE_LIMITED_WAIT_SECONDS = 0.5
 class Follower(UsesLive):
     """Its dialer, numbers and redial settings are the configuration in force (pinned per delivery)."""
 
-    def __init__(self, live: LiveConfig, record: Record, lease: Lease, right_of_way: RightOfWay):
+    def __init__(self, live: LiveConfig, record: Record, lease: Lease):
         self.live = live
         self.record = record
         self.lease = lease
-        self.right_of_way = right_of_way
 
     def follow(self, occurrence_id: int, plan: Plan, attempt: Attempt) -> None:
         """Poll the call until its status is final, a machine answered, or it overstayed.
@@ -63,7 +61,6 @@ class Follower(UsesLive):
                 occurrence_id, redial.poll_seconds):
             return
         while True:
-            self.right_of_way.give_way()
             wait = redial.poll_seconds
             try:
                 outcome = self.dialer.fetch_call(attempt.sid)

@@ -47,6 +47,9 @@ class Record(UsesLive):
         # Told (one masked sentence) when an occurrence ends FAILED_FOR_GOOD; the heartbeat listens.
         self.failure_listeners: list[Callable[[str], None]] = []
 
+    def on_call_failed(self, listener: Callable[[str], None]) -> None:
+        self.failure_listeners.append(listener)
+
     def load(self, occurrence_id: int) -> Snapshot | Done | None:
         with self.sessions() as session:
             occurrence = session.get(Occurrence, occurrence_id)

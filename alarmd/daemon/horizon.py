@@ -1,9 +1,8 @@
 """Which alarms have an APScheduler job: those due within the next hour (the horizon).
 
-Ten thousand stored alarms were ten thousand jobs, set one database session each at
-start: seconds before /healthz answered, and about 7 MB held all day for rings hours
-away. Now one query of plain rows gives a job to each alarm due by `covered` (an hour
-from the last fill), and the "horizon" job runs again when the soonest alarm beyond it
+A job for every stored alarm would make the daemon's memory and its start grow with the
+number of alarms, for rings hours away. So one query of plain rows gives a job to each
+alarm due by `covered` (an hour from the last fill), and the "horizon" job runs again when the soonest alarm beyond it
 comes within the hour; it fills again then and moves `covered` on.
 
 Why no ring is slept through:
@@ -41,9 +40,6 @@ log = logging.getLogger("alarmd.scheduler")
 # Half a minute over the hour, so the horizon job runs off the minute most alarms ring on.
 HORIZON = timedelta(hours=1, seconds=30)
 HORIZON_JOB = "horizon"
-# A hotel's 07:00 is thousands of jobs added at once: a call going out meanwhile has right
-# of way (alarmd.calls.rightofway), asked for before each slice of this many.
-SLICE = 200
 # A fill that failed (the database locked or unreachable) is tried again this soon.
 RETRY = timedelta(seconds=5)
 
@@ -66,9 +62,7 @@ class Horizon:
         with self._lock:
             until = clock.now() + HORIZON
             rows, later = self.service.alarms_due_by(self.covered, until)
-            for done, (alarm_id, when) in enumerate(rows):
-                if done % SLICE == 0:
-                    self.service.give_way()
+            for alarm_id, when in rows:
                 self._set_job(alarm_id, when, False)
             self.covered = until
             self._wake(None if later is None else later - HORIZON, only_earlier=False)

@@ -21,7 +21,7 @@ from alarmd.calls.dialers.environment import environment_problems
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
-from alarmd.daemon import logs, supervision, uvicornlite
+from alarmd.daemon import logs, supervision
 from alarmd.daemon.changes import POLL_SECONDS, ChangeWatcher
 from alarmd.daemon.clockwatch import ClockWatch
 from alarmd.daemon.heartbeat import PING_TIMEOUT_SECONDS, Heartbeat
@@ -96,7 +96,6 @@ def run(settings: Settings, config_arg: str | os.PathLike[str] | None = None,
 def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLike[str] | None,
            env: Mapping[str, str] | None) -> str | None:
     """The daemon's life; None after a clean stop, else why it stopped."""
-    uvicornlite.install()
     import uvicorn
 
     from alarmd.alarms.service import AlarmService
@@ -186,9 +185,8 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
         return f"the API on {host}:{port} does not answer /healthz"
 
     # What start-up made lives as long as the daemon. Frozen, it is no longer walked by
-    # every full garbage collection: tens of milliseconds with the interpreter lock held,
-    # which a call due at that moment would wait out. The heap start-up freed is then handed
-    # back to the system. (A collection first would free 0.4 MB more for 50 ms of the lock.)
+    # every full garbage collection, which holds the interpreter lock while a call due at
+    # that moment waits. The heap start-up freed is then handed back to the system.
     gc.freeze()
     _give_back_free_memory()
     failure = None
@@ -224,8 +222,8 @@ def _give_back_free_memory() -> None:
     """Return the free pages of the C heap to the system (glibc's malloc_trim).
 
     Start-up reads thousands of rows and builds the API; what it freed stays in the
-    process's heap, counted in its resident memory all day (about 4 MB with 10,000
-    alarms), until asked for. Elsewhere than glibc there is no such call: nothing is done.
+    process's heap, counted in its resident memory all day, until asked for. Elsewhere
+    than glibc there is no such call: nothing is done.
     """
     try:
         trim = ctypes.CDLL("libc.so.6").malloc_trim

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_SCHEDULER_STARTED, JobSubmissionEvent, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -45,20 +45,20 @@ RETRY_AFTER_ERROR = timedelta(seconds=30)  # the keepalive's
 RETRY_FIRST = timedelta(seconds=0.5)
 RETRY_MAX = timedelta(seconds=5)
 # Each alarm's job runs this long before it is due: claiming it and preparing the
-# delivery take milliseconds (a second or more with a hundred alarms due at once), and the
-# delivery then waits for the due instant itself, so the request leaves on time.
+# delivery take a moment (longer with many alarms due at once), and the delivery then
+# waits for the due instant itself, so the request leaves on time.
 CLAIM_AHEAD = callplan.LEAD
 # How often unfinished occurrences whose daemon died (its lease ran out) are looked for.
 # Every few seconds: a node that took over from a dead one rings within the lease plus this.
 RESUME_EVERY_SECONDS = 5
 KEEPALIVE_JOB = "keepalive"
+START_TIMEOUT_SECONDS = 10
 
 
 class AlarmScheduler:
     def __init__(self, service: AlarmService):
         self.service = service
-        self.scheduler = _Courteous(
-            service.give_way,
+        self.scheduler = BlockingScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(WORKERS)},
             # Lateness is judged by the service against each alarm's own grace window,
@@ -73,9 +73,10 @@ class AlarmScheduler:
         # The keepalive's settings (and whether there is a number to call) may have changed.
         service.on_settings_loaded(self.sync_keepalive)
         self.horizon = Horizon(self.scheduler, service, self._set_job, self._drop_job, _host)
+        self._thread: threading.Thread | None = None  # APScheduler's loop runs on it
 
     def start(self) -> None:
-        self.scheduler.start()
+        self._start_loop()
         self.resume()
         self.horizon.fill()
         self.service.record_first_start(clock.now())
@@ -103,18 +104,38 @@ class AlarmScheduler:
         threading.Thread(target=self._fire, args=[occurrence_id], name=f"occurrence-{occurrence_id}",
                          daemon=True).start()
 
+    def _start_loop(self) -> None:
+        """Run APScheduler's loop (BlockingScheduler.start) on a thread of ours; return once it runs.
+
+        The thread being ours, is_alive can tell a loop ended by an error (the watchdog's pings
+        stop, /healthz answers 503) from one that runs.
+        """
+        started = threading.Event()
+
+        def on_start(_event: SchedulerEvent) -> None:
+            started.set()
+
+        self.scheduler.add_listener(on_start, EVENT_SCHEDULER_STARTED)
+        # Named as APScheduler names its own loop's thread, so the logs read as they did.
+        self._thread = threading.Thread(target=self.scheduler.start, name="APScheduler", daemon=True)
+        self._thread.start()
+        started.wait(START_TIMEOUT_SECONDS)
+        self.scheduler.remove_listener(on_start)
+        if not self.scheduler.running:
+            raise RuntimeError("the scheduler did not start")
+
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(START_TIMEOUT_SECONDS)
 
     def is_alive(self) -> bool:
-        thread = getattr(self.scheduler, "_thread", None)
-        return bool(self.scheduler.running and thread is not None and thread.is_alive())
+        """Whether the scheduler runs: started, not shut down, and its loop not ended by an error."""
+        return bool(self.scheduler.running and self._thread is not None and self._thread.is_alive())
 
     def sync(self, alarm_id: int) -> None:
         """Make the alarm's job match its next_fire_at (add, move, or drop it; none beyond the horizon)."""
-        # Run for every change the change log brings (every claim is one), at any moment.
-        self.service.give_way()
         self.horizon.place(alarm_id, self.service.next_fire_at(alarm_id))
 
     def _set_job(self, alarm_id: int, when: datetime, replace: bool) -> None:
@@ -150,7 +171,7 @@ class AlarmScheduler:
 
     def _run_alarm(self, alarm_id: int, due: datetime | None = None) -> None:
         # The job was set for `due`: claim up to it even if the clock's offset from the
-        # database, measured anew every few seconds, moved by a few milliseconds since (on a
+        # database, measured anew every few seconds, moved a little since (on a
         # fast or slow node), or the alarm would be set again for the same instant, already past.
         until = clock.now() + CLAIM_AHEAD
         try:
@@ -232,45 +253,16 @@ class AlarmScheduler:
 
         If the scheduler thread dies or hangs, the runs stop: that is what lets a
         heartbeat job feed systemd's watchdog. The job has a one-thread executor of its
-        own, so alarms being dialled never delay it; a call due within moments delays a
-        run by at most rightofway.MAX_WAIT_SECONDS.
+        own, so alarms being dialled never delay it.
         """
         self.scheduler.add_executor(ThreadPoolExecutor(1), alias=job_id)
-
-        def run() -> object:
-            # Bookkeeping too (the change log's poll runs twice a second): a call about to go
-            # out goes first, rather than wait on the interpreter lock for this run's work.
-            self.service.give_way()
-            return func()
-
         self.scheduler.add_job(
-            _patient(job_id, run), IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
+            _patient(job_id, func), IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, executor=job_id,
             replace_existing=True, next_run_time=clock.host_now(),
         )
 
     def jobs(self) -> list[dict[str, Any]]:
         return [{"id": job.id, "next_run_time": job.next_run_time} for job in self.scheduler.get_jobs()]
-
-
-class _Courteous(BackgroundScheduler):  # type: ignore[misc]  # APScheduler is untyped
-    """APScheduler's loop, giving way to a call about to go out before it hands out jobs.
-
-    The loop wakes at each job's time, and handing a job out (the job store, the executor,
-    a worker thread woken) holds the interpreter lock for a few milliseconds under load. An
-    alarm's claim runs CLAIM_AHEAD before it is due, so it can fall on the very instant of
-    another alarm's call (alarms at 07:00:00 and 07:00:03): bench/fire_latency.py saw that
-    call's wake-up held back by up to 4 ms. Every job this loop hands out is bookkeeping
-    run ahead of its moment, so waiting for the call costs it nothing.
-    """
-
-    def __init__(self, give_way: Callable[[], None], **options: Any):
-        super().__init__(**options)
-        self._give_way = give_way
-
-    def _process_jobs(self) -> float | None:
-        self._give_way()
-        wait: float | None = super()._process_jobs()
-        return wait
 
 
 def _patient(job_id: str, func: Callable[[], object]) -> Callable[[], None]:

@@ -8,7 +8,6 @@ as they were. TLS is uvicorn's own; proxy headers are believed only from alarmd.
 from __future__ import annotations
 
 import ssl
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ ASGIApp = Callable[[Any, Any, Any], Any]
 
 def make_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
              reload: Callable[[], dict[str, Any]] | None = None) -> ASGIApp:
-    without_pydantic_v1()
     api = create_app(service, token, is_alive, reload)
     web = create_web_app(service, token)
 
@@ -38,18 +36,6 @@ def make_app(service: AlarmService, token: str, is_alive: Callable[[], bool],
             await api(scope, receive, send)
 
     return app
-
-
-def without_pydantic_v1() -> None:
-    """Mark pydantic.v1 absent in the daemon's process, unless something imported it already.
-
-    FastAPI asks of every route's types, and of answers it encodes, whether they are
-    pydantic.v1 models, by importing pydantic.v1 (fastapi._compat.shared): 0.1 s at start
-    and 1.3 MB held all day, for a question whose answer is always no here (alarmd has no
-    v1 model; FastAPI refuses them in any case). Marked absent, that import fails at once,
-    and FastAPI reads the ImportError as no.
-    """
-    sys.modules.setdefault("pydantic.v1", None)  # type: ignore[arg-type]  # None: "not importable"
 
 
 def server_options(settings: Settings) -> dict[str, Any]:

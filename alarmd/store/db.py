@@ -57,7 +57,7 @@ def upgrade(engine: Engine) -> None:
     nothing if another node upgraded meanwhile.
     """
     with engine.connect() as connection:
-        if revision.at_head(connection, migrations_dir()):
+        if revision.at_head(connection):
             return
     from alembic import command
     from alembic.config import Config

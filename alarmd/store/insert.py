@@ -21,8 +21,8 @@ from alarmd.store.models import StateEntry
 def _insert(session: Session) -> Any:
     """The session's dialect's insert(), which has ON CONFLICT."""
     if session.get_bind().dialect.name == "postgresql":
-        # Imported here: a daemon on SQLite is spared its import (40 ms and 1 MB at start);
-        # on PostgreSQL the engine's dialect loaded it already.
+        # Imported here: a daemon on SQLite never needs it; on PostgreSQL the engine's
+        # dialect loaded it already.
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert

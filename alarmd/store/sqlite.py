@@ -13,9 +13,8 @@ from alarmd.errors import ConfigError
 BUSY_TIMEOUT_MS = 5000
 # Each connection's page cache, in KiB (SQLite's default is 2 MiB). Start-up reads every
 # alarm, and each pooled connection would keep up to 2 MiB of those pages all day; a
-# page it no longer holds is read again from the system's file cache, in microseconds.
-# A claim touches a few index pages; 256 KiB (64 pages) holds them (512 held 0.3 MB more
-# at idle with 10,000 alarms, and started no faster: bench/rss.py, bench/startup.py).
+# page it no longer holds is read again from the system's file cache.
+# A claim touches a few index pages, which this holds.
 PAGE_CACHE_KIB = 256
 
 
@@ -45,8 +44,8 @@ def make_engine(path: Path) -> Engine:
 def _serialise_writes(engine: Engine) -> None:
     """Let this process's writers queue on a lock instead of on SQLite's busy handler.
 
-    SQLite admits one writer; a second one sleeps in the busy handler for 1, 2, 5, 10 ...
-    up to 100 ms at a time, which turns many alarms due at once into calls seconds late.
+    SQLite admits one writer; a second one sleeps in the busy handler, in ever longer
+    naps, which turns many alarms due at once into calls seconds late.
     A transaction takes the lock at its first write and gives it back after its commit
     or rollback. Reads never take it (WAL lets them run beside the writer); another
     process on the same file still meets the busy timeout.
