@@ -5,8 +5,8 @@ A real `alarmd run` subprocess and the local stand-in (tests/twilio_standin.py) 
 
 - Phase 1: N one-off alarms due one after another (default 200, 100 ms apart);
   p50/p99/max of (POST arrival - due instant).
-- Phase 2: M alarms due in the same second (default 100); time from that instant until
-  the last POST arrives.
+- Phase 2: M alarms due in the same second (default 100), to three numbers in turn (a
+  hotel's rooms; --numbers); time from that instant until the last POST arrives.
 - Phase 3: a thousand in one minute (default 1000, one every 60 ms); p99 of the latency
   and how many came later than 50 ms.
 
@@ -109,11 +109,11 @@ def post(port: int, body: dict[str, object]) -> None:
         assert response.status == 201
 
 
-def schedule(port: int, dues: list[tuple[int, float]]) -> None:
-    """Add the alarms through the API, four at a time, and make sure none is due yet."""
+def schedule(port: int, dues: list[tuple[int, float]], numbers: int = 1) -> None:
+    """Add the alarms through the API, four at a time, to `numbers` numbers in turn; none is due yet."""
     def add(item: tuple[int, float]) -> None:
         at = datetime.fromtimestamp(item[1], UTC).isoformat()
-        post(port, {"to": 0, "at": at, "say": f"bench {item[0]}", "grace_seconds": 600})
+        post(port, {"to": item[0] % numbers, "at": at, "say": f"bench {item[0]}", "grace_seconds": 600})
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(add, dues))
     # The daemon claims 3 s ahead; adding must be over by then, or it overlaps firing.
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--alarms", type=int, default=200)
     parser.add_argument("--spacing", type=float, default=0.1, help="seconds between phase-1 alarms")
     parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--numbers", type=int, default=3, help="phase-2 alarms call this many numbers in turn")
     parser.add_argument("--steady", type=int, default=1000, help="phase-3 alarms (0: no phase 3)")
     parser.add_argument("--steady-spacing", type=float, default=0.06, help="seconds between phase-3 alarms")
     parser.add_argument("--add-seconds", type=float, default=0.03, help="budget for adding one alarm")
@@ -170,7 +171,8 @@ def main() -> None:
                              "database": cluster.new_database() if cluster else str(root / "alarmd.db"),
                              "keepalive": {"enabled": False},
                              "limits": {"callsPerHour": 10_000}},
-                  "twilio": twilio_block(standin)}
+                  "twilio": twilio_block(standin, phoneNumbers=[
+                      {"name": f"ROOM{n}", "number": f"+44 7700 900{n + 123:03d}"} for n in range(args.numbers)])}
         (root / "config.json").write_text(json.dumps(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ALARMD_", "TWILIO_"))}
         env.update(HOME=str(root), ALARMD_CONFIG=str(root / "config.json"))
@@ -182,14 +184,14 @@ def main() -> None:
         results: dict[str, tuple[list[float], int]] = {}
         next_index = 0
 
-        def timed(name: str, offsets: list[float]) -> None:
+        def timed(name: str, offsets: list[float], numbers: int = 1) -> None:
             """Alarms due at now + lead + each offset; their latencies, and how many POSTs are missing."""
             nonlocal next_index
             first = next_index
             next_index += len(offsets)
             start = time.time() + LEAD + len(offsets) * args.add_seconds
             dues = [(first + i, start + offset) for i, offset in enumerate(offsets)]
-            schedule(port, dues)
+            schedule(port, dues, numbers)
             if args.profile and name == "phase 2":
                 # From just before the claims (3 s ahead) until a few seconds after the instant.
                 time.sleep(max(0.0, dues[0][1] - 4 - time.time()))
@@ -217,7 +219,7 @@ def main() -> None:
             if args.alarms:
                 timed("phase 1", [i * args.spacing for i in range(args.alarms)])
             if args.burst:
-                timed("phase 2", [0.0] * args.burst)
+                timed("phase 2", [0.0] * args.burst, args.numbers)
             if args.steady:
                 timed("phase 3", [i * args.steady_spacing for i in range(args.steady)])
         finally:
@@ -248,7 +250,8 @@ def main() -> None:
             print(f"phase 1: {len(latencies)} alarms, {args.spacing * 1000:.0f} ms apart{lost}")
             print(f"  due -> POST latency: {spread(latencies)}")
         elif name == "phase 2":
-            print(f"phase 2: {len(latencies)}/{args.burst} alarms due at the same instant{lost}")
+            print(f"phase 2: {len(latencies)}/{args.burst} alarms due at the same instant, "
+                  f"to {args.numbers} numbers{lost}")
             print(f"  first POST after {latencies[0]:.1f} ms, last POST after {latencies[-1]:.1f} ms "
                   f"(floor, {args.burst} bare POSTs in a row: last after {floors['burst'][-1]:.1f} ms)")
         else:
