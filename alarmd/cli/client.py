@@ -60,8 +60,7 @@ class ApiClient:
             connection.request(method, target, body=data, headers=headers)
             response = connection.getresponse()
             status, payload = response.status, response.read(MAX_ANSWER_BYTES)
-        except http.client.IncompleteRead:
-            raise self._not_json() from None
+            promised = response.getheader("Content-Length", "")
         except (OSError, http.client.HTTPException) as exc:
             raise DaemonUnavailable(
                 f"alarmd is not running at {self.base} ({_reason(exc)}); start it with "
@@ -69,6 +68,8 @@ class ApiClient:
             ) from None
         finally:
             connection.close()
+        if promised.isdigit() and len(payload) < min(int(promised), MAX_ANSWER_BYTES):
+            raise self._not_json()  # the connection closed before all of it came
         if status >= 400:
             raise ApiRefused(status, _error_text(status, payload))
         try:

@@ -60,6 +60,14 @@ class AlarmdGroup(click.Group):
         assert isinstance(command, click.Command), where
         return command
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as exc:
+            # Click suggests a name ("Did you mean 'list'?") from self.commands, which this group leaves empty.
+            raise click.NoSuchCommand(exc.command_name, possibilities=VERBS, ctx=ctx) from None
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         code = run_reporting_errors(
