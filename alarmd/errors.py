@@ -13,7 +13,15 @@ class ConfigError(AlarmdError):
 
 
 class BadInput(AlarmdError):
-    """A request or command is malformed (CLI exit 2, HTTP 4xx)."""
+    """A request or command is malformed (CLI exit 2, HTTP 4xx).
+
+    `field` is the input it is about, by the API's JSON name (`at`, `tz`, `say`, ...), so
+    the web page can show the sentence beside that field; None when it is about no one field.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class UnknownNumber(BadInput):
@@ -25,7 +33,11 @@ class NoSuchAlarm(AlarmdError):
 
 
 class Conflict(AlarmdError):
-    """The request clashes with what is stored (HTTP 409)."""
+    """The request clashes with what is stored (HTTP 409); `field` as BadInput's."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class LimitExceeded(AlarmdError):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from alarmd.digits import is_digits
 from alarmd.errors import UnknownNumber
 
 NumberRef = int | str
@@ -121,7 +122,7 @@ def stored_label(ref: str, name: str | None, number: str | None) -> str:
     number), or as it was given ("HOME", "phone number 5") in a row from before pins."""
     if number is not None:
         return Pin(name, number).label()
-    return f"phone number {ref}" if ref.strip().isdigit() else ref
+    return f"phone number {ref}" if is_digits(ref.strip()) else ref
 
 
 class Phonebook:
@@ -164,8 +165,7 @@ class Phonebook:
         """The entry for an index (0, "0") or a name ("MOBILE", any case)."""
         if isinstance(ref, bool):
             raise UnknownNumber(f"{ref!r} is not a phone number index or name.")
-        # ASCII digits only: "²" and "٣" pass isdigit() but are no index (int("²") fails).
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
+        if isinstance(ref, int) or (isinstance(ref, str) and is_digits(ref.strip())):
             index = int(ref)
             if 0 <= index < len(self.entries):
                 return self.entries[index]

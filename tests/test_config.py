@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from alarmd.config.file import CREDENTIALS, ENVIRONMENT
+from alarmd.config.origins import show
 from alarmd.config.settings import load_settings
 from alarmd.errors import ConfigError
 from tests.conftest import AUTH_TOKEN, Home, twilio_block
@@ -96,6 +100,17 @@ def test_environment_and_credentials_override_the_file(tmp_path: Path) -> None:
     ({"alarmd": {"timezone": "Europe/Londn"}}, "alarmd.timezone: 'Europe/Londn' is not an IANA time zone"),
     ({"alarmd": {"listen": "localhost"}}, "alarmd.listen: 'localhost' is not HOST:PORT"),
     ({"alarmd": {"keepalive": {"everyDays": 45}}}, "alarmd.keepalive.everyDays: 45 is out of range"),
+    ({"alarmd": {"keepalive": {"number": "²"}}},
+     "alarmd.keepalive.number: no entry of twilio.phoneNumbers is named '²'."),
+    ({"alarmd": {"redial": {"pollSeconds": 0}}}, "alarmd.redial.pollSeconds: 0 is out of range (from 0.01 to 10)."),
+    ({"alarmd": {"redial": {"pollSeconds": float("nan")}}}, "alarmd.redial.pollSeconds: nan is out of range"),
+    ({"alarmd": {"limits": {"dialsPerHour": None}}}, "alarmd.limits.dialsPerHour: expected a whole number, got null."),
+    ({"twilio": {"phoneNumbers": "MOBILE"}}, "twilio.phoneNumbers: expected a list of {name, number} objects."),
+    ({"twilio": {"phoneNumbers": [{"name": "MOBILE"}]}},
+     "twilio.phoneNumbers[0].number: missing; each entry needs a number."),
+    ({"twilio": {"phoneNumbers": [{"name": "7", "number": "+44 7700 900123"}]}},
+     "twilio.phoneNumbers[0].name: '7' would be read as an index; use a word."),
+    ({"alarmd": {"keepalive": []}}, "alarmd.keepalive: expected a JSON object."),
     ([1, 2], "the top level must be a JSON object"),
 ])
 def test_each_bad_value_names_its_key(tmp_path: Path, data: object, message: str) -> None:
@@ -123,6 +138,49 @@ def test_a_bad_config_stops_the_command_with_one_line_and_exit_2(
     assert result.stderr.count("\n") == 1, result.stderr
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_number_that_is_not_ascii_digits_is_a_name_in_one_sentence(home: Home) -> None:
+    """"²" passes str.isdigit() but is no index: config check names the key instead of crashing."""
+    home.write_config(twilio_block(None), keepalive={"number": "²"})
+    result = home.cli("config", "check", check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "alarmd: alarmd.keepalive.number: no entry of twilio.phoneNumbers is named '²'.\n"
+
+
+def test_camelcase_is_the_only_spelling_the_file_is_read_in(tmp_path: Path) -> None:
+    """Python builds the blocks by field name; in the file, only NMO's names count (others are ignored)."""
+    data = {"alarmd": {"keepalive": {"every_days": 3, "everyDays": 7}, "grace_seconds": 5}}
+    settings = load_settings(write(tmp_path, data), env={"HOME": str(tmp_path)})
+    assert (settings.keepalive.every_days, settings.grace_seconds) == (7, 600)
+
+
+@pytest.mark.parametrize("key", sorted({*ENVIRONMENT, *CREDENTIALS}))
+def test_each_override_is_loaded_and_shown_from_the_one_table(tmp_path: Path, key: str) -> None:
+    values = {"alarmd.listen": "127.0.0.1:9999", "alarmd.database": str(tmp_path / "x.db"),
+              "twilio.apiBaseURL": "http://127.0.0.1:4010"}
+    value = values.get(key, "from-outside")
+    env = {"HOME": str(tmp_path)}
+    if key in CREDENTIALS:
+        (tmp_path / "creds").mkdir()
+        (tmp_path / "creds" / CREDENTIALS[key]).write_text(value)
+        env["CREDENTIALS_DIRECTORY"] = str(tmp_path / "creds")
+        expected = ("credential", CREDENTIALS[key])
+    else:
+        env[ENVIRONMENT[key]] = value
+        expected = ("environment", ENVIRONMENT[key])
+    _, shown = show(write(tmp_path, NMO_CONFIG), env)
+    (row,) = [item for item in shown if item.key == key]
+    assert (row.origin, row.source) == expected
+    assert row.value in (value, "********")
+
+
+def test_what_the_cli_reads_to_reach_the_daemon_does_not_import_pydantic() -> None:
+    probe = ("import sys, alarmd.config.file, alarmd.config.apitoken; "
+             "alarmd.config.file.load_client_settings(None, {'HOME': '/nonexistent'}); "
+             "print('pydantic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_a_missing_named_config_file_is_an_error(home: Home) -> None:

@@ -19,12 +19,9 @@ import pytest
 from alarmd import clock
 from alarmd.alarms.service import AlarmInput, AlarmService
 from alarmd.calls import callplan
-from alarmd.calls.dialers import make_dialer
-from alarmd.calls.dialers.base import CallRequest
-from alarmd.config.settings import load_settings
 from alarmd.errors import BadInput
 from alarmd.phonebook import mask
-from tests.conftest import Home, twilio_block
+from tests.conftest import Home
 from tests.inprocess import ring_now, service_maker
 from tests.twilio_standin import (
     Answer,
@@ -194,23 +191,6 @@ def test_a_claim_at_the_instant_a_call_is_due_waits_until_the_call_is_sent(make_
     (post,) = standin.creates()
     assert post.at - due.timestamp() < 0.5  # the call went out when due...
     assert claimed - post.at >= 0.15  # ...and the claim waited until Twilio had answered it
-
-
-def test_the_proxy_settings_are_read_from_the_environment_once_at_start(home, standin, monkeypatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.setenv("http_proxy", standin.url)
-    home.write_config(twilio_block(standin, apiBaseURL="http://api.twilio.invalid"))
-    settings = load_settings(home.config_path, env=home.env())
-    dialer = make_dialer(settings.twilio, timeout=2)
-    # requests would otherwise read these on every request, at the instant a call is due.
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-
-    placed = dialer.place_call(CallRequest(to=settings.twilio.phone_numbers[0].number, twiml="<Response/>"))
-
-    (post,) = standin.creates()
-    assert post.proxied_for == "api.twilio.invalid" and placed.sid == post.sid
 
 
 # --- following the call, redialling, escalating ----------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from alarmd.config.heartbeat import HeartbeatSettings
+from alarmd.config.settings import HeartbeatSettings
 from alarmd.daemon.heartbeat import Heartbeat
 from tests.conftest import API_TOKEN, AUTH_TOKEN, Home, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin, unverified

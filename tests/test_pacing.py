@@ -12,7 +12,7 @@ import pytest
 
 from alarmd.alarms.service import AlarmService
 from alarmd.calls import pacing
-from alarmd.calls.dialers.direct_http import parse_retry_after
+from alarmd.calls.dialers.twilio_http import parse_retry_after
 from alarmd.store.models import Attempt
 from tests.conftest import Home
 from tests.inprocess import ring_now, service_maker

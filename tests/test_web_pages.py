@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alarmd import clock
+from alarmd.alarms import inputs
 from alarmd.alarms.inputs import AlarmInput
-from tests.conftest import Home, twilio_block, wait_until
+from alarmd.errors import BadInput
+from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
 from tests.webapp import WebApp, web_app
 
 WEEKDAYS = {f"day_{d}": "1" for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -64,6 +66,7 @@ def test_it_adds_a_one_off_from_a_time_and_a_date_and_a_cron_from_more_options(w
     ({"time": "07:00", "days": None}, "days", "Choose at least one day"),
     ({"time": "07:00", "cron": "61 * * * *"}, "cron", "'61' is not a valid minute"),
     ({"time": "07:00", "name": "42"}, "name", "would be read as an id"),
+    ({"time": "07:00", "then": "7"}, "then", "There is no phone number 7"),
 ])
 def test_a_bad_form_shows_the_services_sentence_beside_the_field_and_stores_nothing(
     web: WebApp, form: dict[str, Any], field: str, sentence: str
@@ -77,6 +80,33 @@ def test_a_bad_form_shows_the_services_sentence_beside_the_field_and_stores_noth
     assert web.count("alarms") == 0
     # what was typed is still there
     assert f'value="{form["time"]}"' in answer.text
+
+
+# A sentence with none of the words the page once looked for in a message to place it.
+FREE_SENTENCE = "Refused for reasons of its own."
+
+
+@pytest.mark.parametrize(("field", "beside"), [
+    ("at", "date"), ("daily", "time"), ("days", "days"), ("tz", "tz"), ("cron", "cron"), ("to", "to"),
+    ("then", "then"), ("name", "name"), ("say", "say"), ("ring_seconds", "ring_seconds"),
+    ("grace_seconds", "grace_seconds"), ("require_human", "form"), (None, "form"),
+])
+def test_an_error_lands_beside_the_field_it_names_whatever_its_words(
+    web: WebApp, monkeypatch: pytest.MonkeyPatch, field: str | None, beside: str
+) -> None:
+    def refuse(_name: str | None) -> str | None:
+        raise BadInput(FREE_SENTENCE, field=field)
+
+    monkeypatch.setattr(inputs, "check_name", refuse)
+    answer = web.post("/alarms", {"time": "07:00", **WEEKDAYS, "to": "MOBILE"})
+    assert answer.status_code == 422
+    assert f'<p class="error" id="e-{beside}" role="alert">{FREE_SENTENCE}</p>' in answer.text
+    assert answer.text.count('class="error"') == 1
+    # The API's answer keeps its one shape, whichever field the error names.
+    api = web.client.post("/v1/alarms", json={"to": 0, "daily": "07:00"},
+                          headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert (api.status_code, api.json()) == (422, {"error": FREE_SENTENCE})
+    assert web.count("alarms") == 0
 
 
 def test_a_name_taken_is_409_beside_the_name(web: WebApp) -> None:

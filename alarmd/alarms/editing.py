@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms import inputs
-from alarmd.alarms.inputs import AlarmInput
-from alarmd.alarms.lookup import find_alarm
+from alarmd.alarms.inputs import AlarmInput, about, find_alarm
 from alarmd.calls.lease import OPEN_STATUSES
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput, Conflict
@@ -42,7 +41,8 @@ class AlarmEditor(UsesLive):
 
     def add(self, given: AlarmInput, now: datetime) -> dict[str, Any]:
         name = inputs.check_name(given.name)
-        entry = self.phonebook.resolve(given.to)
+        with about("to"):
+            entry = self.phonebook.resolve(given.to)
         tz = given.tz or self.settings.timezone
         schedule, first = inputs.scheduled(given, tz, now)
         grace = inputs.check_grace(self.settings.grace_seconds if given.grace_seconds is None
@@ -50,7 +50,7 @@ class AlarmEditor(UsesLive):
         redial = inputs.check_redial(given, self.phonebook)
         with self.sessions.begin() as session:
             if name is not None and session.scalar(select(Alarm.id).where(Alarm.name == name)):
-                raise Conflict(f"an alarm named {name!r} already exists.")
+                raise Conflict(f"an alarm named {name!r} already exists.", field="name")
             self._check_room(session)
             alarm = Alarm(
                 name=name,
@@ -96,7 +96,8 @@ class AlarmEditor(UsesLive):
         """
         dropped: list[str] = []
         if "to" in changes and changes["to"] is None:
-            raise BadInput("to cannot be cleared: an alarm calls someone; give a number's index or name.")
+            raise BadInput("to cannot be cleared: an alarm calls someone; give a number's index or name.",
+                           field="to")
         with self.sessions.begin() as session:
             alarm = find_alarm(session, ref)
             given = AlarmInput(**inputs.merged_input(alarm, changes))
@@ -105,10 +106,12 @@ class AlarmEditor(UsesLive):
                 if name is not None and session.scalar(
                     select(Alarm.id).where(Alarm.name == name, Alarm.id != alarm.id)
                 ):
-                    raise Conflict(f"an alarm named {name!r} already exists.")
+                    raise Conflict(f"an alarm named {name!r} already exists.", field="name")
                 alarm.name = name
             if "to" in changes:
-                for key, value in inputs.target_columns("to", given.to, self.phonebook.resolve(given.to)).items():
+                with about("to"):
+                    entry = self.phonebook.resolve(given.to)
+                for key, value in inputs.target_columns("to", given.to, entry).items():
                     setattr(alarm, key, value)
             if "grace_seconds" in changes:
                 alarm.grace_seconds = inputs.check_grace(
@@ -136,7 +139,8 @@ class AlarmEditor(UsesLive):
             elif "tz" in changes:
                 # A one-off is an instant: another zone only changes how it is shown, and a
                 # wall time the old zone's DST gap moved means nothing in the new one.
-                alarm.tz = rules.zone(given.tz or self.settings.timezone).key
+                with about("tz"):
+                    alarm.tz = rules.zone(given.tz or self.settings.timezone).key
                 alarm.time_of_day = None
             alarm.updated_at = now
             view = self.views.alarm(session, alarm) | {"dropped_skips": dropped}
@@ -153,10 +157,11 @@ class AlarmEditor(UsesLive):
             alarm = find_alarm(session, ref)
             until_at = None
             if until is not None and until.strip():
-                until_at = timeparse.parse_when(until, alarm.tz, now)
+                with about("until"):
+                    until_at = timeparse.parse_when(until, alarm.tz, now)
                 if until_at <= now:
-                    raise BadInput(f"{until!r} is not in the future; pause until a later time.")
-                inputs.check_ahead(until_at, now)
+                    raise BadInput(f"{until!r} is not in the future; pause until a later time.", field="until")
+                inputs.check_ahead(until_at, now, "until")
             alarm.paused, alarm.paused_until, alarm.updated_at = True, until_at, now
             view = self.views.alarm(session, alarm)
         log.info("alarm %s paused%s", view["id"], f" until {iso(until_at)}" if until_at else "")

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd import __version__, clock
 from alarmd.alarms import pins
-from alarmd.alarms.lookup import find_alarm
+from alarmd.alarms.inputs import find_alarm
 from alarmd.calls.live import LiveConfig, UsesLive
+from alarmd.digits import is_digits
 from alarmd.errors import BadInput, NoSuchAlarm
 from alarmd.phonebook import Phonebook
 from alarmd.schedule import firetimes, timeparse
@@ -187,7 +188,7 @@ class Reports(UsesLive):
         except NoSuchAlarm:
             text = str(ref).strip()
             removed = Occurrence.alarm_id.is_(None) & (Occurrence.reason == "alarm")
-            if text.isdigit():
+            if is_digits(text):
                 kept = removed & Occurrence.claim_key.like(f"alarm:{int(text)}:%")
             else:
                 kept = removed & (func.lower(Occurrence.alarm_name) == text.lower())
@@ -198,7 +199,7 @@ class Reports(UsesLive):
     def _before(self, session: Session, before: str) -> Any:
         """History paging: older than an occurrence (by id) or than an instant."""
         text = before.strip()
-        if text.isascii() and text.isdigit():  # "²" passes isdigit() alone, and int() refuses it
+        if is_digits(text):
             row = session.get(Occurrence, int(text))
             if row is None:
                 raise BadInput(f"before: no call has the id {text}.")

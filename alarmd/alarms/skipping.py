@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from alarmd.alarms import inputs
-from alarmd.alarms.inputs import SkipDays
-from alarmd.alarms.lookup import find_alarm
+from alarmd.alarms.inputs import SkipDays, find_alarm
 from alarmd.calls.live import LiveConfig, UsesLive
 from alarmd.errors import BadInput
 from alarmd.schedule import firetimes

@@ -141,10 +141,15 @@ def config_check(ctx: Context, online: bool) -> None:
         click.echo("Nobody can be called yet: add your number to twilio.phoneNumbers"
                    + (f" in {settings.client.config_path}." if settings.client.config_path
                       else " (`alarmd config init --number NUMBER` writes a config with it)."))
+    from alarmd.daemon.preflight import check_online, environment_problems
+
+    problems = environment_problems()
+    for problem in problems:
+        fail(problem)
+    if problems:
+        sys.exit(EXIT_FAILURE)
     if not online:
         return
-    from alarmd.daemon.preflight import check_online
-
     outcome = check_online(settings)
     for line in outcome.passed:
         click.echo(line)

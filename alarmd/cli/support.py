@@ -96,7 +96,7 @@ def day_options(what: str) -> Callable[[Any], Any]:
 
 
 def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
-    from alarmd.schedule.durations import parse_duration
+    from alarmd.schedule.timeparse import parse_duration
 
     if value is None:
         return None

@@ -10,17 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pydantic import TypeAdapter
+from pydantic.dataclasses import is_pydantic_dataclass
+
 from alarmd.config.settings import Settings
 
-# Settings fields whose config key is not "alarmd." + the field in camelCase.
-KEYS = {
-    "twilio": "twilio",
-    "calls_per_hour": "alarmd.limits.callsPerHour",
-    "dials_per_hour": "alarmd.limits.dialsPerHour",
-    "twilio.account_sid": "twilio.accountSID",
-    "twilio.calling_uri": "twilio.callingURI",
-    "twilio.api_base_url": "twilio.apiBaseURL",
-}
 # Not compared here: the client settings (listen, API token) and the database are restart-only.
 RESTART_ONLY_FIELDS = ("client", "database", "heartbeat")
 
@@ -53,30 +47,30 @@ def changed_keys(old: Settings, new: Settings) -> list[str]:
     """The config keys whose values differ, in Settings' order (secrets named, never shown)."""
     found: list[str] = []
     for item in dataclasses.fields(old):
-        if item.name in RESTART_ONLY_FIELDS:
-            continue
-        _compare(item.name, getattr(old, item.name), getattr(new, item.name), found)
+        if item.name not in RESTART_ONLY_FIELDS:
+            _compare(old, new, item, found)
     return found
 
 
-def _compare(path: str, old: Any, new: Any, found: list[str]) -> None:
-    if old == new:
+def _compare(old: Any, new: Any, item: dataclasses.Field[Any], found: list[str]) -> None:
+    """A field of Settings names its key; a file's block (pydantic) names its own by alias."""
+    before, after = getattr(old, item.name), getattr(new, item.name)
+    if before == after:
         return
-    if dataclasses.is_dataclass(old) and dataclasses.is_dataclass(new) and type(old) is type(new):
-        for item in dataclasses.fields(old):
-            _compare(f"{path}.{item.name}", getattr(old, item.name), getattr(new, item.name), found)
-        return
-    found.append(config_key(path))
+    key = item.metadata["key"]
+    if is_pydantic_dataclass(type(before)):
+        adapter = TypeAdapter(type(before))
+        before_keys = _flatten(key, adapter.dump_python(before, by_alias=True))
+        after_keys = _flatten(key, adapter.dump_python(after, by_alias=True))
+        found.extend(name for name, value in before_keys.items() if after_keys.get(name) != value)
+    elif dataclasses.is_dataclass(before):
+        for inner in dataclasses.fields(before):
+            _compare(before, after, inner, found)
+    else:
+        found.append(key)
 
 
-def config_key(path: str) -> str:
-    """"redial.interval_seconds" -> "alarmd.redial.intervalSeconds"; "twilio.auth_token" -> "twilio.authToken"."""
-    if path in KEYS:
-        return KEYS[path]
-    parts = [_camel(part) for part in path.split(".")]
-    return ".".join(parts) if parts[0] == "twilio" else "alarmd." + ".".join(parts)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(word.capitalize() for word in rest)
+def _flatten(key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {key: value}
+    return {name: inner for part, block in value.items() for name, inner in _flatten(f"{key}.{part}", block).items()}

@@ -1,9 +1,13 @@
 """Finding and reading the config file, and the part of it every `alarmd` command needs.
 
 The CLI reads only this much: where the daemon listens, its API token, the state
-directory. alarmd.config builds the daemon's full Settings on top of it. The two are
-apart because every command pays for what it imports, and building the daemon's
-settings classes alone costs a CLI command several milliseconds.
+directory. alarmd.config.settings builds the daemon's full Settings on top of it. The
+two are apart because every command that asks the daemon pays for what it imports, and
+it needs neither pydantic nor phone-number parsing.
+
+The environment variables and credentials that stand in for a key are named here, once:
+loading (here and in alarmd.config.settings) and `config show` (alarmd.config.origins)
+all read the same two tables.
 """
 
 from __future__ import annotations
@@ -20,13 +24,38 @@ from alarmd.errors import ConfigError
 
 Env = Mapping[str, str]
 
+# What may stand in for a key of the file, strongest first: a systemd credential
+# (LoadCredential=, by name), then an environment variable, then the file.
+CREDENTIALS = {"twilio.authToken": "twilio-auth-token", "alarmd.apiToken": "api-token"}
+ENVIRONMENT = {
+    "twilio.accountSID": "TWILIO_ACCOUNT_SID",
+    "twilio.authToken": "TWILIO_AUTH_TOKEN",
+    "twilio.apiBaseURL": "ALARMD_TWILIO_API_URL",
+    "alarmd.database": "ALARMD_DB",
+    "alarmd.listen": "ALARMD_LISTEN",
+    "alarmd.apiToken": "ALARMD_API_TOKEN",
+}
+
+
+class Override(NamedTuple):
+    value: str
+    origin: str  # "credential" or "environment"
+    source: str  # the credential's name or the variable
+
+
+def override(key: str, env: Env) -> Override | None:
+    """The value a credential or an environment variable gives `key`; None: the file decides."""
+    name = CREDENTIALS.get(key)
+    if name and (value := credential(env, name)):
+        return Override(value, "credential", name)
+    variable = ENVIRONMENT.get(key)
+    if variable and (value := env.get(variable)):
+        return Override(value, "environment", variable)
+    return None
+
 
 class ClientSettings(NamedTuple):
-    """What the CLI needs to reach the daemon; cheap to build (no phone parsing).
-
-    A NamedTuple rather than a dataclass like the daemon's settings: importing
-    dataclasses alone would add about a sixth to what `alarmd list` costs.
-    """
+    """What the CLI needs to reach the daemon; built from the file without pydantic."""
 
     config_path: Path | None
     listen_host: str
@@ -108,15 +137,14 @@ def read_config(config_path: str | os.PathLike[str] | None, env: Env) -> tuple[d
 
 def client_settings(path: Path | None, raw: Mapping[str, Any], env: Env) -> ClientSettings:
     own = section(raw, "alarmd")
-    listen = env.get("ALARMD_LISTEN") or string(own, "alarmd.listen", "listen")
+    listen = override("alarmd.listen", env)
     host, port = defaults.DEFAULT_LISTEN_HOST, defaults.DEFAULT_LISTEN_PORT
     if listen:
-        host, port = parse_listen("ALARMD_LISTEN" if env.get("ALARMD_LISTEN") else "alarmd.listen", listen)
-    token = (
-        credential(env, "api-token")
-        or env.get("ALARMD_API_TOKEN")
-        or string(own, "alarmd.apiToken", "apiToken")
-    )
+        host, port = parse_listen(listen.source, listen.value)
+    elif listen_text := string(own, "alarmd.listen", "listen"):
+        host, port = parse_listen("alarmd.listen", listen_text)
+    token_override = override("alarmd.apiToken", env)
+    token = token_override.value if token_override else string(own, "alarmd.apiToken", "apiToken")
     cert = string(section(own, "tls", "alarmd.tls"), "alarmd.tls.cert", "cert")
     return ClientSettings(
         config_path=path,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,11 @@ from alarmd.errors import ConfigError
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    trust_proxy: tuple[str, ...] = ()  # addresses or networks of the proxy
+    # The keys name these fields for alarmd.config.changes.
+    tls_cert: Path | None = field(default=None, metadata={"key": "alarmd.tls.cert"})
+    tls_key: Path | None = field(default=None, metadata={"key": "alarmd.tls.key"})
+    # Addresses or networks of the proxy.
+    trust_proxy: tuple[str, ...] = field(default=(), metadata={"key": "alarmd.trustProxy"})
 
     @property
     def tls(self) -> bool:

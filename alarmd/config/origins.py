@@ -2,8 +2,8 @@
 
 Like `git config --show-origin`: each key's value as the daemon would use it, and its
 origin, one of the file (with its path), the environment (the variable), a credential
-(systemd's LoadCredential= name) or the default. The order of precedence is the one
-alarmd.config.settings applies: credential, then environment, then file, then default.
+(systemd's LoadCredential= name) or the default, in the order loading applies them:
+credential, then environment, then file, then default (alarmd.config.file's tables).
 Secrets (twilio.authToken, alarmd.apiToken) show only whether they are set; secret
 numbers show only their masked digits.
 
@@ -20,14 +20,10 @@ from typing import Any
 
 from alarmd import defaults
 from alarmd.config.apitoken import token_files
-from alarmd.config.file import Env, credential, read_config
+from alarmd.config.file import Env, override, read_config
 from alarmd.config.settings import Settings, load_settings
 
 MASK = "********"
-ENV = {"twilio.accountSID": "TWILIO_ACCOUNT_SID", "twilio.authToken": "TWILIO_AUTH_TOKEN",
-       "twilio.apiBaseURL": "ALARMD_TWILIO_API_URL", "alarmd.database": "ALARMD_DB",
-       "alarmd.listen": "ALARMD_LISTEN", "alarmd.apiToken": "ALARMD_API_TOKEN"}
-CREDENTIALS = {"twilio.authToken": "twilio-auth-token", "alarmd.apiToken": "api-token"}
 # A healthchecks.io check's URL lets anyone ping (or silence) the check: shown masked too.
 SECRETS = {"twilio.authToken", "alarmd.apiToken", "alarmd.heartbeat.url"}
 
@@ -99,12 +95,9 @@ def show(config_arg: str | os.PathLike[str] | None, env: Env) -> tuple[Settings,
 
 
 def _origin(key: str, raw: Mapping[str, Any], path: str | None, env: Env) -> tuple[str, str | None]:
-    name = CREDENTIALS.get(key)
-    if name and credential(env, name):
-        return "credential", name
-    variable = ENV.get(key)
-    if variable and env.get(variable):
-        return "environment", variable
+    given = override(key, env)
+    if given:
+        return given.origin, given.source
     if path and _in_file(raw, key):
         return "file", path
     return "default", None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alarmd import defaults
+from alarmd.digits import is_digits
 from alarmd.errors import BadInput, CannotWrite
 
 SYSTEM_DIR = Path("/etc/alarmd")
@@ -44,7 +45,7 @@ def check_number(raw: str) -> str:
 
 def check_name(name: str) -> str:
     name = name.strip()
-    if not name or name.isdigit():
+    if not name or is_digits(name):
         raise BadInput(f"--name: {name!r} is not a name; use a word such as {DEFAULT_NAME}.")
     return name
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from alarmd import __version__
-from alarmd.config.heartbeat import HeartbeatSettings
+from alarmd.config.settings import HeartbeatSettings
 
 log = logging.getLogger("alarmd.heartbeat")
 

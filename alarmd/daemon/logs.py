@@ -15,6 +15,8 @@ import threading
 from collections.abc import Mapping
 from typing import TextIO
 
+from alarmd.digits import is_digits
+
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JOURNAL_FORMAT = "%(name)s: %(message)s"
 
@@ -61,7 +63,7 @@ def stderr_is_journal(env: Mapping[str, str] | None = None, stream: TextIO | Non
     env = os.environ if env is None else env
     stream = sys.stderr if stream is None else stream
     device, _, inode = env.get("JOURNAL_STREAM", "").partition(":")
-    if not device.isdigit() or not inode.isdigit():
+    if not is_digits(device) or not is_digits(inode):
         return False
     try:
         st = os.fstat(stream.fileno())

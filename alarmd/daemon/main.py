@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from alarmd import __version__
 from alarmd.calls import live
 from alarmd.calls.dialers import make_dialer
+from alarmd.calls.dialers.environment import environment_problems
 from alarmd.config.apitoken import ensure_token
 from alarmd.config.node import claim_node_id
 from alarmd.config.settings import Settings
@@ -130,6 +131,8 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
                     __version__, reason, supervision.how_to_call_for_real(settings.client.config_path))
     else:
         log.info("alarmd %s: Twilio mode, calling from %s", __version__, settings.twilio.number_from)
+    for problem in environment_problems():
+        log.warning("%s", problem)
     log.info("heartbeat: %s", heartbeat.describe())
     _check_listen(settings)
     node_id = claim_node_id(settings.client.state_dir)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from alarmd.calls.dialers.environment import environment_problems
 from alarmd.calls.dialers.twilio_account import TwilioAccount
 from alarmd.calls.live import phonebook_of
 from alarmd.config.settings import Settings
@@ -22,6 +23,8 @@ from alarmd.errors import DialError
 from alarmd.phonebook import international
 
 TOKEN_PLACES = "twilio.authToken, TWILIO_AUTH_TOKEN or the twilio-auth-token credential"
+# For the offline `config check` as well: the environment that requests to Twilio would meet.
+__all__ = ["Outcome", "check_online", "environment_problems"]
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from alarmd.digits import is_digits
 from alarmd.errors import BadInput
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -166,8 +167,7 @@ def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...
         token = token.lower()
         if token in names:
             return names.index(token) + (1 if name == "month" else 0)
-        # ASCII digits only: "²" passes isdigit() alone, and int() refuses it.
-        if not (token.isascii() and token.isdigit()) or not low <= int(token) <= high:
+        if not is_digits(token) or not low <= int(token) <= high:
             raise BadInput(f"{expr!r}: {token!r} is not a valid {name} ({low}-{high}).")
         return int(token)
 
@@ -176,7 +176,7 @@ def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...
         base, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0:
+            if not is_digits(step_text) or int(step_text) == 0:
                 raise BadInput(f"{expr!r}: {step_text!r} is not a valid step for {name}.")
             step = int(step_text)
         if base == "*":

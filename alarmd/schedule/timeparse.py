@@ -1,4 +1,5 @@
-"""Times as people write them: "07:00", "tomorrow 06:45", "in 20m", "fri 07:10", ISO 8601.
+"""Times as people write them: "07:00", "tomorrow 06:45", "in 20m", "fri 07:10", ISO 8601;
+and durations as people type them on the command line: "45s", "3m", "1m30s", "2h", "90".
 
 Pure: parse_when takes the instant it reasons from and never reads the clock. Wall
 times go through schedules.resolve_local, so a time in the spring gap moves forward by
@@ -144,3 +145,21 @@ def _duration(spec: str, text: str) -> timedelta:
         raise BadInput(f"{text.strip()!r} is too far ahead.")
     return timedelta(seconds=seconds)
 
+
+_DURATION_OPTION_PART = re.compile(r"(\d+)\s*(min|sec|h|m|s)?", re.IGNORECASE)
+_DURATION_OPTION_UNITS = {"h": 3600, "m": 60, "min": 60, "s": 1, "sec": 1, None: 1}
+
+
+def parse_duration(text: str) -> int:
+    """Whole seconds (an option such as --ring 45s). A bare number is seconds. Raises
+    ValueError with a sentence, which the command line shows as its own usage error."""
+    cleaned = text.strip().lower()
+    total, position = 0, 0
+    for match in _DURATION_OPTION_PART.finditer(cleaned):
+        if match.start() != position and cleaned[position:match.start()].strip():
+            break
+        total += int(match.group(1)) * _DURATION_OPTION_UNITS[match.group(2)]
+        position = match.end()
+    if not cleaned or cleaned[position:].strip():
+        raise ValueError(f"{text!r} is not a duration like 45s, 3m or 1m30s.")
+    return total

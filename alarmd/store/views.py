@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alarmd import clock
+from alarmd.digits import is_digits
 from alarmd.errors import BadInput
 from alarmd.phonebook import Phonebook, PhoneNumber, mask
 from alarmd.schedule import firetimes, rules
@@ -92,7 +93,7 @@ def removed_alarm_id(occurrence: Occurrence) -> int | None:
     if occurrence.alarm_id is not None or occurrence.reason != "alarm":
         return None
     part = occurrence.claim_key.split(":")[1] if occurrence.claim_key.count(":") >= 2 else ""
-    return int(part) if part.isdigit() else None
+    return int(part) if is_digits(part) else None
 
 
 class Views:

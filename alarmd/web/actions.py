@@ -8,7 +8,7 @@ shown on the page in its own sentence, and nothing changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,9 +21,7 @@ from alarmd.errors import BadInput, LimitExceeded, NoSuchAlarm
 from alarmd.web.gate import posted, require_session
 from alarmd.web.home import alarm_or_404, sentence
 from alarmd.web.render import page
-
-if TYPE_CHECKING:
-    from alarmd.web.app import Web
+from alarmd.web.state import Web
 
 
 def routes(web: Web) -> APIRouter:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,10 +18,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from alarmd.alarms.service import AlarmService
-from alarmd.web import throttle
+from alarmd.web import actions, history, home, login
 from alarmd.web.gate import CsrfRefused, FormTooLarge, SignInNeeded
 from alarmd.web.privacy import Privacy
 from alarmd.web.render import page
+from alarmd.web.state import Web
 
 log = logging.getLogger("alarmd.web")
 
@@ -37,17 +37,6 @@ def owns(path: str) -> bool:
     return path in EXACT_PATHS or path.startswith(PATH_PREFIXES)
 
 
-@dataclass
-class Web:
-    """What every page's routes share."""
-
-    service: AlarmService
-    token: str
-    privacy: Privacy
-    sign_ins: throttle.Limiter = field(default_factory=throttle.sign_in_limiter)
-    test_calls: throttle.Limiter = field(default_factory=throttle.test_call_limiter)
-
-
 class Assets(StaticFiles):
     """The page's files; their URLs carry a digest (render.asset), so they keep for a year."""
 
@@ -59,8 +48,6 @@ class Assets(StaticFiles):
 
 
 def create_web_app(service: AlarmService, token: str) -> FastAPI:
-    from alarmd.web import actions, history, home, login
-
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     # Pages repeat the same markup per alarm; compressed, a hundred alarms stay small.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -1,8 +1,8 @@
 """The alarm form: what was posted, as the service's AlarmInput (new) or changes (edit).
 
 The form only translates: every rule about what an alarm may be is the service's, and
-its sentence is shown beside the field it is about (field_of). The few checks here are
-about the form itself: a time to go with the days, whole numbers in number fields.
+its sentence is shown beside the field the error names (field_of). The few checks here
+are about the form itself: a time to go with the days, whole numbers in number fields.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alarmd.alarms.inputs import AlarmInput
-from alarmd.errors import UnknownNumber
+from alarmd.digits import is_digits
+from alarmd.errors import BadInput, Conflict
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TEXT_FIELDS = ("time", "date", "to", "name", "say", "ring_seconds", "then", "tz", "cron",
@@ -25,6 +26,8 @@ NUMBER_FIELDS = {"ring_seconds": "Ring time", "grace_seconds": "Grace", "redial_
 
 
 class FieldError(ValueError):
+    """What the form itself refuses, named by the form's own field."""
+
     def __init__(self, name: str, message: str):
         super().__init__(message)
         self.field = name
@@ -74,7 +77,7 @@ class AlarmForm:
         text = self.values.get(name, "")
         if not text:
             return None
-        if not text.isdigit():
+        if not is_digits(text):
             raise FieldError(name, f"{NUMBER_FIELDS[name]} must be a whole number.")
         return int(text)
 
@@ -139,21 +142,16 @@ def ref_value(number: dict[str, Any] | None) -> str:
     return str(number.get("name") or number["index"])
 
 
-# The service's sentences, and the field each is about (the first match wins).
-_FIELD_WORDS = (
-    ("ring_seconds", "ring_seconds"), ("redial_attempts", "redial_attempts"),
-    ("redial_interval", "redial_interval_seconds"), ("grace", "grace_seconds"), ("cron", "cron"),
-    ("time zone", "tz"), ("say ", "say"), ("alarm name", "name"), ("the name", "name"),
-    ("an alarm named", "name"), ("time of day", "time"), ("set of days", "days"), ("never fires", "days"),
-    ("in the past", "date"), ("ahead", "date"), ("date and time", "date"), ("date like", "date"),
-    ("is not a valid", "cron"), ("runs backwards", "cron"),
-)
+# The form's field for an API field where the two differ: the form's time alone makes
+# `daily`, and with a date `at`, whose errors (past, too far ahead) are the date's.
+FORM_FIELDS = {"at": "date", "daily": "time"}
+SHOWN_BESIDE = frozenset(TEXT_FIELDS) | {"days"}
 
 
-def field_of(error: Exception, form: AlarmForm) -> str:
-    """The form field a service error is about ("" when it is about the whole alarm)."""
-    message = str(error)
-    if isinstance(error, UnknownNumber):
-        then = form.values.get("then")
-        return "then" if then and repr(then) in message else "to"
-    return next((name for words, name in _FIELD_WORDS if words in message), "")
+def field_of(error: Exception) -> str:
+    """The form field an error is shown beside: the one it names, else "form" (the whole alarm)."""
+    if isinstance(error, FieldError):
+        return error.field
+    named = error.field if isinstance(error, BadInput | Conflict) else None  # by the API's names
+    name = FORM_FIELDS.get(named, named) if named else None
+    return name if name in SHOWN_BESIDE else "form"

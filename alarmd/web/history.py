@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
@@ -13,9 +11,7 @@ from alarmd.errors import BadInput
 from alarmd.web import present
 from alarmd.web.gate import require_session
 from alarmd.web.render import page
-
-if TYPE_CHECKING:
-    from alarmd.web.app import Web
+from alarmd.web.state import Web
 
 PAGE_SIZE = 25
 

@@ -6,7 +6,7 @@ it is about, and nothing stored; a good one redirects (303) to the alarm on the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,9 +19,7 @@ from alarmd.web import present
 from alarmd.web.forms import KEEP, AlarmForm, FieldError, field_of, ref_value
 from alarmd.web.gate import posted, require_session
 from alarmd.web.render import page
-
-if TYPE_CHECKING:
-    from alarmd.web.app import Web
+from alarmd.web.state import Web
 
 REFUSED = (FieldError, BadInput, Conflict, LimitExceeded)
 
@@ -65,7 +63,7 @@ def routes(web: Web) -> APIRouter:
         try:
             alarm = service.add_alarm(form.new_alarm(service.settings.redial.require_human), clock.now())
         except REFUSED as exc:
-            return main(request, status_of(exc), form, _errors(exc, form))
+            return main(request, status_of(exc), form, _errors(exc))
         return RedirectResponse(f"/#alarm-{alarm['id']}", status_code=303)
 
     @router.post("/alarms")
@@ -97,7 +95,7 @@ def routes(web: Web) -> APIRouter:
             if changes:
                 service.edit_alarm(alarm_id, changes, clock.now())
         except REFUSED as exc:
-            return editor(request, alarm, form, status_of(exc), _errors(exc, form))
+            return editor(request, alarm, form, status_of(exc), _errors(exc))
         return RedirectResponse(f"/#alarm-{alarm_id}", status_code=303)
 
     @router.post("/alarms/{alarm_id}/edit")
@@ -123,6 +121,5 @@ def _value(alarm: dict[str, Any], key: str, options: list[dict[str, str]]) -> st
     return value if value in {o["value"] for o in options} else KEEP
 
 
-def _errors(exc: Exception, form: AlarmForm) -> dict[str, str]:
-    name = exc.field if isinstance(exc, FieldError) else field_of(exc, form)
-    return {name or "form": sentence(exc)}
+def _errors(exc: Exception) -> dict[str, str]:
+    return {field_of(exc): sentence(exc)}

@@ -7,19 +7,15 @@ the limit every try gets 429 with Retry-After, at once, before the token is comp
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from alarmd import clock
-from alarmd.web import csrf, sessions
-from alarmd.web.gate import CsrfRefused, posted, read_form
+from alarmd.web import gate
 from alarmd.web.render import page
-
-if TYPE_CHECKING:
-    from alarmd.web.app import Web
+from alarmd.web.state import Web
 
 WRONG_TOKEN = "That is not the API token; it is in the api-token file beside the config or in the state directory."
 DEAD_LINK = "This sign-in link has expired or was already used; run `alarmd web` for a new one."
@@ -37,9 +33,9 @@ def routes(web: Web) -> APIRouter:
 
     def form_page(request: Request, status: int = 200, error: str | None = None,
                   headers: dict[str, str] | None = None) -> Response:
-        token = request.cookies.get(csrf.LOGIN_COOKIE) or csrf.new_login_token()
+        token = request.cookies.get(gate.LOGIN_COOKIE) or gate.new_login_token()
         response = page(request, "login.html", status, title="Sign in", error=error, login_token=token)
-        sessions.set_cookie(response, request, csrf.LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
+        gate.set_cookie(response, request, gate.LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
         response.headers.update(headers or {})
         return response
 
@@ -53,14 +49,14 @@ def routes(web: Web) -> APIRouter:
     def signed_in(request: Request, session_id: str) -> Response:
         web.sign_ins.forget(address(request))
         response = RedirectResponse("/", status_code=303)
-        sessions.keep_session(response, request, session_id)
-        response.delete_cookie(csrf.LOGIN_COOKIE, path="/")
+        gate.keep_session(response, request, session_id)
+        response.delete_cookie(gate.LOGIN_COOKIE, path="/")
         return response
 
     @router.get("/login")
     def login_page(request: Request, code: str | None = None) -> Response:
         if code is None:
-            if service.web_session_valid(sessions.session_id(request), clock.now()):
+            if service.web_session_valid(gate.session_id(request), clock.now()):
                 return RedirectResponse("/", status_code=303)
             return form_page(request)
         refused = throttled(request)
@@ -74,10 +70,10 @@ def routes(web: Web) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await read_form(request)
+        form = await gate.read_form(request)
         given = form.get("token")
-        if not csrf.login_valid(request.cookies.get(csrf.LOGIN_COOKIE), _text(form.get(csrf.FIELD))):
-            raise CsrfRefused()
+        if not gate.login_valid(request.cookies.get(gate.LOGIN_COOKIE), _text(form.get(gate.CSRF_FIELD))):
+            raise gate.CsrfRefused()
         return await run_in_threadpool(check_token, request, _text(given) or "")
 
     def check_token(request: Request, given: str) -> Response:
@@ -91,10 +87,10 @@ def routes(web: Web) -> APIRouter:
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
-        await posted(service, request)
-        await run_in_threadpool(service.close_web_session, sessions.session_id(request))
+        await gate.posted(service, request)
+        await run_in_threadpool(service.close_web_session, gate.session_id(request))
         response = RedirectResponse("/login", status_code=303)
-        sessions.drop_session(response, request)
+        gate.drop_session(response, request)
         return response
 
     return router

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from alarmd import __version__
-from alarmd.web import csrf, sessions
+from alarmd.web.gate import csrf_token, session_id
 
 if TYPE_CHECKING:
     import jinja2
@@ -34,8 +34,7 @@ SECURITY_HEADERS = {
 
 @cache
 def environment() -> jinja2.Environment:
-    # Imported at the first page shown, not at start: most daemons serve only the API,
-    # and Jinja2 would cost each of them 1.6 MB and 40 ms of every start.
+    # Imported at the first page shown, not at start: most daemons serve only the API.
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("alarmd.web", "templates"),
@@ -52,7 +51,7 @@ def asset(name: str) -> str:
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    session = sessions.session_id(request)
+    session = session_id(request)
     html = environment().get_template(template).render(
-        request=request, csrf_token=csrf.token_for(session) if session else "", **context)
+        request=request, csrf_token=csrf_token(session) if session else "", **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -7,9 +7,6 @@ from alarmd.config.settings import TwilioSettings
 def make_dialer(settings: TwilioSettings, timeout: float | None = None) -> Dialer:
     """Twilio when it is enabled and has credentials, else the dry-run dialer."""
     if settings.dry_run_reason is None:
-        from alarmd.calls.dialers import lazymodules
-
-        lazymodules.install()  # before the SDK imports requests
         from alarmd.calls.dialers.twilio import TwilioDialer
 
         return TwilioDialer(settings) if timeout is None else TwilioDialer(settings, timeout)

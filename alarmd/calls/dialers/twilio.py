@@ -1,31 +1,22 @@
-"""The Twilio adapter: the official SDK behind the dialer interface.
+"""The Twilio adapter: the official SDK's public client behind the dialer interface.
 
 Twilio's errors become one DialError each: a sentence a person can act on, the code,
 and whether retrying could help (a 4xx other than 20429 cannot). Failures where the
 request may have reached Twilio (read timeout, dropped connection, 5xx) are marked
 `uncertain`: a call may have been placed, so the caller looks before sending again.
-
-The Calls resource is reached through the SDK's own request path (twilio.base.version:
-its auth, HTTP client, answer parsing and exceptions), not through `client.api`: touching
-that imports all ~90 of Twilio's account-level resource modules, about 7 MB held by the
-daemon all day for the one resource it uses.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from twilio.base import deserialize
-from twilio.base.domain import Domain
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.base.page import Page
-from twilio.base.version import Version
 from twilio.rest import Client
 
 from alarmd.calls.dialers.base import CallOutcome, CallRequest, PlacedCall, RecentCall
-from alarmd.calls.dialers.direct_http import RequestFailed
-from alarmd.calls.dialers.twilio_http import http_client_for
+from alarmd.calls.dialers.twilio_http import ErrorAnswer, RequestFailed, TwilioApiHttpClient
 from alarmd.config.settings import TwilioSettings
 from alarmd.defaults import TWILIO_TIMEOUT_SECONDS
 from alarmd.errors import DialError
@@ -45,16 +36,8 @@ KNOWN_ERRORS = {
 RETRYABLE_CODES = frozenset({20429})
 # How many of the newest calls to a number are read to settle a lost answer.
 RECENT_CALLS = 20
-API_BASE_URL = "https://api.twilio.com"  # the SDK's own for the Api domain
-API_VERSION = "2010-04-01"
-FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
-
-class _CallPage(Page):  # type: ignore[misc]  # the SDK is untyped here
-    """A page of the Calls list; its records stay the JSON objects Twilio sent."""
-
-    def get_instance(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return payload
+T = TypeVar("T")
 
 
 class TwilioDialer:
@@ -62,50 +45,48 @@ class TwilioDialer:
 
     def __init__(self, settings: TwilioSettings, timeout: float = TWILIO_TIMEOUT_SECONDS):
         assert settings.account_sid and settings.auth_token and settings.number_from
+        self._sid, self._token = settings.account_sid, settings.auth_token
         self._from = settings.number_from
         self._url = settings.calling_uri
-        # The SDK builds every Calls URL from this domain's base; tests and proxies stand
-        # in for api.twilio.com by replacing it.
-        base_url = settings.api_base_url or API_BASE_URL
-        self._http = http_client_for(base_url, timeout)
-        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
+        self._base_url = settings.api_base_url
         self._timeout = timeout
-        self._api = Version(Domain(self._client, base_url), API_VERSION)
-        self._calls = f"/Accounts/{settings.account_sid}/Calls"
+        self._clients = threading.local()
+        # The SDK imports the Calls resource on first use: at start, not at a call's due instant.
+        self._client().calls  # noqa: B018
+
+    def _client(self) -> Client:
+        """This thread's client: requests' Session is not documented as safe to share between threads."""
+        client: Client | None = getattr(self._clients, "client", None)
+        if client is None:
+            client = Client(self._sid, self._token,
+                            http_client=TwilioApiHttpClient(self._timeout, self._base_url))
+            self._clients.client = client
+        return client
 
     def place_call(self, request: CallRequest) -> PlacedCall:
-        # The form fields, in the order the SDK's CallList.create sends them.
-        data: dict[str, Any] = {"To": request.to, "From": self._from}
+        fields: dict[str, Any] = {"to": request.to, "from_": self._from}
         if request.ring_seconds:
-            data["Timeout"] = request.ring_seconds
+            fields["timeout"] = request.ring_seconds
         if request.detect_machine:
             # "Enable" answers as soon as Twilio can tell (DetectMessageEnd would wait for the beep).
-            data["MachineDetection"] = "Enable"
+            fields["machine_detection"] = "Enable"
         if request.twiml:
-            data["Twiml"] = request.twiml
+            fields["twiml"] = request.twiml
         else:
-            data["Url"] = request.url or self._url
-        call = self._request(lambda: self._api.create("POST", f"{self._calls}.json", data=data, headers=FORM),
-                             request.to)
-        return PlacedCall(sid=str(call.get("sid")), status=str(call.get("status") or "queued"))
+            fields["url"] = request.url or self._url
+        call = self._request(lambda: self._client().calls.create(**fields), request.to, "create")
+        return PlacedCall(sid=str(call.sid), status=str(call.status or "queued"))
 
     def fetch_call(self, sid: str) -> CallOutcome:
-        call = self._request(lambda: self._api.fetch("GET", self._call(sid), headers={"Accept": "application/json"}),
-                             "the number")
-        duration = int(call["duration"]) if call.get("duration") not in (None, "") else None
-        answered_by = call.get("answered_by")
-        return CallOutcome(status=str(call.get("status")), duration_seconds=duration,
-                           answered_by=str(answered_by) if answered_by else None)
+        call = self._request(lambda: self._client().calls(sid).fetch(), "the number", "fetch")
+        duration = int(call.duration) if call.duration not in (None, "") else None
+        return CallOutcome(status=str(call.status), duration_seconds=duration,
+                           answered_by=str(call.answered_by) if call.answered_by else None)
 
     def recent_calls(self, to: str) -> list[RecentCall]:
-        def newest() -> list[dict[str, Any]]:
-            params = {"To": to, "From": self._from, "PageSize": RECENT_CALLS}
-            response = self._api.page("GET", f"{self._calls}.json", params=params, headers=FORM)
-            page = _CallPage(self._api, response, {"account_sid": self._client.account_sid})
-            return list(self._api.stream(page, RECENT_CALLS))
-
-        return [RecentCall(str(c.get("sid")), str(c.get("status")), deserialize.rfc2822_datetime(c.get("date_created")))
-                for c in self._request(newest, to)]
+        calls = self._request(lambda: self._client().calls.list(
+            to=to, from_=self._from, limit=RECENT_CALLS, page_size=RECENT_CALLS), to, None)
+        return [RecentCall(str(c.sid), str(c.status), c.date_created) for c in calls]
 
     def cancel_call(self, sid: str) -> None:
         self._update(sid, "canceled")
@@ -113,40 +94,19 @@ class TwilioDialer:
     def hang_up(self, sid: str) -> None:
         self._update(sid, "completed")
 
-    def _call(self, sid: str) -> str:
-        return f"{self._calls}/{sid}.json"
-
     def _update(self, sid: str, status: str) -> None:
-        self._request(lambda: self._api.update("POST", self._call(sid), data={"Status": status}, headers=FORM),
-                      "the number")
+        self._request(lambda: self._client().calls(sid).update(status=status), "the number", "update")
 
-    def _request(self, send: Any, to: str) -> Any:
+    def _request(self, send: Callable[[], T], to: str, doing: str | None) -> T:
         try:
             return send()
         except RequestFailed as exc:
             raise network_error(exc, self._timeout) from None
-        except TwilioException as exc:
-            # A list read answered with an error comes as a bare TwilioException (see page_refused).
-            refused = exc if isinstance(exc, TwilioRestException) else page_refused(exc)
-            if refused is None:
-                raise DialError(f"Twilio request failed ({exc})", uncertain=True) from None
-            error = rest_error(refused, to)
-            error.retry_after = self._http.retry_after()  # a 429's, for alarmd.calls.pacing
-            raise error from None
-
-
-def page_refused(exc: TwilioException) -> TwilioRestException | None:
-    """The error answer behind the SDK's "Unable to fetch page" (raised with the response), as a REST error."""
-    response: Any = exc.args[1] if len(exc.args) > 1 else None
-    status = getattr(response, "status_code", None)
-    if not isinstance(status, int) or status < 400:
-        return None
-    try:
-        body = json.loads(response.text)
-    except (TypeError, ValueError):
-        body = None
-    body = body if isinstance(body, dict) else {}
-    return TwilioRestException(status, "", msg=str(body.get("message") or ""), code=body.get("code"))
+        except ErrorAnswer as exc:
+            raise rest_error(exc, to, doing) from None
+        except (TwilioException, ValueError) as exc:
+            # An answer the SDK could not read (error answers raise ErrorAnswer before it sees them).
+            raise DialError(f"Twilio request failed ({summary(exc)})", uncertain=True) from None
 
 
 def network_error(exc: RequestFailed, timeout: float) -> DialError:
@@ -158,16 +118,28 @@ def network_error(exc: RequestFailed, timeout: float) -> DialError:
     return DialError(f"the connection to Twilio broke ({exc.reason})", uncertain=True)
 
 
-def rest_error(exc: TwilioRestException, to: str) -> DialError:
-    """One sentence for a Twilio error. It names the raw number: callers mask secret ones."""
-    code = exc.code if isinstance(exc.code, int) else None
-    status = int(exc.status) if exc.status else 0
-    template = KNOWN_ERRORS.get(code) if code is not None else None
-    known = template.format(to=to) if template else None
-    text = known or (exc.msg or "").strip().rstrip(".") or f"HTTP {status}"
-    suffix = f" ({code})" if code is not None else f" (HTTP {status})"
-    if status >= 500:
+def rest_error(exc: ErrorAnswer, to: str, doing: str | None) -> DialError:
+    """One sentence for a Twilio error. It names the raw number: callers mask secret ones.
+
+    `doing` ("create", "fetch", "update") words Twilio's own message as the SDK does for
+    a record; a list read's error is Twilio's message alone.
+    """
+    template = KNOWN_ERRORS.get(exc.code)
+    text = template.format(to=to) if template else exc.message.rstrip(".")
+    if doing and not template:
+        text = f"Unable to {doing} record: {text}" if text else f"Unable to {doing} record"
+    text = text or f"HTTP {exc.status}"
+    if exc.status >= 500:
         # A 5xx says nothing certain about whether the call was placed.
-        return DialError(f"Twilio failed: {text}{suffix}", code=code, uncertain=True)
-    permanent = 400 <= status < 500 and status != 429 and code not in RETRYABLE_CODES
-    return DialError(f"Twilio refused: {text}{suffix}", permanent=permanent, code=code)
+        return DialError(f"Twilio failed: {text} ({exc.code})", code=exc.code, uncertain=True,
+                         retry_after=exc.retry_after)
+    permanent = exc.status != 429 and exc.code not in RETRYABLE_CODES
+    return DialError(f"Twilio refused: {text} ({exc.code})", permanent=permanent, code=exc.code,
+                     retry_after=exc.retry_after)
+
+
+def summary(exc: Exception) -> str:
+    """What went wrong in a few words, for an answer the SDK could not read."""
+    # TwilioRestException's text is a report of several lines; its `msg` is the sentence.
+    text = str(exc.msg if isinstance(exc, TwilioRestException) else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
