@@ -1,75 +1,183 @@
 """Every verb of `alarmd` as a real subprocess against a real daemon subprocess.
 
-Also: what a CLI process imports (nothing of the server stack, the scheduler or the
-twilio SDK), and colour only on a terminal.
+Also: what a CLI process imports (click, and nothing of the server stack, the scheduler
+or the twilio SDK; `run` none of the other verbs' modules), the one line and exit status
+of each refusal, and colour only on a terminal.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import Home, dry_run_daemon, on_a_terminal, twilio_block
+from tests.conftest import Home, dry_run_daemon, free_port, on_a_terminal, twilio_block
 from tests.twilio_standin import TwilioStandin
 
 HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
          "phonenumbers", "alembic", "requests", "anyio", "h11"}
+# Far ahead, so that "LEFT" ("300 days 11h") reads the same in two runs a moment apart.
+FAR = f"{date.today() + timedelta(days=300)} 07:00"
 
 
-def imported_modules(home: Home, *args: str) -> set[str]:
-    """Top-level packages a CLI process imported, from `python -X importtime`."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "alarmd", *args], env=home.env(),
+# Runs `alarmd` as its script does, then writes the names in sys.modules to MODULES_OUT
+# (python -X importtime does not list a module imported by importlib.import_module).
+PROBE = ("import atexit, json, os, sys; "
+         "atexit.register(lambda: open(os.environ['MODULES_OUT'], 'w').write(json.dumps(sorted(sys.modules)))); "
+         "from alarmd.cli.entry import main; main()")
+
+
+def imported_modules(home: Home, *args: str) -> list[str]:
+    """The modules an `alarmd` process had imported when it exited."""
+    out = home.root / "modules.json"
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], env=home.env(MODULES_OUT=str(out)),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
-    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", result.stderr, re.MULTILINE)
-    assert "alarmd.cli.quick" in names  # the parse worked
+    names: list[str] = json.loads(out.read_text())
+    assert "alarmd.cli.commands" in names  # the command ran
+    return names
+
+
+def packages(names: list[str]) -> set[str]:
     return {name.split(".")[0] for name in names}
 
 
 @pytest.fixture(scope="module")
 def read_only_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
-    """One daemon for the tests that only read, with a weekday alarm and one 20 minutes ahead."""
+    """One daemon for the tests that only read: a weekday alarm, one 20 minutes ahead,
+    one far ahead and one paused."""
     with dry_run_daemon(tmp_path_factory.mktemp("read-only"),
                         ("add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work"),
-                        ("add", "--to", "1", "--at", "in 20m", "--name", "soon")) as home:
+                        ("add", "--to", "1", "--at", "in 20m", "--name", "soon"),
+                        ("add", "--to", "0", "--at", FAR, "--name", "far", "--say", "Wake up"),
+                        ("add", "--to", "1", "--daily", "07:00", "--tz", "Europe/Paris", "--name", "paris"),
+                        ("pause", "paris")) as home:
         yield home
+
+
+READING = [
+    ["list"], ["--config", "CONFIG", "list"], ["list", "--json"], ["status"], ["status", "--json"], ["show", "far"],
+    ["show", "1", "--json"], ["show", "paris"], ["next"], ["next", "--count", "2", "--explain"],
+    ["next", "paris", "--json"], ["history"], ["history", "--limit", "3", "--json"],
+]
+REFUSED = [
+    ["show", "nosuch"], ["show", "a/b"], ["edit", "far"], ["edit", "far", "--no-then", "--then", "MOBILE"],
+    ["add", "--to", "0"], ["add", "--to", "0", "--at", "07:00", "--daily", "07:00"],
+    ["add", "--to", "0", "--daily", "07:00", "--days", "mon", "--cron", "0 7 * * *"],
+    ["add", "--to", "PAGER", "--at", "in 1h"], ["skip", "far", "--on", "2030-01-06", "--from", "2030-01-06"],
+    ["unskip", "far", "--from", "2030-01-06"], ["pause", "nosuch"], ["dial", "PAGER"], ["remove", "nosuch"],
+    ["edit", "far", "--at", "not a time"], ["history", "--alarm", "nosuch"],
+    # click's own usage errors
+    ["nosuch"], ["show"], ["show", "1", "2"], ["history", "--limit", "0"], ["add", "--to", "0", "--ring", "1x"],
+    ["add", "--to", "0", "--attempts", "11"], ["add", "--to", "0", "--say", "  "], ["--config", "DIRECTORY", "list"],
+]
 
 
 # The tests on read_only_home only read: with --dist loadgroup they share one daemon.
 @pytest.mark.xdist_group("cli_e2e_read_only")
-def test_read_verbs_import_nothing_heavy(read_only_home: Home) -> None:
+def test_each_reading_verb_answers_and_each_refusal_is_one_line_with_exit_2(read_only_home: Home) -> None:
     home = read_only_home
-    for verb in (["list"], ["list", "--json"], ["status"], ["history"], ["show", "work"]):
-        heavy = imported_modules(home, *verb) & HEAVY
-        assert heavy == set(), f"alarmd {' '.join(verb)} imported {sorted(heavy)}"
+    places = {"CONFIG": str(home.config_path), "DIRECTORY": str(home.root)}
+    before = home.cli_json("list")
+    for line in READING + REFUSED:
+        done = home.cli(*[places.get(word, word) for word in line], check=False)
+        if line in READING:
+            assert (done.returncode, done.stderr) == (0, "") and done.stdout.strip(), (line, done.stderr)
+        else:
+            assert done.returncode == 2 and done.stdout == "", (line, done)
+            assert done.stderr.startswith("alarmd: ") and done.stderr.count("\n") == 1, (line, done.stderr)
+    assert home.cli_json("list") == before
 
 
 @pytest.mark.xdist_group("cli_e2e_read_only")
-def test_list_and_status_skip_click_and_print_what_the_click_commands_print(read_only_home: Home) -> None:
+def test_config_from_the_environment_or_the_option_prints_the_same(read_only_home: Home) -> None:
     home = read_only_home
-    for verb in (["list"], ["list", "--json"], ["status"], ["status", "--json"]):
-        assert "click" not in imported_modules(home, *verb), f"alarmd {' '.join(verb)} imported click"
-        quick = home.cli(*verb)
-        # --config takes the same file through alarmd.cli, the click command.
-        full = home.cli("--config", str(home.config_path), *verb)
-        assert quick.stdout == full.stdout and quick.stdout.strip()
-        assert quick.stderr == full.stderr == ""
+    for verb in (["list"], ["list", "--json"], ["status"], ["status", "--json"], ["next", "--explain"]):
+        from_env = home.cli(*verb)
+        from_option = home.cli("--config", str(home.config_path), *verb, ALARMD_CONFIG="")
+        assert from_env.stdout == from_option.stdout and from_env.stdout.strip()
+        assert from_env.stderr == from_option.stderr == ""
 
 
-def test_quick_verbs_fail_as_the_click_commands_do(home: Home) -> None:
-    home.write_config(twilio_block(None))  # no daemon running
-    for verb in (["list"], ["status"], ["status", "--json"]):
-        quick = home.cli(*verb, check=False)
-        full = home.cli("--config", str(home.config_path), *verb, check=False)
-        assert (quick.returncode, quick.stdout, quick.stderr) == (full.returncode, full.stdout, full.stderr)
-        assert quick.returncode == 1 and quick.stderr.startswith("alarmd: ") and quick.stderr.count("\n") == 1
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_a_terminal_is_painted(read_only_home: Home) -> None:
+    for line in (["show", "far"], ["list"], ["next", "--explain"], ["status"]):
+        assert "\x1b[" in run_on_a_terminal(read_only_home, *line), line
+
+
+def test_with_no_daemon_each_verb_fails_in_one_line_with_exit_1(home: Home) -> None:
+    home.write_config(twilio_block(None), listen=f"127.0.0.1:{free_port()}")
+    for line in (["list"], ["status"], ["status", "--json"], ["show", "1"], ["next"], ["history", "--json"],
+                 ["add", "--to", "0", "--at", "in 1h"], ["config", "reload"], ["web", "--no-browser"],
+                 ["--config", str(home.config_path), "status"]):
+        done = home.cli(*line, check=False)
+        assert done.returncode == 1 and "alarmd run" in done.stderr, (line, done)
+        assert done.stderr.startswith("alarmd: ") and done.stderr.count("\n") == 1, (line, done.stderr)
+    # `status` says it on stdout too
+    assert home.cli("status", check=False).stdout == "Daemon:     down\n"
+    assert json.loads(home.cli("status", "--json", check=False).stdout)["daemon"] == "down"
+
+
+def test_every_verb_that_asks_the_daemon_imports_nothing_heavy(home: Home, start_daemon) -> None:
+    home.write_config(twilio_block(None))
+    start_daemon()
+    lines = [
+        ["add", "--to", "0", "--daily", "07:00", "--days", "mon-fri", "--name", "work", "--ring", "45s"],
+        ["add", "--to", "MOBILE", "--at", "in 2h", "--name", "soon"], ["list"], ["--config", "CONFIG", "list"],
+        ["status", "--json"], ["show", "work"], ["show", "1", "--json"], ["next"], ["next", "work", "--explain"],
+        ["history"], ["edit", "work", "--interval", "3m", "--attempts", "2"], ["pause", "work", "--until", "in 3d"],
+        ["resume", "work"], ["skip", "work"], ["unskip", "work"], ["dial", "0"], ["web", "--no-browser"],
+        ["web", "--sign-out-all"], ["config", "reload"], ["remove", "soon"],
+    ]
+    for line in lines:
+        args = [str(home.config_path) if word == "CONFIG" else word for word in line]
+        names = imported_modules(home, *args)
+        heavy = packages(names) & HEAVY
+        assert heavy == set(), f"alarmd {' '.join(line)} imported {sorted(heavy)}"
+        assert "alarmd.daemon" not in names, line
+    assert home.cli("list").stdout.rstrip().endswith("1 alarm listed.")  # the writes happened
+
+
+def test_each_verb_loads_its_own_module_only(read_only_home: Home) -> None:
+    """The root group loads a verb's module when the verb is asked for, not before."""
+    verb_modules = {"alarmd.cli.editing", "alarmd.cli.reading", "alarmd.cli.web", "alarmd.cli.configverbs",
+                    "alarmd.cli.offline"}
+    for line, own in ((["list"], "alarmd.cli.reading"), (["show", "work"], "alarmd.cli.reading"),
+                      (["web", "--no-browser"], "alarmd.cli.web"), (["config", "show"], "alarmd.cli.configverbs")):
+        assert verb_modules & set(imported_modules(read_only_home, *line)) == {own}, line
+
+
+def test_alarmd_run_fails_in_one_sentence_and_loads_no_other_verb(home: Home) -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        cases = {"bad config": lambda: home.config_path.write_text("{not json"),
+                 "not loopback": lambda: home.write_config(twilio_block(None), listen="0.0.0.0:8421", apiToken=""),
+                 "port taken": lambda: home.write_config(twilio_block(None), listen=f"127.0.0.1:{port}")}
+        for name, write in cases.items():
+            write()
+            for line in (["run"], ["--config", str(home.config_path), "run"]):
+                done = home.cli(*line, check=False)
+                last = done.stderr.splitlines()[-1] if done.stderr else ""
+                assert done.returncode != 0 and "alarmd: " in last, (name, line, done.stderr)
+                assert "Traceback" not in done.stderr, (name, done.stderr)
+        out = home.root / "modules.json"
+        subprocess.run([sys.executable, "-c", PROBE, "run"], env=home.env(MODULES_OUT=str(out)),
+                       capture_output=True, text=True, timeout=60)
+        names = set(json.loads(out.read_text()))
+        assert {"alarmd.cli.offline", "alarmd.daemon.main"} <= names
+        assert names.isdisjoint({"alarmd.cli.editing", "alarmd.cli.reading", "alarmd.cli.configverbs",
+                                 "alarmd.cli.web"})
+    finally:
+        busy.close()
 
 
 def wall_time_from_now(hours: int, zone: str) -> datetime:

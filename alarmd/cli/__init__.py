@@ -1,1 +1,1 @@
-"""The `alarmd` command: the entry point, the quick verbs, the click verbs, output formatting, the API client."""
+"""The `alarmd` command: click verbs loaded lazily, output formatting, the API client."""

@@ -1,34 +1,100 @@
-"""The `alarmd` command in click: options, help, usage errors and shell completion.
+"""The `alarmd` command: the root click group, which loads each verb's module when it is asked for.
 
-What each verb does is in alarmd.cli.verbs, click-free: a plain command line is parsed
-by alarmd.cli.fast and runs those bodies without importing this module at all; anything
-else (--help, --version, a usage error, completion, the offline verbs) comes here.
-Imports stay light: the server stack, APScheduler and the twilio SDK are only imported
-by `run` (alarmd.cli.offline, with the other verbs that need no daemon).
+Click's "lazily loading group" pattern: `list_commands` and `get_command` read the table
+below, so `alarmd list` imports the module of `list` and no other verb's, and `alarmd run`
+none of the verbs that ask the daemon. `--help` and shell completion list every verb, and
+so load them all. Every failure leaves as one line on stderr and an exit status.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from alarmd import __version__
-from alarmd.cli import configverbs, offline, verbs, web
-from alarmd.cli.context import Context, pass_ctx
-from alarmd.cli.support import (
-    AlarmdGroup,
-    alarm_argument,
-    clear_options,
-    complete_alarm,
-    complete_number,
-    day_options,
-    delivery_options,
-    json_option,
-    schedule_options,
-)
+from alarmd.cli.context import Context
+from alarmd.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, fail, report
 
-# --- the command ---------------------------------------------------------------------
+# Each verb and where its click command is: "module:attribute".
+VERBS = {
+    "add": "alarmd.cli.editing:add",
+    "edit": "alarmd.cli.editing:edit",
+    "remove": "alarmd.cli.editing:remove",
+    "pause": "alarmd.cli.editing:pause",
+    "resume": "alarmd.cli.editing:resume",
+    "skip": "alarmd.cli.editing:skip",
+    "unskip": "alarmd.cli.editing:unskip",
+    "dial": "alarmd.cli.editing:dial",
+    "list": "alarmd.cli.reading:list_",
+    "show": "alarmd.cli.reading:show",
+    "history": "alarmd.cli.reading:history",
+    "status": "alarmd.cli.reading:status",
+    "next": "alarmd.cli.reading:next_",
+    "web": "alarmd.cli.web:web",
+    "config": "alarmd.cli.configverbs:config_group",
+    "run": "alarmd.cli.offline:run",
+    "db": "alarmd.cli.offline:db",
+}
+
+
+class AlarmdGroup(click.Group):
+    """The root group: the verbs of VERBS, loaded on first use; failures reported in one line.
+
+    The reporting is done in main() rather than around it, so the CliRunner in tests sees
+    what users see.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(VERBS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = VERBS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, name = where.partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command), where
+        return command
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.NoSuchCommand as exc:
+            # Click suggests a name ("Did you mean 'list'?") from self.commands, which this group leaves empty.
+            raise click.NoSuchCommand(exc.command_name, possibilities=VERBS, ctx=ctx) from None
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        code = run_reporting_errors(
+            lambda: super(AlarmdGroup, self).main(args, prog_name, complete_var,
+                                                  standalone_mode=False, **extra))
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def run_reporting_errors(invoke: Callable[[], Any]) -> int:
+    try:
+        result = invoke()
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        fail("aborted.")
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `alarmd` (click >= 8.2): help, as 8.1 did
+            click.echo(exc.format_message())
+            return 0
+        fail(exc.format_message())
+        return EXIT_BAD_INPUT
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(exc)
+    return result if isinstance(result, int) else 0
 
 
 @click.group("alarmd", cls=AlarmdGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,131 +109,3 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     eval "$(_ALARMD_COMPLETE=bash_source alarmd)" (zsh_source, fish_source).
     """
     ctx.obj = Context(config_path)
-
-
-@cli.command()
-@click.option("--to", "to", required=True, shell_complete=complete_number,
-              help="phoneNumbers index or name.")
-@schedule_options
-@delivery_options
-@pass_ctx
-def add(ctx: Context, /, **options: Any) -> None:
-    """Add an alarm: --at for once, --daily [--days] or --cron to repeat."""
-    verbs.add(ctx, **options)
-
-
-@cli.command()
-@alarm_argument()
-@click.option("--to", "to", shell_complete=complete_number, help="phoneNumbers index or name.")
-@schedule_options
-@delivery_options
-@clear_options
-@pass_ctx
-def edit(ctx: Context, /, alarm: str, **options: Any) -> None:
-    """Change an alarm; only the options given change (--no-then, --no-say, --ring default and
-    the like put one back to its default)."""
-    verbs.edit(ctx, alarm=alarm, **options)
-
-
-@cli.command("list")
-@json_option()
-@pass_ctx
-def list_(ctx: Context, as_json: bool) -> None:
-    """List alarms, soonest first (like systemctl list-timers)."""
-    verbs.list_(ctx, as_json=as_json)
-
-
-@cli.command()
-@alarm_argument()
-@json_option()
-@pass_ctx
-def show(ctx: Context, alarm: str, as_json: bool) -> None:
-    """Everything about one alarm."""
-    verbs.show(ctx, alarm=alarm, as_json=as_json)
-
-
-@cli.command()
-@alarm_argument()
-@pass_ctx
-def remove(ctx: Context, alarm: str) -> None:
-    """Remove an alarm."""
-    verbs.remove(ctx, alarm=alarm)
-
-
-@cli.command()
-@alarm_argument()
-@click.option("--until", "until", metavar="WHEN", help='Resume by itself then ("mon 07:00", "in 3d", ISO).')
-@pass_ctx
-def pause(ctx: Context, alarm: str, until: str | None) -> None:
-    """Stop an alarm ringing until resumed (or until WHEN)."""
-    verbs.pause(ctx, alarm=alarm, until=until)
-
-
-@cli.command()
-@alarm_argument()
-@pass_ctx
-def resume(ctx: Context, alarm: str) -> None:
-    """Let a paused alarm ring again."""
-    verbs.resume(ctx, alarm=alarm)
-
-
-@cli.command()
-@alarm_argument()
-@day_options("Skip the rings")
-@pass_ctx
-def skip(ctx: Context, /, alarm: str, **days: str | None) -> None:
-    """Skip the next ring of an alarm (or those of --on DATE, or --from DATE --to DATE)."""
-    verbs.skip(ctx, alarm=alarm, **days)
-
-
-@cli.command()
-@alarm_argument()
-@day_options("Take back the skips")
-@pass_ctx
-def unskip(ctx: Context, /, alarm: str, **days: str | None) -> None:
-    """Take back the soonest skip of an alarm (or those of --on DATE, or --from DATE --to DATE)."""
-    verbs.unskip(ctx, alarm=alarm, **days)
-
-
-@cli.command()
-@click.argument("number", metavar="INDEX|NAME", shell_complete=complete_number)
-@pass_ctx
-def dial(ctx: Context, number: str) -> None:
-    """Ring a configured number now."""
-    verbs.dial(ctx, number=number)
-
-
-@cli.command()
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--alarm", metavar="ALARM", shell_complete=complete_alarm, help="Only this alarm (id or name).")
-@json_option()
-@pass_ctx
-def history(ctx: Context, limit: int, alarm: str | None, as_json: bool) -> None:
-    """Calls placed (and missed), newest first."""
-    verbs.history(ctx, limit=limit, alarm=alarm, as_json=as_json)
-
-
-@cli.command()
-@json_option()
-@pass_ctx
-def status(ctx: Context, as_json: bool) -> None:
-    """Is the daemon up, in which mode, and what is next."""
-    verbs.status(ctx, as_json=as_json)
-
-
-@cli.command("next")
-@click.argument("alarm", metavar="[ALARM]", required=False, shell_complete=complete_alarm)
-@click.option("--count", type=click.IntRange(1, 100), default=5, show_default=True,
-              help="How many instants.")
-@click.option("--explain", is_flag=True, help="Local and UTC, and what DST did to each instant.")
-@json_option()
-@pass_ctx
-def next_(ctx: Context, alarm: str | None, count: int, explain: bool, as_json: bool) -> None:
-    """The next instants alarms will ring (all alarms, or one)."""
-    verbs.next_(ctx, alarm=alarm, count=count, explain=explain, as_json=as_json)
-
-
-# Offline verbs (alarmd.cli.offline, and the config verbs): they work without a running daemon.
-for _command in (offline.run, offline.db, configverbs.config_group):
-    cli.add_command(_command)
-cli.add_command(web.web)

@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from alarmd.cli import verbs
 from alarmd.cli.context import Context, pass_ctx
 from alarmd.cli.errors import EXIT_FAILURE, fail
 
@@ -136,7 +135,7 @@ def config_check(ctx: Context, online: bool) -> None:
     settings = load_settings(ctx.config_path)
     source = settings.client.config_path or "no config file (defaults; `alarmd config init` writes one)"
     mode = f"dry-run ({settings.twilio.dry_run_reason})" if settings.twilio.dry_run_reason else "twilio"
-    click.echo(f"{source}: OK; mode {mode}; {verbs.numbers_text(len(settings.twilio.phone_numbers))}; "
+    click.echo(f"{source}: OK; mode {mode}; {numbers_text(len(settings.twilio.phone_numbers))}; "
                f"database {settings.database}")
     if not settings.twilio.phone_numbers:
         click.echo("Nobody can be called yet: add your number to twilio.phoneNumbers"
@@ -169,4 +168,15 @@ def config_reload(ctx: Context) -> None:
     address, the database and the API token need a restart; under systemd so does a
     rotated credential (systemd copies them at start).
     """
-    verbs.config_reload(ctx)
+    answer = ctx.call("POST", "/v1/reload")
+    source = answer.get("config") or "no config file (defaults)"
+    changed = answer.get("changed") or []
+    mode = answer.get("mode", "unknown") + (f" ({answer['dry_run_reason']})" if answer.get("dry_run_reason") else "")
+    ctx.echo(f"Reloaded {source}: {'changed ' + ', '.join(changed) if changed else 'nothing changed'}; "
+             f"mode {mode}; {numbers_text(int(answer.get('numbers', 0)))}.")
+    for sentence in [*(answer.get("needs_restart") or []), *(answer.get("notes") or [])]:
+        ctx.echo(sentence)
+
+
+def numbers_text(count: int) -> str:
+    return f"{count} phone number{'' if count == 1 else 's'}"

@@ -1,7 +1,6 @@
 """How an `alarmd` command fails: one line on stderr and an exit status, never a traceback.
 
-Click-free, so the quick verbs (alarmd.cli.quick) fail exactly as the full command does;
-alarmd.cli.support adds click's own exceptions on top.
+alarmd.cli.commands reports click's own exceptions (usage errors) the same way.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """The `alarmd` command's printing primitives: tables, durations, local times, colour.
 
 Pure functions over the API's JSON (and `now`), so tests can check the exact text.
-Only the standard library: this runs in every CLI process, click-free ones included
-(alarmd.cli.quick).
 """
 
 from __future__ import annotations

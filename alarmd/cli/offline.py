@@ -1,8 +1,8 @@
 """The verbs that work without a running daemon: `run` itself and `db upgrade` (and, in
 alarmd.cli.configverbs, `config init|show|check`).
 
-They (and `config check --online`) are the CLI's only way into the daemon's code (alarmd.daemon); they import it
-lazily, so no other verb pays for the server stack.
+They (and `config check --online`) are the CLI's only way into the daemon's code
+(alarmd.daemon); they import it when they run, so no other verb loads the server stack.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from alarmd.cli.context import Context, pass_ctx
 @pass_ctx
 def run(ctx: Context) -> None:
     """Run the daemon (upgrades the database first)."""
-    from alarmd.cli.fast import run_daemon
+    from alarmd.config.settings import load_settings
+    from alarmd.daemon.main import run as run_daemon
 
-    sys.exit(run_daemon(ctx.config_path))
+    sys.exit(run_daemon(load_settings(ctx.config_path), ctx.config_path))
 
 
 @click.group()

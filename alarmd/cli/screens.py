@@ -1,8 +1,7 @@
 """What `list`, `show`, `history`, `next` and `status` print, line by line.
 
 Built from the primitives in alarmd.cli.formatting; pure functions over the API's JSON
-(and `now`), so tests can check the exact text. Only the standard library, like
-formatting: the click-free quick verbs print through here too.
+(and `now`), so tests can check the exact text.
 """
 
 from __future__ import annotations

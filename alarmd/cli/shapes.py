@@ -4,7 +4,6 @@ The CLI prints what comes back from the daemon's address. Something else answeri
 there (another program on the port, another version, another route's answer) must never
 be printed as an alarm ("Alarm: #None") or die of a KeyError: each verb checks that the
 answer has the fields it prints, and fails with one sentence (exit 1) otherwise.
-Standard library only, like alarmd.cli.formatting: the quick verbs check through here too.
 """
 
 from __future__ import annotations

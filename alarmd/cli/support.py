@@ -1,56 +1,37 @@
-"""The `alarmd` command's plumbing: error reporting, shared options, shell completion.
+"""What several verbs share: options, their checks, and shell completion (click's own).
 
-Kept apart from the verbs in alarmd.cli.commands; like them, it imports only click, the
-standard library and the click-free CLI modules at module level. The option callbacks here
-and alarmd.cli.fast's conversions must agree: tests/test_cli_fast.py checks they do.
+At module level it imports only click and the standard library; completion asks the
+daemon through alarmd.cli.client, imported when a shell asks.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import click
 from click.shell_completion import CompletionItem
 
-from alarmd.cli.bodies import DEFAULT
-from alarmd.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, fail, report
+from alarmd.errors import BadInput
 
 
-class AlarmdGroup(click.Group):
-    """Every failure leaves as one line on stderr and an exit status, never a traceback.
-
-    Done here rather than only in main() so the CliRunner in tests sees what users see.
-    """
-
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
-        code = run_reporting_errors(
-            lambda: super(AlarmdGroup, self).main(args, prog_name, complete_var,
-                                                  standalone_mode=False, **extra))
-        if standalone_mode:
-            sys.exit(code)
-        return code
+class _Default:
+    def __repr__(self) -> str:
+        return "default"
 
 
-def run_reporting_errors(invoke: Callable[[], Any]) -> int:
-    try:
-        result = invoke()
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        fail("aborted.")
-        return EXIT_FAILURE
-    except click.ClickException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `alarmd` (click >= 8.2): help, as 8.1 did
-            click.echo(exc.format_message())
-            return 0
-        fail(exc.format_message())
-        return EXIT_BAD_INPUT
-    except (Exception, KeyboardInterrupt) as exc:
-        return report(exc)
-    return result if isinstance(result, int) else 0
+# What `--ring default` and the like parse to: put the setting back to its default
+# (JSON null in a PATCH). An object of its own, so no real value can be mistaken for it.
+DEFAULT: Any = _Default()
+
+
+def alarm_path(ref: str) -> str:
+    """The API path of the alarm an ALARM argument names (its id or its name)."""
+    if "/" in ref:
+        # The daemon refuses such names: "wake/next" can only mean another route.
+        raise BadInput("no alarm name contains '/'; give the alarm's id or its name.")
+    return "/v1/alarms/" + quote(ref.strip(), safe="")
 
 
 # --- shell completion (click's own: eval "$(_ALARMD_COMPLETE=bash_source alarmd)") ------
