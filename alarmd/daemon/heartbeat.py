@@ -39,7 +39,7 @@ class Heartbeat:
         self.every_seconds = settings.every_seconds
         self.redact = redact
         self._queue: queue.Queue[tuple[str, bytes | None] | None] = queue.Queue(QUEUE_SIZE)
-        self._thread: threading.Thread | None = None
+        self._sender: threading.Thread | None = None
         self._unreachable: str | None = None  # the last delivery failure logged, so it is logged once
         self._problem: str | None = None  # what the periodic check last found wrong
 
@@ -60,8 +60,8 @@ class Heartbeat:
         """Start the sending thread and signal the start; nothing at all without a URL."""
         if self.url is None:
             return
-        self._thread = threading.Thread(target=self._send_all, name="heartbeat", daemon=True)
-        self._thread.start()
+        self._sender = threading.Thread(target=self._send_all, name="heartbeat", daemon=True)
+        self._sender.start()
         self._put("/start", None)
 
     def beat(self) -> None:
@@ -88,7 +88,7 @@ class Heartbeat:
 
     def stop(self, timeout: float) -> None:
         """Send what is queued (for at most `timeout` seconds), then end the thread."""
-        if self._thread is None:
+        if self._sender is None:
             return
         try:
             self._queue.put(None, timeout=timeout)
@@ -99,12 +99,12 @@ class Heartbeat:
                     self._queue.get_nowait()
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)
-        self._thread.join(timeout)
+        self._sender.join(timeout)
 
     # --- the sending thread ---------------------------------------------------------
 
     def _put(self, suffix: str, body: bytes | None) -> None:
-        if self._thread is None:
+        if self._sender is None:
             return
         try:
             self._queue.put_nowait((suffix, body))

@@ -73,7 +73,7 @@ class AlarmScheduler:
         # The keepalive's settings (and whether there is a number to call) may have changed.
         service.on_settings_loaded(self.sync_keepalive)
         self.horizon = Horizon(self.scheduler, service, self._set_job, self._drop_job, _host)
-        self._thread: threading.Thread | None = None  # APScheduler's loop runs on it
+        self._loop: threading.Thread | None = None  # APScheduler's loop runs on it
 
     def start(self) -> None:
         self._start_loop()
@@ -117,8 +117,8 @@ class AlarmScheduler:
 
         self.scheduler.add_listener(on_start, EVENT_SCHEDULER_STARTED)
         # Named as APScheduler names its own loop's thread, so the logs read as they did.
-        self._thread = threading.Thread(target=self.scheduler.start, name="APScheduler", daemon=True)
-        self._thread.start()
+        self._loop = threading.Thread(target=self.scheduler.start, name="APScheduler", daemon=True)
+        self._loop.start()
         started.wait(START_TIMEOUT_SECONDS)
         self.scheduler.remove_listener(on_start)
         if not self.scheduler.running:
@@ -127,12 +127,12 @@ class AlarmScheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(START_TIMEOUT_SECONDS)
+        if self._loop is not None and self._loop is not threading.current_thread():
+            self._loop.join(START_TIMEOUT_SECONDS)
 
     def is_alive(self) -> bool:
         """Whether the scheduler runs: started, not shut down, and its loop not ended by an error."""
-        return bool(self.scheduler.running and self._thread is not None and self._thread.is_alive())
+        return bool(self.scheduler.running and self._loop is not None and self._loop.is_alive())
 
     def sync(self, alarm_id: int) -> None:
         """Make the alarm's job match its next_fire_at (add, move, or drop it; none beyond the horizon)."""
