@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -160,6 +161,18 @@ class Home:
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
 
+    def migrated(self) -> Home:
+        """Put a database at the newest schema in place, unless one is there (SQLite only).
+
+        For tests that run the service in this process: a copy of a file migrated once per
+        worker, since an Alembic upgrade per test would cost more than most such tests.
+        The migration tests, and any daemon started on an empty home, still upgrade.
+        """
+        if self.database_url is None and not self.db_path.exists():
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(migrated_template(), self.db_path)
+        return self
+
     @property
     def database(self) -> str:
         """What `alarmd.database` says: the PostgreSQL URL, or the SQLite file."""
@@ -277,6 +290,37 @@ def _servers_stopped() -> Iterator[None]:
     yield
     for thread in _stopping_servers:
         thread.join(5)
+
+
+_template_dir: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _template_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _template_dir.append(tmp_path_factory.mktemp("migrated"))
+
+
+def migrated_template() -> Path:
+    """A SQLite file upgraded to the newest revision, made on first use in this worker.
+
+    Closed before it is copied, so its WAL is checkpointed into the file and a copy is whole.
+    """
+    from alarmd.store import db
+    from alarmd.store.revision import HEAD
+
+    path = _template_dir[-1] / "alarmd.db"
+    if not path.exists():
+        building = path.with_name("building.db")
+        engine = db.make_engine(building)
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
+        with sqlite3.connect(building) as check:
+            assert check.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+        check.close()
+        building.rename(path)
+    return path
 
 
 @pytest.fixture

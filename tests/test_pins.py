@@ -39,7 +39,7 @@ def start(home: Home) -> Iterator[Any]:
     engines = []
 
     def make(numbers: list[dict[str, Any]], **alarmd: Any) -> AlarmService:
-        home.write_config(twilio_block(None, phoneNumbers=numbers), **alarmd)
+        home.migrated().write_config(twilio_block(None, phoneNumbers=numbers), **alarmd)
         settings = load_settings(home.config_path, env={"HOME": str(home.root / "home")})
         engine = open_database(settings)
         engines.append(engine)

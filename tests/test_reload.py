@@ -211,7 +211,7 @@ def test_changed_keys_name_config_keys_and_restart_only_values_are_kept(home: Ho
 
 def test_apply_settings_puts_in_force_everything_that_reloads(home: Home, standin: TwilioStandin) -> None:
     env = {"HOME": str(home.root / "home")}
-    home.write_config(only_mobile(), keepalive={"enabled": False})
+    home.migrated().write_config(only_mobile(), keepalive={"enabled": False})
     settings = load_settings(home.config_path, env=env)
     engine = open_database(settings)
     service = AlarmService(session_factory(engine), make_dialer(settings.twilio), settings, phonebook_of(settings))
