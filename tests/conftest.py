@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
@@ -218,15 +219,54 @@ def on_a_terminal(home: Home, command: list[str], *args: str, **env: str) -> str
     return b"".join(chunks).decode()
 
 
+# Every process the tests start through spawn(), to be killed at the end of the run if it
+# is still running.
+_spawned: list[subprocess.Popen[Any]] = []
+
+
+def spawn(args: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """subprocess.Popen, in a session (and process group) of its own, swept at the end of the run.
+
+    A test stopped by pytest-timeout (or an error) before its own cleanup leaves the process
+    running; it and anything it started are then killed by kill_group when the session ends
+    or the worker exits, so no daemon outlives the run.
+    """
+    _spawned[:] = [running for running in _spawned if running.poll() is None]
+    proc = subprocess.Popen(args, start_new_session=True, **popen)
+    _spawned.append(proc)
+    return proc
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    """SIGKILL the process group `proc` leads and reap `proc` (only while it is not yet
+    reaped, so its id cannot have been handed to another process)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def sweep_spawned() -> None:
+    while _spawned:
+        kill_group(_spawned.pop())
+
+
+atexit.register(sweep_spawned)
+
+
+def pytest_sessionfinish() -> None:
+    sweep_spawned()
+
+
 class Daemon:
-    """`alarmd run` as a real subprocess, stopped with SIGTERM."""
+    """`alarmd run` as a real subprocess (in its own process group), stopped with SIGTERM."""
 
     def __init__(self, home: Home, **env: str):
         self.home = home
         self.log_path = home.root / f"daemon-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = spawn([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
+                          stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self.started_in = self._wait_healthy()
         except BaseException:
@@ -258,12 +298,14 @@ class Daemon:
         """Send `sig`; the exit status and the seconds it took to exit."""
         start = time.monotonic()
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                kill_group(self.proc)
+            else:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                kill_group(self.proc)
         self._log.close()
         return self.proc.returncode, time.monotonic() - start
 
