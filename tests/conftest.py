@@ -153,6 +153,7 @@ class Home:
         return env
 
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        require_system("an alarmd CLI process")
         result = subprocess.run([sys.executable, "-m", "alarmd", *args], env=self.env(**env),
                                 capture_output=True, text=True, timeout=60)
         if check and result.returncode != 0:
@@ -219,6 +220,25 @@ def on_a_terminal(home: Home, command: list[str], *args: str, **env: str) -> str
     return b"".join(chunks).decode()
 
 
+# The test being run (its fixtures' set-up included), so that spawn() and Home.cli can
+# refuse to start a process for a test left out of the `system` tier.
+_current: list[pytest.Item] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _current[:] = [item]
+
+
+def pytest_runtest_teardown() -> None:
+    _current.clear()
+
+
+def require_system(what: str) -> None:
+    """Fail a test that starts `what` unless it is marked system, so the fast tier stays fast."""
+    if _current and _current[0].get_closest_marker("system") is None:
+        pytest.fail(f"{_current[0].nodeid} starts {what}: mark it @pytest.mark.system", pytrace=False)
+
+
 # Every process the tests start through spawn(), to be killed at the end of the run if it
 # is still running.
 _spawned: list[subprocess.Popen[Any]] = []
@@ -231,6 +251,7 @@ def spawn(args: list[str], **popen: Any) -> subprocess.Popen[Any]:
     running; it and anything it started are then killed by kill_group when the session ends
     or the worker exits, so no daemon outlives the run.
     """
+    require_system(f"a process ({args[1:3]})")
     _spawned[:] = [running for running in _spawned if running.poll() is None]
     proc = subprocess.Popen(args, start_new_session=True, **popen)
     _spawned.append(proc)

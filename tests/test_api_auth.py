@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.apiapp import LiveApi, live_api
-from tests.conftest import API_TOKEN, Home, free_port, twilio_block
+from tests.conftest import API_TOKEN, Home, free_port, spawn, twilio_block
 
 REFUSED = {"error": "A valid bearer token is required (Authorization: Bearer TOKEN)."}
 
@@ -89,8 +89,8 @@ def test_a_token_never_appears_in_an_answer(read_only_api: LiveApi) -> None:
 
 
 def run_daemon(home: Home) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return spawn([sys.executable, "-m", "alarmd", "run"], env=home.env(),
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_it_refuses_a_non_loopback_address_without_a_configured_token(home: Home) -> None:

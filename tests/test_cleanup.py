@@ -17,8 +17,10 @@ pytestmark = pytest.mark.system
 STUCK = '''
 import os, time
 from pathlib import Path
+import pytest
 from tests.conftest import Daemon, Home, twilio_block
 
+@pytest.mark.system
 def test_stuck_with_a_daemon_running():
     home = Home.made_in(Path(os.environ["STUCK_HOME"]))
     home.write_config(twilio_block(None))

@@ -168,7 +168,9 @@ def test_a_ping_never_waits_for_a_slow_check(check: CheckStandin) -> None:
     for _ in range(40):  # far more than the queue holds: the extra ones are dropped, not waited for
         heartbeat.beat()
         heartbeat.fail("call to +4479 failed\nfor good")
-    assert time.monotonic() - started < 0.5
+    # Under 0.9 s: one ping waited for would take the check's 1 s hang; the rest is the
+    # loop's own cost, which a loaded machine stretches.
+    assert time.monotonic() - started < 0.9
     wait_until(check.fails)
     assert check.fails()[0].body == "call to +447* failed for good"  # redacted, on one line
     check.hang = 0.0
