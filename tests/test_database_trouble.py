@@ -25,6 +25,8 @@ from tests.conftest import API_TOKEN, Daemon, Home, spawn, twilio_block, wait_un
 from tests.postgres import Cluster, require_postgres
 from tests.twilio_standin import TwilioStandin
 
+pytestmark = pytest.mark.system
+
 HOLD_LOCK = """
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)

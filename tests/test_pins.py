@@ -79,6 +79,7 @@ def numbers_dialled(home: Home) -> list[str]:
         return [row[0] for row in db.execute("SELECT number FROM attempts ORDER BY id")]
 
 
+@pytest.mark.system
 def test_two_entries_whose_names_differ_only_in_case_are_refused(home: Home) -> None:
     home.write_config(twilio_block(None, phoneNumbers=[MOBILE, OFFICE, {"name": "mobile", "number": NEW_E164}]))
     with pytest.raises(ConfigError) as caught:

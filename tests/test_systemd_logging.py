@@ -38,6 +38,7 @@ def run_daemon_briefly(home: Home, log_path: Path, journal_stream: str | None) -
     return log_path.read_text()
 
 
+@pytest.mark.system
 def test_under_journald_each_line_has_a_priority_and_no_timestamp(home: Home) -> None:
     home.write_config(twilio_block(None))  # dry-run, with an authToken in the file
     home.config_path.chmod(0o644)
@@ -55,6 +56,7 @@ def test_under_journald_each_line_has_a_priority_and_no_timestamp(home: Home) ->
     assert AUTH_TOKEN not in text
 
 
+@pytest.mark.system
 def test_plain_lines_when_stderr_is_not_the_journal(home: Home) -> None:
     home.write_config(twilio_block(None))
     home.config_path.chmod(0o600)  # not readable by others: no warning

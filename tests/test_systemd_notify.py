@@ -113,6 +113,7 @@ def notify_env(listener: NotifySocket, **extra: str) -> dict[str, str]:
     return {"NOTIFY_SOCKET": listener.env_value, "WATCHDOG_USEC": str(WATCHDOG_USEC), **extra}
 
 
+@pytest.mark.system
 def test_ready_status_watchdog_and_stopping(home: Home, start_daemon, notify_socket: NotifySocket) -> None:
     home.write_config(twilio_block(None))  # numbers to call, but dry-run
     notify_socket.healthz_url = f"http://127.0.0.1:{home.port}/healthz"
@@ -152,6 +153,7 @@ def _wait_status_starting(listener: NotifySocket, prefix: str, timeout: float = 
     raise AssertionError([m.fields for m in listener.messages])
 
 
+@pytest.mark.system
 def test_no_ready_when_the_api_cannot_listen(home: Home, notify_socket: NotifySocket) -> None:
     home.write_config()
     with socket.socket() as taken:
@@ -194,6 +196,7 @@ main()
 """
 
 
+@pytest.mark.system
 def test_pings_stop_when_the_scheduler_thread_dies(home: Home, notify_socket: NotifySocket) -> None:
     home.write_config()
     log_path = home.root / "killable.log"

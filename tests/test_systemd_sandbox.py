@@ -29,6 +29,8 @@ from tests.conftest import Home, require, spawn, twilio_block, wait_until
 from tests.test_systemd_unit import UNIT, directives
 from tests.twilio_standin import TwilioStandin
 
+pytestmark = pytest.mark.system
+
 REPO = Path(__file__).resolve().parent.parent
 ANALYZE = shutil.which("systemd-analyze")
 
