@@ -20,6 +20,9 @@ import pytest
 from tests.conftest import Home, dry_run_daemon, free_port, on_a_terminal, twilio_block
 from tests.twilio_standin import TwilioStandin
 
+# Every test here runs `alarmd` as a process, most against a daemon process.
+pytestmark = pytest.mark.system
+
 HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
          "phonenumbers", "alembic", "requests", "anyio", "h11"}
 # Far ahead, so that "LEFT" ("300 days 11h") reads the same in two runs a moment apart.
@@ -42,6 +45,35 @@ def imported_modules(home: Home, *args: str) -> list[str]:
     names: list[str] = json.loads(out.read_text())
     assert "alarmd.cli.commands" in names  # the command ran
     return names
+
+
+# Runs several `alarmd` command lines in one process, one after another as the script would,
+# and writes the names each one added to sys.modules, with its exit status, to MODULES_OUT.
+# A module imported by one line stays imported for the next, so each line's names are those
+# it was first to import (the first line's include the script's own): a heavy import is
+# still charged to the first line making it.
+BATCH_PROBE = ("import json, os, sys\n"
+               "seen, runs = set(sys.modules), []\n"
+               "from alarmd.cli.entry import main\n"
+               "for line in json.loads(os.environ['LINES']):\n"
+               "    try:\n"
+               "        main(line)\n"
+               "        status = 0\n"
+               "    except SystemExit as done:\n"
+               "        status = done.code or 0\n"
+               "    runs.append([status, sorted(set(sys.modules) - seen)])\n"
+               "    seen |= set(sys.modules)\n"
+               "open(os.environ['MODULES_OUT'], 'w').write(json.dumps(runs))")
+
+
+def modules_per_line(home: Home, lines: list[list[str]]) -> list[tuple[int, list[str]]]:
+    """For each command line, run in turn in one `alarmd` process: its exit status and the
+    modules it was first to import."""
+    out = home.root / "modules-per-line.json"
+    result = subprocess.run([sys.executable, "-c", BATCH_PROBE], env=home.env(MODULES_OUT=str(out),
+                            LINES=json.dumps(lines)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [(status, names) for status, names in json.loads(out.read_text())]
 
 
 def packages(names: list[str]) -> set[str]:
@@ -135,15 +167,19 @@ def test_every_verb_that_asks_the_daemon_imports_nothing_heavy(home: Home, start
         ["resume", "work"], ["skip", "work"], ["unskip", "work"], ["dial", "0"], ["web", "--no-browser"],
         ["web", "--sign-out-all"], ["config", "reload"], ["remove", "soon"],
     ]
-    for line in lines:
-        args = [str(home.config_path) if word == "CONFIG" else word for word in line]
-        names = imported_modules(home, *args)
+    runs = modules_per_line(home, [[str(home.config_path) if word == "CONFIG" else word for word in line]
+                                   for line in lines])
+    assert len(runs) == len(lines)
+    for line, (status, names) in zip(lines, runs, strict=True):
+        assert status == 0, line
         heavy = packages(names) & HEAVY
         assert heavy == set(), f"alarmd {' '.join(line)} imported {sorted(heavy)}"
         assert "alarmd.daemon" not in names, line
+    assert "alarmd.cli.commands" in runs[0][1]  # the commands ran
     assert home.cli("list").stdout.rstrip().endswith("1 alarm listed.")  # the writes happened
 
 
+@pytest.mark.xdist_group("cli_e2e_read_only")
 def test_each_verb_loads_its_own_module_only(read_only_home: Home) -> None:
     """The root group loads a verb's module when the verb is asked for, not before."""
     verb_modules = {"alarmd.cli.editing", "alarmd.cli.reading", "alarmd.cli.web", "alarmd.cli.configverbs",
@@ -154,24 +190,30 @@ def test_each_verb_loads_its_own_module_only(read_only_home: Home) -> None:
 
 
 def test_alarmd_run_fails_in_one_sentence_and_loads_no_other_verb(home: Home) -> None:
+    """Each case once: a failed `run` still imports the whole daemon, so each costs a start.
+    The config is found from the environment, from --config, and (with the probe that lists
+    the modules `run` loaded) from the environment again."""
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     port = busy.getsockname()[1]
+    out = home.root / "modules.json"
+    probe = [sys.executable, "-c", PROBE, "run"]
     try:
-        cases = {"bad config": lambda: home.config_path.write_text("{not json"),
-                 "not loopback": lambda: home.write_config(twilio_block(None), listen="0.0.0.0:8421", apiToken=""),
-                 "port taken": lambda: home.write_config(twilio_block(None), listen=f"127.0.0.1:{port}")}
-        for name, write in cases.items():
+        cases = [("bad config", lambda: home.config_path.write_text("{not json"), ["alarmd", "run"]),
+                 ("not loopback", lambda: home.write_config(twilio_block(None), listen="0.0.0.0:8421", apiToken=""),
+                  ["alarmd", "--config", str(home.config_path), "run"]),
+                 ("port taken", lambda: home.write_config(twilio_block(None), listen=f"127.0.0.1:{port}"), probe)]
+        for name, write, line in cases:
             write()
-            for line in (["run"], ["--config", str(home.config_path), "run"]):
-                done = home.cli(*line, check=False)
-                last = done.stderr.splitlines()[-1] if done.stderr else ""
-                assert done.returncode != 0 and "alarmd: " in last, (name, line, done.stderr)
-                assert "Traceback" not in done.stderr, (name, done.stderr)
-        out = home.root / "modules.json"
-        subprocess.run([sys.executable, "-c", PROBE, "run"], env=home.env(MODULES_OUT=str(out)),
-                       capture_output=True, text=True, timeout=60)
+            if line[0] == "alarmd":
+                done = home.cli(*line[1:], check=False)
+            else:
+                done = subprocess.run(line, env=home.env(MODULES_OUT=str(out)), capture_output=True, text=True,
+                                      timeout=60)
+            last = done.stderr.splitlines()[-1] if done.stderr else ""
+            assert done.returncode != 0 and "alarmd: " in last, (name, line, done.stderr)
+            assert "Traceback" not in done.stderr, (name, done.stderr)
         names = set(json.loads(out.read_text()))
         assert {"alarmd.cli.offline", "alarmd.daemon.main"} <= names
         assert names.isdisjoint({"alarmd.cli.editing", "alarmd.cli.reading", "alarmd.cli.configverbs",
@@ -291,23 +333,21 @@ def run_on_a_terminal(home: Home, *args: str, **env: str) -> str:
     return on_a_terminal(home, [sys.executable, "-m", "alarmd"], *args, **env)
 
 
-def test_colour_only_on_a_terminal_and_never_with_no_color(home: Home, start_daemon) -> None:
-    home.write_config(twilio_block(None))
-    start_daemon()
-    home.cli("add", "--to", "0", "--daily", "07:00", "--name", "work")
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_colour_only_on_a_terminal_and_never_with_no_color(read_only_home: Home) -> None:
+    home = read_only_home
     assert "\x1b[" in run_on_a_terminal(home, "list")
     assert "\x1b[" not in run_on_a_terminal(home, "list", NO_COLOR="1")
     assert "\x1b[" not in home.cli("list").stdout  # piped
-    assert json.loads(run_on_a_terminal(home, "list", "--json"))[0]["name"] == "work"
+    assert json.loads(run_on_a_terminal(home, "list", "--json"))[0]["name"] == "soon"
 
 
-def test_shell_completion_uses_clicks_own_mechanism(home: Home, start_daemon) -> None:
-    home.write_config(twilio_block(None))
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_shell_completion_uses_clicks_own_mechanism(read_only_home: Home) -> None:
+    home = read_only_home
     script = home.cli(_ALARMD_COMPLETE="bash_source").stdout
     assert "_ALARMD_COMPLETE=bash_complete" in script and "complete " in script
-    start_daemon()
-    home.cli("add", "--to", "0", "--daily", "07:00", "--name", "workday")
     words = home.cli(_ALARMD_COMPLETE="bash_complete", COMP_WORDS="alarmd show wo", COMP_CWORD="2").stdout
-    assert "plain,workday" in words.splitlines()
+    assert "plain,work" in words.splitlines()
     verbs = home.cli(_ALARMD_COMPLETE="bash_complete", COMP_WORDS="alarmd pa", COMP_CWORD="1").stdout
     assert "plain,pause" in verbs.splitlines()
