@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,32 +49,51 @@ def imported_modules(home: Home, *args: str) -> list[str]:
 
 
 # Runs several `alarmd` command lines in one process, one after another as the script would,
-# and writes the names each one added to sys.modules, with its exit status, to MODULES_OUT.
-# A module imported by one line stays imported for the next, so each line's names are those
-# it was first to import (the first line's include the script's own): a heavy import is
-# still charged to the first line making it.
-BATCH_PROBE = ("import json, os, sys\n"
-               "seen, runs = set(sys.modules), []\n"
-               "from alarmd.cli.entry import main\n"
-               "for line in json.loads(os.environ['LINES']):\n"
-               "    try:\n"
-               "        main(line)\n"
-               "        status = 0\n"
-               "    except SystemExit as done:\n"
-               "        status = done.code or 0\n"
-               "    runs.append([status, sorted(set(sys.modules) - seen)])\n"
-               "    seen |= set(sys.modules)\n"
-               "open(os.environ['MODULES_OUT'], 'w').write(json.dumps(runs))")
+# and writes, for each, its exit status, what it printed on stdout and on stderr, and the
+# names it added to sys.modules, to RUNS_OUT. A module imported by one line stays imported
+# for the next, so each line's names are those it was first to import (the first line's
+# include the script's own): a heavy import is still charged to the first line making it.
+BATCH = """
+import contextlib, io, json, os, sys
+seen, runs = set(sys.modules), []
+from alarmd.cli.entry import main
+for line in json.loads(os.environ["LINES"]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(line)
+            status = 0
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else 1
+    runs.append([status, out.getvalue(), err.getvalue(), sorted(set(sys.modules) - seen)])
+    seen |= set(sys.modules)
+with open(os.environ["RUNS_OUT"], "w") as file:
+    json.dump(runs, file)
+"""
 
 
-def modules_per_line(home: Home, lines: list[list[str]]) -> list[tuple[int, list[str]]]:
-    """For each command line, run in turn in one `alarmd` process: its exit status and the
-    modules it was first to import."""
-    out = home.root / "modules-per-line.json"
-    result = subprocess.run([sys.executable, "-c", BATCH_PROBE], env=home.env(MODULES_OUT=str(out),
-                            LINES=json.dumps(lines)), capture_output=True, text=True, timeout=60)
+@dataclass
+class Run:
+    """One command line's part of a batch: as subprocess.CompletedProcess, plus its new modules."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    modules: list[str]
+
+
+def in_one_process(home: Home, lines: list[list[str]], **env: str) -> list[Run]:
+    """Run these `alarmd` command lines in turn in one process: each line's outcome.
+
+    Where a test checks many command lines one by one, each a start of Python, this starts
+    one; the checks stay per command line."""
+    out = home.root / "runs.json"
+    result = subprocess.run([sys.executable, "-c", BATCH], env=home.env(RUNS_OUT=str(out), LINES=json.dumps(lines),
+                            **env), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
-    return [(status, names) for status, names in json.loads(out.read_text())]
+    runs = [Run(*run) for run in json.loads(out.read_text())]
+    assert len(runs) == len(lines)
+    return runs
 
 
 def packages(names: list[str]) -> set[str]:
@@ -117,8 +137,8 @@ def test_each_reading_verb_answers_and_each_refusal_is_one_line_with_exit_2(read
     home = read_only_home
     places = {"CONFIG": str(home.config_path), "DIRECTORY": str(home.root)}
     before = home.cli_json("list")
-    for line in READING + REFUSED:
-        done = home.cli(*[places.get(word, word) for word in line], check=False)
+    runs = in_one_process(home, [[places.get(word, word) for word in line] for line in READING + REFUSED])
+    for line, done in zip(READING + REFUSED, runs, strict=True):
         if line in READING:
             assert (done.returncode, done.stderr) == (0, "") and done.stdout.strip(), (line, done.stderr)
         else:
@@ -130,11 +150,14 @@ def test_each_reading_verb_answers_and_each_refusal_is_one_line_with_exit_2(read
 @pytest.mark.xdist_group("cli_e2e_read_only")
 def test_config_from_the_environment_or_the_option_prints_the_same(read_only_home: Home) -> None:
     home = read_only_home
-    for verb in (["list"], ["list", "--json"], ["status"], ["status", "--json"], ["next", "--explain"]):
-        from_env = home.cli(*verb)
-        from_option = home.cli("--config", str(home.config_path), *verb, ALARMD_CONFIG="")
-        assert from_env.stdout == from_option.stdout and from_env.stdout.strip()
-        assert from_env.stderr == from_option.stderr == ""
+    verbs = [["list"], ["list", "--json"], ["status"], ["status", "--json"], ["next", "--explain"]]
+    from_env = in_one_process(home, verbs)
+    from_option = in_one_process(home, [["--config", str(home.config_path), *verb] for verb in verbs],
+                                 ALARMD_CONFIG="")
+    for verb, env_run, option_run in zip(verbs, from_env, from_option, strict=True):
+        assert env_run.returncode == option_run.returncode == 0, verb
+        assert env_run.stdout == option_run.stdout and env_run.stdout.strip(), verb
+        assert env_run.stderr == option_run.stderr == "", verb
 
 
 @pytest.mark.xdist_group("cli_e2e_read_only")
@@ -167,15 +190,14 @@ def test_every_verb_that_asks_the_daemon_imports_nothing_heavy(home: Home, start
         ["resume", "work"], ["skip", "work"], ["unskip", "work"], ["dial", "0"], ["web", "--no-browser"],
         ["web", "--sign-out-all"], ["config", "reload"], ["remove", "soon"],
     ]
-    runs = modules_per_line(home, [[str(home.config_path) if word == "CONFIG" else word for word in line]
-                                   for line in lines])
-    assert len(runs) == len(lines)
-    for line, (status, names) in zip(lines, runs, strict=True):
-        assert status == 0, line
-        heavy = packages(names) & HEAVY
+    runs = in_one_process(home, [[str(home.config_path) if word == "CONFIG" else word for word in line]
+                                 for line in lines])
+    for line, run in zip(lines, runs, strict=True):
+        assert run.returncode == 0, (line, run.stderr)
+        heavy = packages(run.modules) & HEAVY
         assert heavy == set(), f"alarmd {' '.join(line)} imported {sorted(heavy)}"
-        assert "alarmd.daemon" not in names, line
-    assert "alarmd.cli.commands" in runs[0][1]  # the commands ran
+        assert "alarmd.daemon" not in run.modules, line
+    assert "alarmd.cli.commands" in runs[0].modules  # the commands ran
     assert home.cli("list").stdout.rstrip().endswith("1 alarm listed.")  # the writes happened
 
 
