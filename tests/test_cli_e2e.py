@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,9 @@ import pytest
 
 from tests.conftest import Home, dry_run_daemon, free_port, on_a_terminal, twilio_block
 from tests.twilio_standin import TwilioStandin
+
+# Every test here runs `alarmd` as a process, most against a daemon process.
+pytestmark = pytest.mark.system
 
 HEAVY = {"twilio", "apscheduler", "fastapi", "uvicorn", "starlette", "pydantic", "sqlalchemy",
          "phonenumbers", "alembic", "requests", "anyio", "h11"}
@@ -42,6 +46,54 @@ def imported_modules(home: Home, *args: str) -> list[str]:
     names: list[str] = json.loads(out.read_text())
     assert "alarmd.cli.commands" in names  # the command ran
     return names
+
+
+# Runs several `alarmd` command lines in one process, one after another as the script would,
+# and writes, for each, its exit status, what it printed on stdout and on stderr, and the
+# names it added to sys.modules, to RUNS_OUT. A module imported by one line stays imported
+# for the next, so each line's names are those it was first to import (the first line's
+# include the script's own): a heavy import is still charged to the first line making it.
+BATCH = """
+import contextlib, io, json, os, sys
+seen, runs = set(sys.modules), []
+from alarmd.cli.entry import main
+for line in json.loads(os.environ["LINES"]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(line)
+            status = 0
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else 1
+    runs.append([status, out.getvalue(), err.getvalue(), sorted(set(sys.modules) - seen)])
+    seen |= set(sys.modules)
+with open(os.environ["RUNS_OUT"], "w") as file:
+    json.dump(runs, file)
+"""
+
+
+@dataclass
+class Run:
+    """One command line's part of a batch: as subprocess.CompletedProcess, plus its new modules."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    modules: list[str]
+
+
+def in_one_process(home: Home, lines: list[list[str]], **env: str) -> list[Run]:
+    """Run these `alarmd` command lines in turn in one process: each line's outcome.
+
+    Where a test checks many command lines one by one, each a start of Python, this starts
+    one; the checks stay per command line."""
+    out = home.root / "runs.json"
+    result = subprocess.run([sys.executable, "-c", BATCH], env=home.env(RUNS_OUT=str(out), LINES=json.dumps(lines),
+                            **env), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = [Run(*run) for run in json.loads(out.read_text())]
+    assert len(runs) == len(lines)
+    return runs
 
 
 def packages(names: list[str]) -> set[str]:
@@ -85,8 +137,8 @@ def test_each_reading_verb_answers_and_each_refusal_is_one_line_with_exit_2(read
     home = read_only_home
     places = {"CONFIG": str(home.config_path), "DIRECTORY": str(home.root)}
     before = home.cli_json("list")
-    for line in READING + REFUSED:
-        done = home.cli(*[places.get(word, word) for word in line], check=False)
+    runs = in_one_process(home, [[places.get(word, word) for word in line] for line in READING + REFUSED])
+    for line, done in zip(READING + REFUSED, runs, strict=True):
         if line in READING:
             assert (done.returncode, done.stderr) == (0, "") and done.stdout.strip(), (line, done.stderr)
         else:
@@ -98,11 +150,14 @@ def test_each_reading_verb_answers_and_each_refusal_is_one_line_with_exit_2(read
 @pytest.mark.xdist_group("cli_e2e_read_only")
 def test_config_from_the_environment_or_the_option_prints_the_same(read_only_home: Home) -> None:
     home = read_only_home
-    for verb in (["list"], ["list", "--json"], ["status"], ["status", "--json"], ["next", "--explain"]):
-        from_env = home.cli(*verb)
-        from_option = home.cli("--config", str(home.config_path), *verb, ALARMD_CONFIG="")
-        assert from_env.stdout == from_option.stdout and from_env.stdout.strip()
-        assert from_env.stderr == from_option.stderr == ""
+    verbs = [["list"], ["list", "--json"], ["status"], ["status", "--json"], ["next", "--explain"]]
+    from_env = in_one_process(home, verbs)
+    from_option = in_one_process(home, [["--config", str(home.config_path), *verb] for verb in verbs],
+                                 ALARMD_CONFIG="")
+    for verb, env_run, option_run in zip(verbs, from_env, from_option, strict=True):
+        assert env_run.returncode == option_run.returncode == 0, verb
+        assert env_run.stdout == option_run.stdout and env_run.stdout.strip(), verb
+        assert env_run.stderr == option_run.stderr == "", verb
 
 
 @pytest.mark.xdist_group("cli_e2e_read_only")
@@ -135,15 +190,18 @@ def test_every_verb_that_asks_the_daemon_imports_nothing_heavy(home: Home, start
         ["resume", "work"], ["skip", "work"], ["unskip", "work"], ["dial", "0"], ["web", "--no-browser"],
         ["web", "--sign-out-all"], ["config", "reload"], ["remove", "soon"],
     ]
-    for line in lines:
-        args = [str(home.config_path) if word == "CONFIG" else word for word in line]
-        names = imported_modules(home, *args)
-        heavy = packages(names) & HEAVY
+    runs = in_one_process(home, [[str(home.config_path) if word == "CONFIG" else word for word in line]
+                                 for line in lines])
+    for line, run in zip(lines, runs, strict=True):
+        assert run.returncode == 0, (line, run.stderr)
+        heavy = packages(run.modules) & HEAVY
         assert heavy == set(), f"alarmd {' '.join(line)} imported {sorted(heavy)}"
-        assert "alarmd.daemon" not in names, line
+        assert "alarmd.daemon" not in run.modules, line
+    assert "alarmd.cli.commands" in runs[0].modules  # the commands ran
     assert home.cli("list").stdout.rstrip().endswith("1 alarm listed.")  # the writes happened
 
 
+@pytest.mark.xdist_group("cli_e2e_read_only")
 def test_each_verb_loads_its_own_module_only(read_only_home: Home) -> None:
     """The root group loads a verb's module when the verb is asked for, not before."""
     verb_modules = {"alarmd.cli.editing", "alarmd.cli.reading", "alarmd.cli.web", "alarmd.cli.configverbs",
@@ -154,24 +212,30 @@ def test_each_verb_loads_its_own_module_only(read_only_home: Home) -> None:
 
 
 def test_alarmd_run_fails_in_one_sentence_and_loads_no_other_verb(home: Home) -> None:
+    """Each case once: a failed `run` still imports the whole daemon, so each costs a start.
+    The config is found from the environment, from --config, and (with the probe that lists
+    the modules `run` loaded) from the environment again."""
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     port = busy.getsockname()[1]
+    out = home.root / "modules.json"
+    probe = [sys.executable, "-c", PROBE, "run"]
     try:
-        cases = {"bad config": lambda: home.config_path.write_text("{not json"),
-                 "not loopback": lambda: home.write_config(twilio_block(None), listen="0.0.0.0:8421", apiToken=""),
-                 "port taken": lambda: home.write_config(twilio_block(None), listen=f"127.0.0.1:{port}")}
-        for name, write in cases.items():
+        cases = [("bad config", lambda: home.config_path.write_text("{not json"), ["alarmd", "run"]),
+                 ("not loopback", lambda: home.write_config(twilio_block(None), listen="0.0.0.0:8421", apiToken=""),
+                  ["alarmd", "--config", str(home.config_path), "run"]),
+                 ("port taken", lambda: home.write_config(twilio_block(None), listen=f"127.0.0.1:{port}"), probe)]
+        for name, write, line in cases:
             write()
-            for line in (["run"], ["--config", str(home.config_path), "run"]):
-                done = home.cli(*line, check=False)
-                last = done.stderr.splitlines()[-1] if done.stderr else ""
-                assert done.returncode != 0 and "alarmd: " in last, (name, line, done.stderr)
-                assert "Traceback" not in done.stderr, (name, done.stderr)
-        out = home.root / "modules.json"
-        subprocess.run([sys.executable, "-c", PROBE, "run"], env=home.env(MODULES_OUT=str(out)),
-                       capture_output=True, text=True, timeout=60)
+            if line[0] == "alarmd":
+                done = home.cli(*line[1:], check=False)
+            else:
+                done = subprocess.run(line, env=home.env(MODULES_OUT=str(out)), capture_output=True, text=True,
+                                      timeout=60)
+            last = done.stderr.splitlines()[-1] if done.stderr else ""
+            assert done.returncode != 0 and "alarmd: " in last, (name, line, done.stderr)
+            assert "Traceback" not in done.stderr, (name, done.stderr)
         names = set(json.loads(out.read_text()))
         assert {"alarmd.cli.offline", "alarmd.daemon.main"} <= names
         assert names.isdisjoint({"alarmd.cli.editing", "alarmd.cli.reading", "alarmd.cli.configverbs",
@@ -291,23 +355,21 @@ def run_on_a_terminal(home: Home, *args: str, **env: str) -> str:
     return on_a_terminal(home, [sys.executable, "-m", "alarmd"], *args, **env)
 
 
-def test_colour_only_on_a_terminal_and_never_with_no_color(home: Home, start_daemon) -> None:
-    home.write_config(twilio_block(None))
-    start_daemon()
-    home.cli("add", "--to", "0", "--daily", "07:00", "--name", "work")
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_colour_only_on_a_terminal_and_never_with_no_color(read_only_home: Home) -> None:
+    home = read_only_home
     assert "\x1b[" in run_on_a_terminal(home, "list")
     assert "\x1b[" not in run_on_a_terminal(home, "list", NO_COLOR="1")
     assert "\x1b[" not in home.cli("list").stdout  # piped
-    assert json.loads(run_on_a_terminal(home, "list", "--json"))[0]["name"] == "work"
+    assert json.loads(run_on_a_terminal(home, "list", "--json"))[0]["name"] == "soon"
 
 
-def test_shell_completion_uses_clicks_own_mechanism(home: Home, start_daemon) -> None:
-    home.write_config(twilio_block(None))
+@pytest.mark.xdist_group("cli_e2e_read_only")
+def test_shell_completion_uses_clicks_own_mechanism(read_only_home: Home) -> None:
+    home = read_only_home
     script = home.cli(_ALARMD_COMPLETE="bash_source").stdout
     assert "_ALARMD_COMPLETE=bash_complete" in script and "complete " in script
-    start_daemon()
-    home.cli("add", "--to", "0", "--daily", "07:00", "--name", "workday")
     words = home.cli(_ALARMD_COMPLETE="bash_complete", COMP_WORDS="alarmd show wo", COMP_CWORD="2").stdout
-    assert "plain,workday" in words.splitlines()
+    assert "plain,work" in words.splitlines()
     verbs = home.cli(_ALARMD_COMPLETE="bash_complete", COMP_WORDS="alarmd pa", COMP_CWORD="1").stdout
     assert "plain,pause" in verbs.splitlines()

@@ -1,23 +1,32 @@
 """Editing an alarm through a real daemon, with the CLI and with PATCH as NMO sends it:
 a one-off moved to a time just past rings at once, as `add` would; a new schedule keeps
-the skips it still rings at and says which it dropped."""
+the skips it still rings at and says which it dropped.
+
+One dry-run daemon on SQLite serves the module (the tests edit alarms of their own names);
+editing is the service's, the same on either engine.
+"""
 
 from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from alarmd.cli import formatting as fmt
-from tests import postgres
-from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
+from tests.conftest import API_TOKEN, Home, dry_run_daemon, wait_until
 
-# The same behaviour on SQLite and on a real PostgreSQL server (a throwaway cluster).
-pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
-home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    """A dry-run daemon's home (a ring is recorded, nobody is called)."""
+    with dry_run_daemon(tmp_path_factory.mktemp("edit")) as running:
+        yield running
 
 
 def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -37,9 +46,7 @@ def seconds_ago(seconds: int) -> str:
     return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-def test_an_edit_to_a_one_off_time_just_past_rings_at_once(home: Home, start_daemon) -> None:
-    home.write_config(twilio_block(None))  # dry-run: a ring is recorded, nobody is called
-    start_daemon()
+def test_an_edit_to_a_one_off_time_just_past_rings_at_once(home: Home) -> None:
     home.cli("add", "--to", "MOBILE", "--at", "tomorrow 09:00", "--name", "x")
     api(home, "POST", "/v1/alarms", {"to": "MOBILE", "at": "tomorrow 09:00", "name": "nmo"})
 
@@ -53,11 +60,7 @@ def test_an_edit_to_a_one_off_time_just_past_rings_at_once(home: Home, start_dae
     assert wait_until(lambda: calls_of(home, "nmo") == ["dry-run"])
 
 
-def test_an_edit_of_the_schedule_keeps_the_skips_it_still_rings_at_and_names_the_others(
-    home: Home, start_daemon
-) -> None:
-    home.write_config(twilio_block(None))
-    start_daemon()
+def test_an_edit_of_the_schedule_keeps_the_skips_it_still_rings_at_and_names_the_others(home: Home) -> None:
     home.cli("add", "--to", "MOBILE", "--daily", "07:00", "--tz", "Europe/London", "--name", "work")
     week = [i["at"] for i in home.cli_json("next", "work", "--count", "7")]
     weekend = next(at for at in week if datetime.fromisoformat(at).weekday() == 5)

@@ -15,15 +15,21 @@ from tests import postgres
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Home, twilio_block, wait_until
 from tests.twilio_standin import Answer, TwilioStandin, twilio_error
 
-# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pytestmark = pytest.mark.system
+
+# Where the database decides the outcome (claims made at a restart, missed rings) a test runs
+# on an SQLite file and on a real PostgreSQL server alike; the rest prove the daemon's path,
+# which is the same on both, on SQLite (test_nodes.py rings and removes on both engines).
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
+on_sqlite = pytest.mark.parametrize("home", ["sqlite"], indirect=True)
 
 
 def soon(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
+@on_sqlite
 def test_it_rings_a_one_off_alarm_through_twilio(home: Home, standin: TwilioStandin, start_daemon) -> None:
     home.write_config(twilio_block(standin))
     start_daemon()
@@ -84,6 +90,7 @@ def test_alarms_survive_a_restart_and_missed_ones_are_handled_by_grace(
     assert by_alarm["outside-grace"]["attempts"] == []
 
 
+@on_sqlite
 def test_a_twilio_error_is_recorded_and_the_next_alarm_still_rings(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -110,6 +117,7 @@ def test_a_twilio_error_is_recorded_and_the_next_alarm_still_rings(
     assert by_alarm["second"]["attempts"][0]["sid"].startswith("CA")
 
 
+@on_sqlite
 def test_sigterm_stops_within_5s_and_finishes_the_call_in_flight(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -127,6 +135,7 @@ def test_sigterm_stops_within_5s_and_finishes_the_call_in_flight(
     assert rows[0][0] == "accepted" and rows[0][1].startswith("CA")
 
 
+@on_sqlite
 def test_sigint_stops_an_idle_daemon_with_exit_0(home: Home, start_daemon) -> None:
     import signal
 
@@ -136,6 +145,7 @@ def test_sigint_stops_an_idle_daemon_with_exit_0(home: Home, start_daemon) -> No
     assert (code, took < 5) == (0, True)
 
 
+@on_sqlite
 def test_the_cli_says_so_when_no_daemon_runs(home: Home) -> None:
     home.write_config()
     result = home.cli("list", check=False)
@@ -144,6 +154,7 @@ def test_the_cli_says_so_when_no_daemon_runs(home: Home) -> None:
     assert "not running" in result.stderr and "alarmd run" in result.stderr
 
 
+@on_sqlite
 def test_the_daemon_answers_many_requests_while_ringing(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -170,15 +181,19 @@ def test_the_daemon_answers_many_requests_while_ringing(
     assert len(standin.wait_for_creates(3)) == 3
 
 
+@on_sqlite
 def test_an_alarm_removed_in_its_last_seconds_does_not_ring(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
     """Calls are claimed and prepared 3 s ahead; a remove in those seconds still stops the call."""
     home.write_config(twilio_block(standin))
     start_daemon()
-    home.cli("add", "--at", soon(2.5), "--to", "MOBILE", "--name", "cancelled")
+    due = soon(2.5)
+    home.cli("add", "--at", due, "--to", "MOBILE", "--name", "cancelled")
     home.cli("remove", "cancelled")
-    time.sleep(4)
+    # A wrong call would be requested at the due instant; 1.5 s past it leaves a loaded
+    # machine room to show one.
+    wait_until(lambda: datetime.now(UTC) > datetime.fromisoformat(due) + timedelta(seconds=1.5))
     assert standin.creates() == []
     calls = home.cli_json("history")
     # Due in under 3 s, it was claimed as soon as it was added: the record says why it did not ring.

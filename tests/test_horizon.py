@@ -5,10 +5,15 @@ Days of daemon life with the real service and scheduler, a real SQLite file and 
 SDK against the stand-in, time-machine moving the clock (tests/keepalive_harness.py); then
 a real `alarmd run` with the horizon shortened to seconds, so alarms beyond it come within
 it while the test watches.
+
+All are system tests: the in-process ones still wait on the wall clock, as a delivery waits
+the few seconds from its claim to the due instant (tests/keepalive_harness.py runs each
+delivery inline, on the real clock).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -25,13 +30,15 @@ import time_machine
 from alarmd.alarms.service import AlarmInput, SkipDays
 from alarmd.daemon.horizon import HORIZON, HORIZON_JOB
 from alarmd.daemon.scheduler import CLAIM_AHEAD
-from tests.conftest import Home, twilio_block, wait_until
+from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
 from tests.keepalive_harness import World
 from tests.twilio_standin import TwilioStandin
 
 LONDON = ZoneInfo("Europe/London")
 DAY0 = date(2026, 10, 23)  # the autumn DST change (25 October) falls on day 2
 MakeWorld = Callable[[], World]
+
+pytestmark = pytest.mark.system
 
 
 @pytest.fixture
@@ -130,7 +137,7 @@ from datetime import timedelta
 from alarmd.daemon import horizon
 from alarmd.cli.entry import main
 
-horizon.HORIZON = timedelta(seconds=6)
+horizon.HORIZON = timedelta(seconds=5)
 sys.argv = ["alarmd", "run"]
 main()
 """
@@ -153,12 +160,16 @@ def test_a_daemon_rings_alarms_from_beyond_its_horizon_once_each(home: Home) -> 
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until(lambda: healthy(home.port), timeout=20)
-            far, moved = soon(14), soon(10)
-            home.cli("add", "--at", far, "--to", "MOBILE", "--name", "far")
-            home.cli("add", "--at", soon(40), "--to", "MOBILE", "--name", "moved")
-            home.cli("edit", "moved", "--at", moved)
-            home.cli("add", "--at", soon(12), "--to", "MOBILE", "--name", "gone")
-            home.cli("remove", "gone")
+            # Through the API (the CLI's requests, without a process each), so every change
+            # lands while its alarm is still beyond the 5 s horizon.
+            far, moved = soon(9), soon(7.5)
+            api(home, "POST", "/v1/alarms", {"at": far, "to": "MOBILE", "name": "far"})
+            api(home, "POST", "/v1/alarms", {"at": soon(40), "to": "MOBILE", "name": "moved"})
+            api(home, "PATCH", "/v1/alarms/moved", {"at": moved})
+            api(home, "POST", "/v1/alarms", {"at": soon(8), "to": "MOBILE", "name": "gone"})
+            api(home, "DELETE", "/v1/alarms/gone")
+            assert datetime.now(UTC) < datetime.fromisoformat(moved) - timedelta(seconds=5), \
+                "the requests were too slow for this test to mean anything"
             wait_until(lambda: len(occurrences(home)) == 2 and all(o[2] == "dry-run" for o in occurrences(home)),
                        timeout=30)
             time.sleep(2)  # nothing more comes
@@ -178,3 +189,12 @@ def healthy(port: int) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{home.port}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201)

@@ -4,6 +4,9 @@ After skip, skip --on, a skip range and unskip, `list` (NEXT, LEFT), `show` (Nex
 `next` and `status` agree on the ring that will happen; `next_ring_at` follows them while
 `next_fire_at` stays the next scheduled instant. A skip in the seconds before a ring (the
 claim is made 3 s ahead) stops that ring.
+
+On SQLite: the views and the skip are the service's, the same on either engine;
+tests/test_nodes.py proves a change reaching a prepared call on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -18,13 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alarmd.cli import formatting as fmt
-from tests import postgres
 from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin
 
-# The same behaviour on SQLite and on a real PostgreSQL server (a throwaway cluster).
-pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
-home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
+pytestmark = pytest.mark.system
 
 LONDON = ZoneInfo("Europe/London")
 

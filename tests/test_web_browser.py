@@ -1,6 +1,8 @@
 """The web page in a real browser: Debian's chromium driven by Playwright (pytest-playwright)
 against a real daemon and the Twilio stand-in, on a phone with touch and on a desktop, each
-in its own time zone; axe-core on every page. One browser per session, one daemon per module.
+in its own time zone; axe-core on every page. One browser per session, one daemon per module,
+and every test here in one xdist group: each worker would otherwise start its own browser
+and its own daemon. Each test has a browser context of its own.
 
 Without chromium these tests skip, except in CI (CI=true), where they fail.
 """
@@ -19,7 +21,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
+from tests.conftest import API_TOKEN, Daemon, Home, require, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin
 
 CHROMIUM = os.environ.get("ALARMD_CHROMIUM", "/usr/bin/chromium")
@@ -36,14 +38,12 @@ DEVICES = {
                 "color_scheme": "light", "number": "PARTNER", "e164": "+447700900456"},
 }
 
+pytestmark = [pytest.mark.system, pytest.mark.xdist_group("web_browser")]
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
-    if not Path(CHROMIUM).exists():
-        reason = f"no chromium at {CHROMIUM} (apt-get install chromium, or set ALARMD_CHROMIUM)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(Path(CHROMIUM).exists(), f"no chromium at {CHROMIUM} (apt-get install chromium, or set ALARMD_CHROMIUM)")
     return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 

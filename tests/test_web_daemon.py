@@ -1,6 +1,10 @@
 """The web page through a real daemon: `alarmd web` (a one-time link, a browser opened, every
 session revoked), HTTPS with alarmd.tls, X-Forwarded-Proto from alarmd.trustProxy only, and
-no plain listening beyond loopback."""
+no plain listening beyond loopback.
+
+The tests that need a daemon but no settings of their own share one (`served`), trusting
+127.0.0.1 as its proxy; those that only check a refusal run the CLI in this process.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,17 @@ import ssl
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import Home, wait_until
+from alarmd.cli.commands import cli
+from tests.conftest import Daemon, Home, require, wait_until
+
+# The tests that share `served` run on one xdist worker, so one daemon serves them all.
+SERVED = pytest.mark.xdist_group("web_daemon_served")
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None,
@@ -35,9 +45,23 @@ def link_of(output: str) -> str:
     return next(line.strip() for line in output.splitlines() if "/login?code=" in line)
 
 
-def test_alarmd_web_prints_a_one_time_link_that_signs_a_browser_in(home: Home, start_daemon) -> None:
-    home.write_config()
-    start_daemon()
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    """One daemon, dry run, believing X-Forwarded-Proto from 127.0.0.1 (the tests' own address)."""
+    home = Home.made_in(tmp_path_factory.mktemp("served"))
+    home.write_config(trustProxy="127.0.0.1")
+    daemon = Daemon(home)
+    try:
+        yield home
+    finally:
+        daemon.stop()
+
+
+@pytest.mark.system
+@SERVED
+def test_alarmd_web_prints_a_one_time_link_that_signs_a_browser_in(served: Home) -> None:
+    home = served
+    home.cli("web", "--sign-out-all")  # the module's other tests may have signed in
     result = home.cli("web", "--no-browser")
     url = link_of(result.stdout)
     assert url.startswith(f"http://127.0.0.1:{home.port}/login?code=") and "10 minutes" in result.stdout
@@ -54,10 +78,10 @@ def test_alarmd_web_prints_a_one_time_link_that_signs_a_browser_in(home: Home, s
     assert get(home.port, "/", {"Cookie": cookie}).status == 303
 
 
-def test_alarmd_web_opens_the_link_in_a_browser_when_there_is_a_display(home: Home, start_daemon,
-                                                                        tmp_path: Path) -> None:
-    home.write_config()
-    start_daemon()
+@pytest.mark.system
+@SERVED
+def test_alarmd_web_opens_the_link_in_a_browser_when_there_is_a_display(served: Home, tmp_path: Path) -> None:
+    home = served
     opened = tmp_path / "opened"
     browser = tmp_path / "browser"
     browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
@@ -71,12 +95,14 @@ def test_alarmd_web_opens_the_link_in_a_browser_when_there_is_a_display(home: Ho
     assert not opened.exists()
 
 
+@pytest.mark.system
 def test_alarmd_web_without_a_daemon_says_how_to_start_it(home: Home) -> None:
     home.write_config()
     result = home.cli("web", check=False)
     assert result.returncode == 1 and "alarmd is not running" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.system
 def test_a_non_loopback_listen_needs_tls_or_a_named_proxy(home: Home) -> None:
     home.write_config(listen=f"0.0.0.0:{home.port}")
     result = home.cli("run", check=False)
@@ -93,9 +119,11 @@ def test_a_non_loopback_listen_needs_tls_or_a_named_proxy(home: Home) -> None:
     ({"trustProxy": "the proxy"}, "alarmd.trustProxy: 'the proxy' is not an IP address"),
 ])
 def test_a_bad_tls_or_proxy_setting_is_one_sentence(home: Home, config: dict[str, object], sentence: str) -> None:
+    """`config check` reads the file and starts nothing: the CLI runs in this process."""
     home.write_config(**config)
-    result = home.cli("config", "check", check=False)
-    assert result.returncode == 2 and sentence in result.stderr and "Traceback" not in result.stderr
+    result = CliRunner().invoke(cli, ["config", "check"], env={"ALARMD_CONFIG": str(home.config_path)})
+    assert result.exit_code == 2 and sentence in result.stderr and "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
@@ -106,8 +134,9 @@ def make_cert(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/openssl"), reason="openssl makes the test certificate")
+@pytest.mark.system
 def test_with_alarmd_tls_the_daemon_speaks_https_and_the_cli_follows(home: Home, tmp_path: Path) -> None:
+    require(os.path.exists("/usr/bin/openssl"), "openssl makes the test certificate")
     cert, key = make_cert(tmp_path)
     home.write_config(tls={"cert": str(cert), "key": str(key)})
     proc = subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(),
@@ -138,20 +167,31 @@ def test_with_alarmd_tls_the_daemon_speaks_https_and_the_cli_follows(home: Home,
         assert proc.wait(10) == 0
 
 
-@pytest.mark.parametrize(("proxy", "secure"), [("127.0.0.1", True), ("10.9.9.9", False)])
-def test_x_forwarded_proto_is_believed_only_from_the_named_proxy(home: Home, start_daemon, proxy: str,
-                                                                 secure: bool) -> None:
-    home.write_config(trustProxy=proxy)
-    start_daemon()
+def signed_in_over_a_proxy(home: Home) -> http.client.HTTPResponse:
+    """A one-time link opened by a client that says, as a TLS proxy would, that it came over HTTPS."""
     path = link_of(home.cli("web", "--no-browser").stdout).split(str(home.port), 1)[1]
     answer = get(home.port, path, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
     assert answer.status == 303
-    assert ("secure" in (answer.getheader("set-cookie") or "").lower()) is secure
+    return answer
 
 
-def test_the_daemon_serves_the_page_and_its_assets_beside_the_api(home: Home, start_daemon) -> None:
-    home.write_config()
+@pytest.mark.system
+@SERVED
+def test_x_forwarded_proto_is_believed_from_the_named_proxy(served: Home) -> None:
+    assert "secure" in (signed_in_over_a_proxy(served).getheader("set-cookie") or "").lower()
+
+
+@pytest.mark.system
+def test_x_forwarded_proto_is_not_believed_from_another_address(home: Home, start_daemon) -> None:
+    home.write_config(trustProxy="10.9.9.9")
     start_daemon()
+    assert "secure" not in (signed_in_over_a_proxy(home).getheader("set-cookie") or "").lower()
+
+
+@pytest.mark.system
+@SERVED
+def test_the_daemon_serves_the_page_and_its_assets_beside_the_api(served: Home) -> None:
+    home = served
     assert get(home.port, "/").getheader("location") == "/login"
     assert get(home.port, "/static/app.css").status == 200
     assert get(home.port, "/static/manifest.webmanifest").getheader("content-type") == "application/manifest+json"

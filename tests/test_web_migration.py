@@ -1,14 +1,19 @@
-"""Revision 0004 (the web page's sessions and sign-in links) upgrades a database that has data."""
+"""Revision 0004 (the web page's sessions and sign-in links) upgrades a database that has data.
+
+`alarmd db upgrade` runs in this process (click's CliRunner): it is offline, and starts nothing.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
 
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from alarmd import clock
 from alarmd.alarms.signin import SignIn
+from alarmd.cli.commands import cli
 from alarmd.store.db import session_factory
 from tests.conftest import Home
 from tests.test_migrations import script, stored_revision, upgrade_to
@@ -27,7 +32,8 @@ def test_0004_upgrades_a_database_with_alarms_and_calls_in_it(home: Home) -> Non
         db.execute("INSERT INTO occurrences (claim_key, alarm_id, alarm_name, reason, to_ref, scheduled_at, status, "
                    "created_at) VALUES ('alarm:1:x', 1, 'wake', 'alarm', 'MOBILE', ?, 'answered', ?)", (now, now))
 
-    assert home.cli("db", "upgrade").returncode == 0
+    upgraded = CliRunner().invoke(cli, ["db", "upgrade"], env={"ALARMD_CONFIG": str(home.config_path)})
+    assert upgraded.exit_code == 0, upgraded.output
     assert stored_revision(home.db_path) == script().get_current_head()
     with sqlite3.connect(home.db_path) as db:
         assert db.execute("SELECT id, name FROM alarms").fetchall() == [(1, "wake")]

@@ -32,6 +32,7 @@ from alarmd.defaults import SHUTDOWN_WAIT_SECONDS
 from alarmd.errors import ConfigError
 from alarmd.phonebook import Phonebook
 from alarmd.store import db
+from alarmd.store.trouble import database_trouble
 
 log = logging.getLogger("alarmd")
 
@@ -147,6 +148,12 @@ def _serve(settings: Settings, heartbeat: Heartbeat, config_arg: str | os.PathLi
     # Before anything is scheduled or resumed, as after every reload: every pin follows the
     # config just read, and alarms whose person left it are flagged (alarms.pins).
     service.settings_loaded()
+    # The shared clock is measured before anything is scheduled or resumed: a node whose own
+    # clock runs fast would otherwise claim and ring alarms early in its first seconds.
+    try:
+        service.heartbeat()
+    except Exception as exc:  # the database just opened; its trouble is said by the scheduled heartbeat too
+        log.warning("could not read the database's clock at start: %s", database_trouble(exc) or type(exc).__name__)
     scheduler = AlarmScheduler(service)
     scheduler.start()
     scheduler.resume_periodically()
