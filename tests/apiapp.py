@@ -51,7 +51,7 @@ class LiveApi:
 
 @contextmanager
 def live_api(home: Home, twilio: dict[str, Any] | None = None, **alarmd: Any) -> Iterator[LiveApi]:
-    home.write_config(twilio, **alarmd)
+    home.migrated().write_config(twilio, **alarmd)
     settings = load_settings(home.config_path, env={"HOME": str(home.root / "home")})
     engine = open_database(settings)
     service = AlarmService(session_factory(engine), make_dialer(settings.twilio), settings,

@@ -28,7 +28,7 @@ from tests.conftest import API_TOKEN, Home, stop_server, twilio_block
 class LiveApp:
     def __init__(self, home: Home, **alarmd: Any):
         self.home = home
-        home.write_config(twilio_block(None), **alarmd)
+        home.migrated().write_config(twilio_block(None), **alarmd)
         settings = load_settings(home.config_path, env=home.env())
         self.engine = open_database(settings)
         self.service = AlarmService(db.session_factory(self.engine), make_dialer(settings.twilio),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -151,6 +153,7 @@ class Home:
         return env
 
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        require_system("an alarmd CLI process")
         result = subprocess.run([sys.executable, "-m", "alarmd", *args], env=self.env(**env),
                                 capture_output=True, text=True, timeout=60)
         if check and result.returncode != 0:
@@ -159,6 +162,18 @@ class Home:
 
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
+
+    def migrated(self) -> Home:
+        """Put a database at the newest schema in place, unless one is there (SQLite only).
+
+        For tests that run the service in this process: a copy of a file migrated once per
+        worker, since an Alembic upgrade per test would cost more than most such tests.
+        The migration tests, and any daemon started on an empty home, still upgrade.
+        """
+        if self.database_url is None and not self.db_path.exists():
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(migrated_template(), self.db_path)
+        return self
 
     @property
     def database(self) -> str:
@@ -205,15 +220,74 @@ def on_a_terminal(home: Home, command: list[str], *args: str, **env: str) -> str
     return b"".join(chunks).decode()
 
 
+# The test being run (its fixtures' set-up included), so that spawn() and Home.cli can
+# refuse to start a process for a test left out of the `system` tier.
+_current: list[pytest.Item] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _current[:] = [item]
+
+
+def pytest_runtest_teardown() -> None:
+    _current.clear()
+
+
+def require_system(what: str) -> None:
+    """Fail a test that starts `what` unless it is marked system, so the fast tier stays fast."""
+    if _current and _current[0].get_closest_marker("system") is None:
+        pytest.fail(f"{_current[0].nodeid} starts {what}: mark it @pytest.mark.system", pytrace=False)
+
+
+# Every process the tests start through spawn(), to be killed at the end of the run if it
+# is still running.
+_spawned: list[subprocess.Popen[Any]] = []
+
+
+def spawn(args: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """subprocess.Popen, in a session (and process group) of its own, swept at the end of the run.
+
+    A test stopped by pytest-timeout (or an error) before its own cleanup leaves the process
+    running; it and anything it started are then killed by kill_group when the session ends
+    or the worker exits, so no daemon outlives the run.
+    """
+    require_system(f"a process ({args[1:3]})")
+    _spawned[:] = [running for running in _spawned if running.poll() is None]
+    proc = subprocess.Popen(args, start_new_session=True, **popen)
+    _spawned.append(proc)
+    return proc
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    """SIGKILL the process group `proc` leads and reap `proc` (only while it is not yet
+    reaped, so its id cannot have been handed to another process)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def sweep_spawned() -> None:
+    while _spawned:
+        kill_group(_spawned.pop())
+
+
+atexit.register(sweep_spawned)
+
+
+def pytest_sessionfinish() -> None:
+    sweep_spawned()
+
+
 class Daemon:
-    """`alarmd run` as a real subprocess, stopped with SIGTERM."""
+    """`alarmd run` as a real subprocess (in its own process group), stopped with SIGTERM."""
 
     def __init__(self, home: Home, **env: str):
         self.home = home
         self.log_path = home.root / f"daemon-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = spawn([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
+                          stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self.started_in = self._wait_healthy()
         except BaseException:
@@ -245,12 +319,14 @@ class Daemon:
         """Send `sig`; the exit status and the seconds it took to exit."""
         start = time.monotonic()
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                kill_group(self.proc)
+            else:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                kill_group(self.proc)
         self._log.close()
         return self.proc.returncode, time.monotonic() - start
 
@@ -277,6 +353,37 @@ def _servers_stopped() -> Iterator[None]:
     yield
     for thread in _stopping_servers:
         thread.join(5)
+
+
+_template_dir: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _template_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _template_dir.append(tmp_path_factory.mktemp("migrated"))
+
+
+def migrated_template() -> Path:
+    """A SQLite file upgraded to the newest revision, made on first use in this worker.
+
+    Closed before it is copied, so its WAL is checkpointed into the file and a copy is whole.
+    """
+    from alarmd.store import db
+    from alarmd.store.revision import HEAD
+
+    path = _template_dir[-1] / "alarmd.db"
+    if not path.exists():
+        building = path.with_name("building.db")
+        engine = db.make_engine(building)
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
+        with sqlite3.connect(building) as check:
+            assert check.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+        check.close()
+        building.rename(path)
+    return path
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def service_maker(home: Home, standin: TwilioStandin, fast: dict[str, Any]
     engines = []
 
     def make(**redial: Any) -> AlarmService:
-        home.write_config(twilio_block(standin), redial=fast | redial)
+        home.migrated().write_config(twilio_block(standin), redial=fast | redial)
         settings = load_settings(home.config_path, env=home.env())
         engine = open_database(settings)
         engines.append(engine)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.apiapp import LiveApi, live_api
-from tests.conftest import API_TOKEN, Home, free_port, twilio_block
+from tests.conftest import API_TOKEN, Home, free_port, spawn, twilio_block
 
 REFUSED = {"error": "A valid bearer token is required (Authorization: Bearer TOKEN)."}
 
@@ -89,10 +89,11 @@ def test_a_token_never_appears_in_an_answer(read_only_api: LiveApi) -> None:
 
 
 def run_daemon(home: Home) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return spawn([sys.executable, "-m", "alarmd", "run"], env=home.env(),
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.system
 def test_it_refuses_a_non_loopback_address_without_a_configured_token(home: Home) -> None:
     home.write_config(listen=f"0.0.0.0:{home.port}", apiToken=None)
     result = home.cli("run", check=False)
@@ -103,6 +104,7 @@ def test_it_refuses_a_non_loopback_address_without_a_configured_token(home: Home
     assert not home.db_path.exists()  # refused before anything was created
 
 
+@pytest.mark.system
 def test_a_generated_token_is_not_enough_to_listen_beyond_loopback(home: Home, start_daemon) -> None:
     home.write_config(apiToken=None)
     start_daemon().stop()  # on loopback it starts, and makes a token in its state directory
@@ -113,6 +115,7 @@ def test_a_generated_token_is_not_enough_to_listen_beyond_loopback(home: Home, s
     assert result.returncode == 2 and "not a loopback address" in result.stderr
 
 
+@pytest.mark.system
 def test_with_a_configured_token_it_listens_beyond_loopback(home: Home) -> None:
     home.port = free_port()
     # Beyond loopback the traffic must also be encrypted: here by a (named) TLS proxy.

@@ -51,6 +51,7 @@ def wait_for_status(home: Home, occurrence_id: int, status: str) -> dict[str, An
     raise AssertionError(f"occurrence {occurrence_id} never became {status}")
 
 
+@pytest.mark.system
 def test_post_twilio_0_rings_phone_number_0_once(home: Home, standin: TwilioStandin, start_daemon) -> None:
     home.write_config(twilio_block(standin))
     daemon = start_daemon()
@@ -74,6 +75,7 @@ def test_post_twilio_0_rings_phone_number_0_once(home: Home, standin: TwilioStan
     assert "MOBILE (+44 7700 900123)" in log and API_TOKEN not in log and AUTH_TOKEN not in log
 
 
+@pytest.mark.system
 def test_secret_numbers_are_masked_in_api_cli_and_log(home: Home, standin: TwilioStandin, start_daemon) -> None:
     # Twilio's own error names the number; it must come out masked too.
     standin.create_script.append(twilio_error(21219, "The number +441122334455 is unverified. "

@@ -15,7 +15,11 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import API_TOKEN, Home, twilio_block
+
+pytestmark = pytest.mark.system
 
 CASES_PER_OPERATION = 20
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"

@@ -52,6 +52,7 @@ def test_a_refused_request_stores_nothing_so_its_key_can_be_used_again(api: Live
     assert fixed.status_code == 201
 
 
+@pytest.mark.system
 def test_a_retried_twilio_x_never_makes_a_second_call(api: LiveApi, standin: TwilioStandin) -> None:
     standin.create_script.append(Answer(201, None, delay=0.5))
     answers = [api.client.post("/twilio/0", headers={"Idempotency-Key": "press-1"}) for _ in range(3)]

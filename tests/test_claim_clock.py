@@ -16,6 +16,8 @@ from alarmd import clock
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block, wait_until
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture
 def api(home: Home) -> Iterator[LiveApi]:

@@ -69,6 +69,7 @@ def fields(home: Home, ref: str) -> dict[str, Any]:
     return {k: shown[k] for k in SET}
 
 
+@pytest.mark.system
 def test_the_cli_clears_with_no_then_no_say_and_default(home: Home, start_daemon) -> None:
     home.write_config(twilio_block(None))
     start_daemon()
@@ -92,6 +93,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.system
 def test_an_empty_or_conflicting_clear_is_one_sentence_and_changes_nothing(home: Home, start_daemon) -> None:
     home.write_config(twilio_block(None))
     start_daemon()

@@ -19,10 +19,11 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
 from alarmd.daemon.clockwatch import ClockWatch, step_text
-from tests.conftest import Home, twilio_block, wait_until
+from tests.conftest import Home, spawn, twilio_block, wait_until
 
 STEPPING_DAEMON = """
 import signal, sys, time
@@ -37,10 +38,12 @@ main()
 """
 
 
+@pytest.mark.system
 def test_a_step_forward_rings_what_fell_due_and_a_step_back_keeps_the_watchdog_fed(home: Home) -> None:
     home.write_config(twilio_block(None))
     with tempfile.TemporaryDirectory(prefix="sdn") as short:
         pings: list[float] = []
+        ready = threading.Event()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(os.path.join(short, "notify"))
 
@@ -52,14 +55,18 @@ def test_a_step_forward_rings_what_fell_due_and_a_step_back_keeps_the_watchdog_f
                     return
                 if b"WATCHDOG=1" in data:
                     pings.append(time.monotonic())
+                if b"READY=1" in data:
+                    ready.set()
 
         threading.Thread(target=listen, daemon=True).start()
         log_path = home.root / "stepping.log"
         with log_path.open("w") as log:
-            proc = subprocess.Popen([sys.executable, "-c", STEPPING_DAEMON], stdout=log, stderr=subprocess.STDOUT,
-                                    env=home.env(NOTIFY_SOCKET=os.path.join(short, "notify"),
-                                                 WATCHDOG_USEC="400000"))
+            proc = spawn([sys.executable, "-c", STEPPING_DAEMON], stdout=log, stderr=subprocess.STDOUT,
+                         env=home.env(NOTIFY_SOCKET=os.path.join(short, "notify"), WATCHDOG_USEC="400000"))
         try:
+            # READY=1, not the first pings: the watchdog job starts before the API listens,
+            # and on a loaded machine the `add` below could otherwise find no daemon.
+            assert ready.wait(30), log_path.read_text()
             wait_until(lambda: len(pings) >= 2, timeout=20)
             # Due an hour and a few seconds from now: after the step, a few seconds from then.
             due = (datetime.now(UTC) + timedelta(hours=1, seconds=2)).isoformat()

@@ -120,6 +120,7 @@ def test_each_bad_value_names_its_key(tmp_path: Path, data: object, message: str
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize(("content", "fragment"), [
     ("{not json", "not valid JSON"),
     (json.dumps({"twilio": {"phoneNumbers": [{"number": "+44 12"}]}}),
@@ -140,6 +141,7 @@ def test_a_bad_config_stops_the_command_with_one_line_and_exit_2(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.system
 def test_a_number_that_is_not_ascii_digits_is_a_name_in_one_sentence(home: Home) -> None:
     """"²" passes str.isdigit() but is no index: config check names the key instead of crashing."""
     home.write_config(twilio_block(None), keepalive={"number": "²"})
@@ -175,6 +177,7 @@ def test_each_override_is_loaded_and_shown_from_the_one_table(tmp_path: Path, ke
     assert row.value in (value, "********")
 
 
+@pytest.mark.system
 def test_what_the_cli_reads_to_reach_the_daemon_does_not_import_pydantic() -> None:
     probe = ("import sys, alarmd.config.file, alarmd.config.apitoken; "
              "alarmd.config.file.load_client_settings(None, {'HOME': '/nonexistent'}); "
@@ -183,12 +186,14 @@ def test_what_the_cli_reads_to_reach_the_daemon_does_not_import_pydantic() -> No
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.system
 def test_a_missing_named_config_file_is_an_error(home: Home) -> None:
     result = home.cli("--config", str(home.root / "nope.json"), "config", "check", check=False)
     assert result.returncode == 2
     assert "no such config file" in result.stderr
 
 
+@pytest.mark.system
 def test_with_no_config_file_the_daemon_starts_in_dry_run(home: Home, start_daemon) -> None:
     daemon = start_daemon(ALARMD_LISTEN=f"127.0.0.1:{home.port}")
     assert not home.config_path.exists()
@@ -203,6 +208,7 @@ def test_with_no_config_file_the_daemon_starts_in_dry_run(home: Home, start_daem
     assert token_file.read_text().strip() not in daemon.log()
 
 
+@pytest.mark.system
 def test_config_check_reports_the_mode(home: Home) -> None:
     home.write_config(twilio_block(None))
     result = home.cli("config", "check")

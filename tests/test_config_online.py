@@ -12,6 +12,8 @@ from alarmd.phonebook import mask
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, MOBILE, OFFICE, Home, free_port, twilio_block
 from tests.twilio_standin import TwilioStandin
 
+pytestmark = pytest.mark.system
+
 OWNED = "+14155550100"  # conftest's NUMBER_FROM, as Twilio lists it
 HOME_NUMBER = "+44 20 7946 0018"
 

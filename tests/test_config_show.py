@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from alarmd.phonebook import mask
 from tests.conftest import API_TOKEN, AUTH_TOKEN, Home, twilio_block
+
+pytestmark = pytest.mark.system
 
 CREDENTIAL_TOKEN = "credential-auth-token-9876543210"
 ENV_API_TOKEN = "environment-api-token-0123456789"

@@ -7,6 +7,8 @@ import pytest
 from tests import postgres
 from tests.conftest import Daemon, Home, twilio_block, wait_until
 
+pytestmark = pytest.mark.system
+
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 
 

@@ -18,6 +18,7 @@ from tests import postgres
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 
 
+@pytest.mark.system
 def test_the_offset_from_a_local_server_is_within_a_round_trip(pg_url: str) -> None:
     engine = db.make_engine(parse_database("alarmd.database", pg_url, None))
     try:
@@ -29,6 +30,7 @@ def test_the_offset_from_a_local_server_is_within_a_round_trip(pg_url: str) -> N
     assert offset is not None and abs(offset) < dbclock.MAX_ROUND_TRIP
 
 
+@pytest.mark.system
 def test_a_slow_round_trip_is_not_trusted(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each reading of this host's clock a second after the last: every round trip "takes" a
     # second, so the middle of it could be half a second off the server's reading.

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import MOBILE, OFFICE, Home, wait_until
 
 
@@ -35,6 +37,7 @@ def user_config(home: Home) -> Path:
     return home.root / "home" / ".config" / "alarmd" / "config.json"
 
 
+@pytest.mark.system
 def test_a_fresh_home_goes_from_nothing_to_a_first_ring(home: Home, start_daemon) -> None:
     listen = {"ALARMD_LISTEN": f"127.0.0.1:{home.port}"}
     daemon = start_daemon(**listen)  # no config anywhere: dry-run, no numbers
@@ -76,6 +79,7 @@ def test_a_fresh_home_goes_from_nothing_to_a_first_ring(home: Home, start_daemon
     assert "no phone number" not in run(home, "add", "--at", "in 1h", "--to", "0", **listen).stderr
 
 
+@pytest.mark.system
 def test_not_configured_sentences_name_the_fix(home: Home) -> None:
     missing = home.root / "nope.json"
     result = run(home, "--config", str(missing), "config", "check", check=False)
@@ -89,6 +93,7 @@ def test_not_configured_sentences_name_the_fix(home: Home) -> None:
     assert result.returncode == 1 and "start the daemon once with `alarmd run`" in result.stderr
 
 
+@pytest.mark.system
 def test_without_a_terminal_the_number_is_an_option_and_bad_values_write_nothing(home: Home) -> None:
     for args, sentence in [
         ((), "alarmd: give --number NUMBER (with its country code, e.g. \"+44 7700 900123\"): there is no "
@@ -104,6 +109,7 @@ def test_without_a_terminal_the_number_is_an_option_and_bad_values_write_nothing
     assert not user_config(home).exists()
 
 
+@pytest.mark.system
 def test_force_overwrites_and_config_wins(home: Home) -> None:
     run(home, "config", "init", "--number", MOBILE)
     run(home, "config", "init", "--number", OFFICE, "--name", "OFFICE", "--timezone", "Europe/Paris", "--force")
@@ -118,6 +124,7 @@ def test_force_overwrites_and_config_wins(home: Home) -> None:
     assert run(home, "--config", str(elsewhere), "config", "check").stdout.startswith(f"{elsewhere}: OK; mode dry-run")
 
 
+@pytest.mark.system
 def test_system_writes_the_services_layout(home: Home) -> None:
     etc = home.root / "etc" / "alarmd"
     out = run(home, "--config", str(etc / "config.json"), "config", "init", "--system", "--number", MOBILE).stdout
@@ -140,6 +147,7 @@ def test_system_writes_the_services_layout(home: Home) -> None:
     assert OFFICE in config.read_text()
 
 
+@pytest.mark.system
 def test_on_a_terminal_missing_values_are_asked_for(home: Home) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "alarmd", "config", "init"], env=home.env(), stdin=follower,

@@ -86,6 +86,7 @@ def configure(home: Home, standin: TwilioStandin | None, check: CheckStandin, **
                       redial={"pollSeconds": 0.05, "pollMarginSeconds": 1}, **extra)
 
 
+@pytest.mark.system
 def test_it_pings_start_then_every_period_and_fails_when_a_call_fails_for_good(
     home: Home, standin: TwilioStandin, check: CheckStandin, start_daemon
 ) -> None:
@@ -108,6 +109,7 @@ def test_it_pings_start_then_every_period_and_fails_when_a_call_fails_for_good(
     assert check.url not in daemon.log()  # the check's URL is all it takes to ping it
 
 
+@pytest.mark.system
 def test_it_fails_with_the_reason_while_the_database_is_locked(
     home: Home, check: CheckStandin, start_daemon
 ) -> None:
@@ -126,6 +128,7 @@ def test_it_fails_with_the_reason_while_the_database_is_locked(
     wait_until(lambda: [p.path for p in check.pings[seen:]].count(CHECK) >= 1, timeout=10)
 
 
+@pytest.mark.system
 def test_it_fails_with_the_reason_when_the_daemon_stops_on_an_error(home: Home, check: CheckStandin) -> None:
     configure(home, None, check)
     with socket.socket() as taken:  # something else already listens on the daemon's port
@@ -139,6 +142,7 @@ def test_it_fails_with_the_reason_when_the_daemon_stops_on_an_error(home: Home, 
     assert fail.body == f"alarmd stopped on an error: the API could not listen on 127.0.0.1:{home.port}"
 
 
+@pytest.mark.system
 def test_it_fails_with_the_reason_when_the_daemon_cannot_open_its_database(home: Home, check: CheckStandin) -> None:
     (home.root / "not-a-directory").write_text("")
     configure(home, None, check, database=str(home.root / "not-a-directory" / "alarmd.db"))
@@ -160,6 +164,7 @@ def test_nothing_is_sent_and_no_thread_started_without_a_url(check: CheckStandin
     assert check.pings == []
 
 
+@pytest.mark.system
 def test_a_ping_never_waits_for_a_slow_check(check: CheckStandin) -> None:
     check.hang = 1.0
     heartbeat = Heartbeat(HeartbeatSettings(url=check.url, every_seconds=1), redact=lambda t: t.replace("9", "*"))
@@ -168,7 +173,9 @@ def test_a_ping_never_waits_for_a_slow_check(check: CheckStandin) -> None:
     for _ in range(40):  # far more than the queue holds: the extra ones are dropped, not waited for
         heartbeat.beat()
         heartbeat.fail("call to +4479 failed\nfor good")
-    assert time.monotonic() - started < 0.5
+    # Under 0.9 s: one ping waited for would take the check's 1 s hang; the rest is the
+    # loop's own cost, which a loaded machine stretches.
+    assert time.monotonic() - started < 0.9
     wait_until(check.fails)
     assert check.fails()[0].body == "call to +447* failed for good"  # redacted, on one line
     check.hang = 0.0

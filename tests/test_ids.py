@@ -80,6 +80,7 @@ def fill_0001(home: Home) -> None:
                    "?, 'CA' || hex(randomblob(16)), 'completed', 0)", (now, now))
 
 
+@pytest.mark.system
 def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_reused(
     home: Home, start_daemon
 ) -> None:
@@ -119,6 +120,7 @@ def test_an_upgrade_from_0001_keeps_every_row_and_link_and_ids_are_then_never_re
     assert [(a["id"], a["name"]) for a in home.cli_json("list")] == [(4, "new"), (1, "wake1")]
 
 
+@pytest.mark.system
 def test_the_migrated_schema_is_what_the_models_describe(home: Home) -> None:
     home.write_config(twilio_block(None))
     fill_0001(home)

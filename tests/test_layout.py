@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import alarmd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,7 @@ def test_every_module_imports() -> None:
     assert [importlib.import_module(name).__name__ for name in names] == names
 
 
+@pytest.mark.system
 def test_the_cli_imports_neither_the_daemon_nor_the_api_until_it_starts_the_daemon() -> None:
     probe = ("import sys, alarmd.cli.entry, alarmd.cli.commands, alarmd.cli.offline; "
              "print(sorted(m for m in sys.modules if m.startswith(('alarmd.daemon', 'alarmd.api', 'alarmd.alarms', "
@@ -41,6 +44,7 @@ def test_the_cli_imports_neither_the_daemon_nor_the_api_until_it_starts_the_daem
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.system
 def test_lint_imports_refuses_an_import_against_the_layers(tmp_path: Path) -> None:
     """The contracts in pyproject.toml are live: a dialer importing the store breaks them."""
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))

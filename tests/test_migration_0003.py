@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import create_engine
 
 from alarmd.calls import costguard
@@ -12,6 +13,8 @@ from alarmd.store.db import session_factory
 from alarmd.store.models import Alarm, Attempt, Occurrence
 from tests.conftest import Home
 from tests.test_migrations import script, stored_revision, upgrade_to
+
+pytestmark = pytest.mark.system
 
 
 def columns(db: sqlite3.Connection, table: str) -> dict[str, tuple[int, object]]:

@@ -49,6 +49,7 @@ def test_the_history_has_exactly_one_head() -> None:
 
 
 # "base" is an empty file, as on a first start; every other entry is a landed revision.
+@pytest.mark.system
 @pytest.mark.parametrize("start", ["base", *[r.revision for r in script().walk_revisions()]])
 def test_db_upgrade_reaches_the_head_from_every_earlier_revision(home: Home, start: str) -> None:
     home.write_config()

@@ -52,6 +52,7 @@ def test_names_with_spaces_dots_and_other_scripts_still_work(api: LiveApi) -> No
         assert api.client.get("/v1/alarms/" + quote(name, safe="")).json()["name"] == name
 
 
+@pytest.mark.system
 def test_the_cli_refuses_such_names_and_never_prints_another_routes_answer(
     home: Home, start_daemon
 ) -> None:

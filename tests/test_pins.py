@@ -39,7 +39,7 @@ def start(home: Home) -> Iterator[Any]:
     engines = []
 
     def make(numbers: list[dict[str, Any]], **alarmd: Any) -> AlarmService:
-        home.write_config(twilio_block(None, phoneNumbers=numbers), **alarmd)
+        home.migrated().write_config(twilio_block(None, phoneNumbers=numbers), **alarmd)
         settings = load_settings(home.config_path, env={"HOME": str(home.root / "home")})
         engine = open_database(settings)
         engines.append(engine)
@@ -79,6 +79,7 @@ def numbers_dialled(home: Home) -> list[str]:
         return [row[0] for row in db.execute("SELECT number FROM attempts ORDER BY id")]
 
 
+@pytest.mark.system
 def test_two_entries_whose_names_differ_only_in_case_are_refused(home: Home) -> None:
     home.write_config(twilio_block(None, phoneNumbers=[MOBILE, OFFICE, {"name": "mobile", "number": NEW_E164}]))
     with pytest.raises(ConfigError) as caught:

@@ -39,6 +39,7 @@ def only_mobile() -> dict[str, Any]:
     return twilio_block(None, phoneNumbers=[{"name": "MOBILE", "number": MOBILE}])
 
 
+@pytest.mark.system
 def test_sighup_and_config_reload_make_a_new_number_usable(home: Home, start_daemon) -> None:
     home.write_config(only_mobile())
     daemon = start_daemon()
@@ -64,6 +65,7 @@ def test_sighup_and_config_reload_make_a_new_number_usable(home: Home, start_dae
     assert [a["to"]["name"] for a in home.cli_json("list")] == ["OFFICE", "HOME"]
 
 
+@pytest.mark.system
 def test_a_broken_file_is_refused_and_the_daemon_keeps_the_old_config(home: Home, start_daemon) -> None:
     home.write_config(twilio_block(None))
     daemon = start_daemon()
@@ -97,6 +99,7 @@ def test_a_broken_file_is_refused_and_the_daemon_keeps_the_old_config(home: Home
     assert "Traceback" not in daemon.log()
 
 
+@pytest.mark.system
 def test_what_needs_a_restart_is_said_and_kept(home: Home, start_daemon) -> None:
     home.write_config(twilio_block(None))
     daemon = start_daemon()
@@ -120,6 +123,7 @@ def test_what_needs_a_restart_is_said_and_kept(home: Home, start_daemon) -> None
     assert "Europe/Paris" in added
 
 
+@pytest.mark.system
 def test_a_call_in_flight_finishes_with_the_settings_it_started_with(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -165,6 +169,7 @@ class NotifySocket:
         return [key for message in self.messages for key in ("READY", "RELOADING") if key in message]
 
 
+@pytest.mark.system
 def test_reload_tells_systemd_reloading_then_ready(home: Home, start_daemon) -> None:
     home.write_config(twilio_block(None))
     with tempfile.TemporaryDirectory(prefix="sdn") as short:  # sun_path is ~107 bytes
@@ -209,9 +214,10 @@ def test_changed_keys_name_config_keys_and_restart_only_values_are_kept(home: Ho
     assert changes.changed_keys(old, old) == []
 
 
+@pytest.mark.system
 def test_apply_settings_puts_in_force_everything_that_reloads(home: Home, standin: TwilioStandin) -> None:
     env = {"HOME": str(home.root / "home")}
-    home.write_config(only_mobile(), keepalive={"enabled": False})
+    home.migrated().write_config(only_mobile(), keepalive={"enabled": False})
     settings = load_settings(home.config_path, env=env)
     engine = open_database(settings)
     service = AlarmService(session_factory(engine), make_dialer(settings.twilio), settings, phonebook_of(settings))

@@ -23,7 +23,7 @@ LONDON = ZoneInfo("Europe/London")
 
 @pytest.fixture
 def service(home: Home) -> AlarmService:
-    home.write_config(twilio_block(None))
+    home.migrated().write_config(twilio_block(None))
     settings = load_settings(home.config_path, env={"HOME": str(home.root / "home")})
     engine = open_database(settings)
     return AlarmService(session_factory(engine), DryRunDialer(), settings, phonebook_of(settings))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from tests import postgres
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 
 
+@pytest.mark.system
 def test_two_transactions_setting_one_missing_key_at_once_both_succeed(pg_url: str) -> None:
     engine = db.make_engine(parse_database("alarmd.database", pg_url, None))
     db.upgrade(engine)

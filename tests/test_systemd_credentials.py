@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Home, twilio_block
 from tests.twilio_standin import TwilioStandin
 
@@ -41,6 +43,7 @@ def systemd_layout(home: Home, standin: TwilioStandin) -> dict[str, Path]:
     return {"etc": etc, "credentials": credentials, "state": state}
 
 
+@pytest.mark.system
 def test_the_daemon_runs_on_systemds_directories_and_credentials(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -83,6 +86,7 @@ def test_the_daemon_runs_on_systemds_directories_and_credentials(
     assert "readable by every user" not in log  # no authToken in config.json
 
 
+@pytest.mark.system
 def test_the_cli_says_where_it_looked_for_the_token(home: Home, tmp_path: Path) -> None:
     etc = tmp_path / "elsewhere"
     etc.mkdir()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from alarmd.daemon.logs import JournalFormatter, configure, stderr_is_journal, syslog_priority
-from tests.conftest import AUTH_TOKEN, Home, twilio_block
+from tests.conftest import AUTH_TOKEN, Home, spawn, twilio_block
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
@@ -24,8 +24,8 @@ def run_daemon_briefly(home: Home, log_path: Path, journal_stream: str | None) -
     with log_path.open("w") as log:
         st = os.fstat(log.fileno())
         env = {"JOURNAL_STREAM": journal_stream or f"{st.st_dev}:{st.st_ino}"}
-        proc = subprocess.Popen([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
-                                stdout=subprocess.DEVNULL, stderr=log)
+        proc = spawn([sys.executable, "-m", "alarmd", "run"], env=home.env(**env),
+                     stdout=subprocess.DEVNULL, stderr=log)
     try:
         for _ in range(400):
             if "listening on" in log_path.read_text() or proc.poll() is not None:
@@ -38,6 +38,7 @@ def run_daemon_briefly(home: Home, log_path: Path, journal_stream: str | None) -
     return log_path.read_text()
 
 
+@pytest.mark.system
 def test_under_journald_each_line_has_a_priority_and_no_timestamp(home: Home) -> None:
     home.write_config(twilio_block(None))  # dry-run, with an authToken in the file
     home.config_path.chmod(0o644)
@@ -55,6 +56,7 @@ def test_under_journald_each_line_has_a_priority_and_no_timestamp(home: Home) ->
     assert AUTH_TOKEN not in text
 
 
+@pytest.mark.system
 def test_plain_lines_when_stderr_is_not_the_journal(home: Home) -> None:
     home.write_config(twilio_block(None))
     home.config_path.chmod(0o600)  # not readable by others: no warning

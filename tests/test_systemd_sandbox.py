@@ -25,9 +25,11 @@ from pathlib import Path
 import pytest
 
 from tests import sandbox
-from tests.conftest import Home, require, twilio_block, wait_until
+from tests.conftest import Home, require, spawn, twilio_block, wait_until
 from tests.test_systemd_unit import UNIT, directives
 from tests.twilio_standin import TwilioStandin
+
+pytestmark = pytest.mark.system
 
 REPO = Path(__file__).resolve().parent.parent
 ANALYZE = shutil.which("systemd-analyze")
@@ -97,9 +99,9 @@ def test_the_daemon_works_under_the_units_syscall_filter_and_mdwe(
     notify.settimeout(30)
     log_path = home.root / "sandboxed.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen(confined(allowed_syscalls, "-m", "alarmd", "run"), cwd=REPO,
-                                env=home.env(NOTIFY_SOCKET="@" + name, WATCHDOG_USEC="1000000"),
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = spawn(confined(allowed_syscalls, "-m", "alarmd", "run"), cwd=REPO,
+                     env=home.env(NOTIFY_SOCKET="@" + name, WATCHDOG_USEC="1000000"),
+                     stdout=log, stderr=subprocess.STDOUT)
     try:
         while b"READY=1" not in notify.recv(4096):
             pass

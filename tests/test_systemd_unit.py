@@ -84,12 +84,14 @@ def _copy_with_exec(tmp_path: Path, extra: str = "") -> Path:
     return copy
 
 
+@pytest.mark.system
 @pytest.mark.usefixtures("needs_analyze")
 def test_verify_prints_nothing_for_the_unit(tmp_path: Path) -> None:
     result = analyze("verify", str(_copy_with_exec(tmp_path)))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+@pytest.mark.system
 @pytest.mark.usefixtures("needs_analyze")
 def test_verify_output_would_catch_an_unknown_key(tmp_path: Path) -> None:
     # The control for the test above: unknown keys only warn (exit 0), so only the
@@ -99,6 +101,7 @@ def test_verify_output_would_catch_an_unknown_key(tmp_path: Path) -> None:
     assert "Unknown key 'ProtectEverything'" in result.stdout + result.stderr
 
 
+@pytest.mark.system
 @pytest.mark.usefixtures("needs_analyze")
 def test_security_exposure_is_at_most_1_1_and_what_is_left_is_known() -> None:
     text = analyze("security", "--offline=yes", str(UNIT))

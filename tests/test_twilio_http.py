@@ -77,6 +77,7 @@ def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.lower(), raising=False)
 
 
+@pytest.mark.system
 def test_a_call_goes_out_over_tls_to_a_server_the_configured_ca_bundle_trusts(
         home: Home, tls_server: tuple[TwilioStandin, Path], monkeypatch) -> None:
     standin, cert = tls_server
@@ -89,6 +90,7 @@ def test_a_call_goes_out_over_tls_to_a_server_the_configured_ca_bundle_trusts(
     assert standin.creates()[0].field("To") == "+447700900123"
 
 
+@pytest.mark.system
 def test_a_server_whose_certificate_is_not_trusted_is_not_sent_the_request(
         home: Home, tls_server: tuple[TwilioStandin, Path]) -> None:
     standin, _ = tls_server
@@ -99,6 +101,7 @@ def test_a_server_whose_certificate_is_not_trusted_is_not_sent_the_request(
     assert refused.uncertain is False and standin.requests == []
 
 
+@pytest.mark.system
 def test_a_certificate_that_names_the_host_only_in_its_common_name_is_refused(
         home: Home, tmp_path: Path, monkeypatch) -> None:
     # Trusted, and right but for where it names the host: requests checks subjectAltName only.
@@ -129,6 +132,7 @@ def test_nothing_listening_means_the_request_was_not_sent(home: Home) -> None:
     assert refused.uncertain is False
 
 
+@pytest.mark.system
 def test_no_answer_in_time_is_uncertain(home: Home, standin: TwilioStandin) -> None:
     standin.create_script.append(Answer(201, None, delay=1.5))  # placed; its answer comes too late
     refused = refusal(dialer_for(home, standin.url, timeout=0.5))
@@ -282,6 +286,7 @@ def test_environment_problems_are_what_requests_could_not_use(tmp_path: Path) ->
             "Twilio through it fail; correct it or unset it."], value
 
 
+@pytest.mark.system
 def test_config_check_says_what_the_environment_gets_wrong(home: Home) -> None:
     home.write_config(twilio_block(None))
     missing = str(home.root / "nope.pem")
@@ -297,6 +302,7 @@ def test_config_check_says_what_the_environment_gets_wrong(home: Home) -> None:
         "to Twilio through it fail; correct it or unset it."]
 
 
+@pytest.mark.system
 def test_the_daemon_says_at_start_what_the_environment_gets_wrong(home: Home, standin, start_daemon) -> None:
     home.write_config(twilio_block(standin))
     missing = str(home.root / "nope.pem")

@@ -62,7 +62,7 @@ class WebApp:
 
 @contextmanager
 def web_app(home: Home, twilio: dict[str, Any] | None = None, **alarmd: Any) -> Iterator[WebApp]:
-    home.write_config(twilio, **alarmd)
+    home.migrated().write_config(twilio, **alarmd)
     settings = load_settings(home.config_path, env={"HOME": str(home.root / "home")})
     engine = open_database(settings)
     service = AlarmService(session_factory(engine), make_dialer(settings.twilio), settings,
