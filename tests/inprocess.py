@@ -21,13 +21,14 @@ from tests.fakeclock import FakeClock, fake_clock
 from tests.twilio_standin import TwilioStandin
 
 
-def service_maker(home: Home, standin: TwilioStandin, fast: dict[str, Any]
+def service_maker(home: Home, standin: TwilioStandin, fast: dict[str, Any], **alarmd: Any
                   ) -> Iterator[Callable[..., AlarmService]]:
-    """For a fixture: yields make(**redial), a service on a config of `fast` | redial; then closes them all."""
+    """For a fixture: yields make(**redial), a service on a config of `fast` | redial (and the
+    `alarmd` blocks given, such as limits); then closes them all."""
     engines = []
 
     def make(**redial: Any) -> AlarmService:
-        home.write_config(twilio_block(standin), redial=fast | redial)
+        home.write_config(twilio_block(standin), redial=fast | redial, **alarmd)
         settings = load_settings(home.config_path, env=home.env())
         engine = open_database(settings)
         engines.append(engine)

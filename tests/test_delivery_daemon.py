@@ -2,6 +2,9 @@
 
 Exactly-once is checked on the stand-in's own log: every call it placed (a create that
 made a call, whether or not its answer reached alarmd) belongs to exactly one attempt.
+These are the real-time proofs, one per behaviour; the decisions themselves (every case of
+retry, redial, escalation, cancel) are tested in process on a fake clock in
+tests/test_delivery.py and tests/test_pacing.py.
 """
 
 from __future__ import annotations
@@ -29,9 +32,13 @@ def configure(home: Home, standin: TwilioStandin, **redial: Any) -> None:
     home.write_config(twilio_block(standin), redial=FAST | redial)
 
 
-# Every test here runs on an SQLite file and on a real PostgreSQL server alike.
+pytestmark = pytest.mark.system
+
+# Every test here runs on an SQLite file and on a real PostgreSQL server alike, but for those
+# marked sqlite_only: where neither the claim nor the lease is what the test is about.
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
+sqlite_only = pytest.mark.parametrize("home", ["sqlite"], indirect=True)
 
 
 def rows(home: Home, sql: str) -> list[tuple[Any, ...]]:
@@ -55,6 +62,7 @@ def kill(daemon: Daemon) -> None:
     assert code == -signal.SIGKILL
 
 
+@sqlite_only
 def test_it_redials_then_escalates_through_the_daemon(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -78,10 +86,12 @@ def test_it_redials_then_escalates_through_the_daemon(
     (alarm,) = home.cli_json("list")
     assert (alarm["redial_attempts"], alarm["redial_interval_seconds"], alarm["ring_seconds"]) == (2, 1, 45)
     assert alarm["then"]["name"] == "OFFICE" and alarm["say"] == "Time for the 7:10 train"
+    # Room for a fifth, wrong, call: the interval (1 s) and a poll would bring it by then.
     time.sleep(1.5)
     assert len(standin.creates()) == 4
 
 
+@sqlite_only
 def test_bad_delivery_options_on_the_command_line(home: Home, standin: TwilioStandin, start_daemon) -> None:
     configure(home, standin)
     start_daemon()
@@ -99,7 +109,8 @@ def test_kill_9_before_the_request_dials_once_after_restart(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
     standin.create_script.append(rate_limited())  # refused for certain: nothing placed
-    configure(home, standin, firstRetrySeconds=8, maxRetrySeconds=8)  # next attempt row at 5 s
+    # The next attempt row is written 3 s ahead of the retry, at 3 s: the kill at 0.3 s comes first.
+    configure(home, standin, firstRetrySeconds=6, maxRetrySeconds=6)
     daemon = start_daemon()
     home.cli("add", "--at", soon(1), "--to", "MOBILE")
     standin.wait_for_creates(1)
@@ -131,7 +142,7 @@ def test_kill_9_while_the_request_is_in_flight_does_not_ring_twice(
 
     start_daemon()
     wait_until(lambda: finished(home), timeout=20)
-    time.sleep(0.5)
+    time.sleep(0.5)  # room for a second request, which would follow the settling read at once
     assert len(standin.creates()) == 1
     assert_each_call_placed_once(home, standin)
     assert finished(home) == [("answered", None)]
@@ -198,6 +209,7 @@ def test_sigterm_during_a_redial_wait_stops_fast_and_the_restart_carries_on(
     assert finished(home)[0][0] == "unanswered"
 
 
+@sqlite_only
 def test_sigterm_while_twilio_hangs_exits_within_5s_and_never_rings_twice(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -230,7 +242,7 @@ def test_two_daemons_on_one_database_ring_each_occurrence_once(
 
     standin.wait_for_creates(6, timeout=20)
     wait_until(lambda: len(finished(home)) == 6, timeout=20)
-    time.sleep(1.5)
+    time.sleep(1.5)  # room for a second daemon's duplicate call, which would come at the due instant
     assert len(standin.creates()) == 6
     assert rows(home, "SELECT count(*) FROM attempts") == [(6,)]
     assert_each_call_placed_once(home, standin)
