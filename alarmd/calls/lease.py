@@ -6,6 +6,9 @@ this one after a restart, takes over only when the lease has run out, was given 
 or belongs to an earlier run of this node. Each takeover bumps a fencing token
 (lease_epoch) that every later write of the delivery checks, so a node frozen past its
 lease and woken again writes nothing.
+
+A delivery's waits are all made here, through alarmd.clock.wait, so the daemon's stop ends
+them at once and a test's fake clock passes them without sleeping.
 """
 
 from __future__ import annotations
