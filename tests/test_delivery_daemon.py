@@ -35,7 +35,8 @@ def configure(home: Home, standin: TwilioStandin, **redial: Any) -> None:
 pytestmark = pytest.mark.system
 
 # Every test here runs on an SQLite file and on a real PostgreSQL server alike, but for those
-# marked sqlite_only: where neither the claim nor the lease is what the test is about.
+# marked sqlite_only: where neither the claim nor the lease is what the test is about. Of the
+# kill -9 cases, the request in flight runs on both: a restart's takeover on PostgreSQL.
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
 home = pytest.fixture(params=postgres.ENGINES)(postgres.on_each_engine)
 sqlite_only = pytest.mark.parametrize("home", ["sqlite"], indirect=True)
@@ -105,6 +106,7 @@ def test_bad_delivery_options_on_the_command_line(home: Home, standin: TwilioSta
     assert home.cli_json("list") == []
 
 
+@sqlite_only
 def test_kill_9_before_the_request_dials_once_after_restart(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -148,6 +150,7 @@ def test_kill_9_while_the_request_is_in_flight_does_not_ring_twice(
     assert finished(home) == [("answered", None)]
 
 
+@sqlite_only
 def test_kill_9_after_the_sid_is_stored_follows_the_same_call(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -167,6 +170,7 @@ def test_kill_9_after_the_sid_is_stored_follows_the_same_call(
     assert finished(home) == [("answered", None)]
 
 
+@sqlite_only
 def test_kill_9_during_polling_redials_only_for_the_outcome(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
