@@ -64,28 +64,35 @@ def kill(daemon: Daemon) -> None:
 
 
 @sqlite_only
-def test_it_redials_then_escalates_through_the_daemon(
+def test_it_redials_then_escalates_through_the_daemon_and_cancels_a_call_past_its_ring_time(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
-    standin.status_script = ["queued", "ringing", "no-answer"]
+    # Three calls go unanswered; the fallback's second never says more than "ringing".
+    standin.create_script.extend([Answer(statuses=["queued", "ringing", "no-answer"]) for _ in range(3)]
+                                 + [Answer(statuses=["ringing"])])
     configure(home, standin)
     start_daemon()
     home.cli("add", "--at", soon(1), "--to", "MOBILE", "--name", "train", "--attempts", "2",
-             "--interval", "1s", "--then", "OFFICE", "--ring", "45s", "--say", "Time for the 7:10 train")
+             "--interval", "1s", "--then", "OFFICE", "--ring", "5s", "--say", "Time for the 7:10 train")
 
     creates = standin.wait_for_creates(4, timeout=20)
     assert [r.field("To") for r in creates] == ["+447700900123"] * 2 + ["+441122334455"] * 2
-    assert {r.field("Timeout") for r in creates} == {"45"}
+    assert {r.field("Timeout") for r in creates} == {"5"}
     assert {r.field("Twiml") for r in creates} == {"<Response><Say>Time for the 7:10 train</Say></Response>"}
     assert creates[1].at - creates[0].at >= 1.0  # the interval between calls to one number
     wait_until(lambda: finished(home), timeout=20)
     (call,) = home.cli_json("history")
     assert call["status"] == "unanswered"
-    assert [a["status"] for a in call["attempts"]] == ["no-answer"] * 4
+    assert [a["status"] for a in call["attempts"]] == ["no-answer"] * 3 + ["canceled"]
+    assert call["attempts"][3]["error_message"] == "Twilio reported no final status within 5 s of ringing"
+    (cancel,) = standin.cancels()
+    assert cancel.field("Status") == "canceled" and cancel.path.endswith(f"/Calls/{creates[3].sid}.json")
+    # Ring time and margin (5 + 1 s) after the call was first seen ringing, not sooner.
+    assert cancel.at - creates[3].at >= 5 + 1
     assert all(a["sid"].startswith("CA") for a in call["attempts"])
     assert call["attempts"][3]["number"] != "+44 1122 334455"  # OFFICE is secret: masked
     (alarm,) = home.cli_json("list")
-    assert (alarm["redial_attempts"], alarm["redial_interval_seconds"], alarm["ring_seconds"]) == (2, 1, 45)
+    assert (alarm["redial_attempts"], alarm["redial_interval_seconds"], alarm["ring_seconds"]) == (2, 1, 5)
     assert alarm["then"]["name"] == "OFFICE" and alarm["say"] == "Time for the 7:10 train"
     # Room for a fifth, wrong, call: the interval (1 s) and a poll would bring it by then.
     time.sleep(1.5)
