@@ -4,14 +4,18 @@ the real twilio SDK against the local stand-in, and time-machine moving the cloc
 APScheduler is started paused, so its thread never runs a job on its own; `run_until`
 does what its loop does (take the job with the earliest next_run_time, drop the spent
 DateTrigger job, run its function) after travelling to that instant. A restart is new
-service and scheduler objects on the same database file.
+service and scheduler objects on the same database file. With `waits_travel`, a delivery's
+waits (a redial, a poll) move time-machine's clock on instead of sleeping.
 """
 
 from __future__ import annotations
 
 import functools
 import sqlite3
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +40,37 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
+class TravellingClock:
+    """alarmd.clock's source in a World: time-machine's clock, whose waits travel rather than sleep.
+
+    Deliveries run inline on the test's thread here, so only one thing waits at a time.
+    """
+
+    def __init__(self, traveller: time_machine.Coordinates):
+        self.traveller = traveller
+        self.real = clock.SystemClock()
+
+    def now(self) -> datetime:
+        return self.real.now()  # time-machine's, as it patches datetime.now
+
+    def monotonic(self) -> float:
+        return self.real.monotonic()
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        if not event.is_set():
+            self.traveller.shift(seconds)
+        return event.is_set()
+
+
+@contextmanager
+def waits_travel(traveller: time_machine.Coordinates) -> Iterator[None]:
+    previous = clock.use(TravellingClock(traveller))
+    try:
+        yield
+    finally:
+        clock.use(previous)
+
+
 class World:
     def __init__(self, home: Home, standin: TwilioStandin | None, traveller: time_machine.Coordinates,
                  day0: date, tz: str = "Europe/London", numbers: bool = True, **keepalive: Any):
@@ -45,7 +80,7 @@ class World:
         self.day0 = day0
         self.zone = ZoneInfo(tz)
         twilio = twilio_block(standin) if numbers else twilio_block(standin, phoneNumbers=[])
-        home.write_config(twilio, timezone=tz, keepalive=keepalive)
+        home.migrated().write_config(twilio, timezone=tz, keepalive=keepalive)
         self.settings: Settings = load_settings(home.config_path, env=home.env())
         self.scheduler: AlarmScheduler | None = None
         self.service: AlarmService | None = None

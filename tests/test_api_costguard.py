@@ -1,5 +1,8 @@
 """The cost guard in-process: 429 at the door for manual dials, "refused: limit" for scheduled calls,
-and what counts (calls that may have reached Twilio, and dials already answered 202)."""
+and what counts (calls that may have reached Twilio, and dials already answered 202).
+
+What counts is asked of the service's database alone; the door and the race, through the
+API served on a port (tests.apiapp) with calls in real time, are system tests."""
 
 from __future__ import annotations
 
@@ -10,26 +13,36 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alarmd.alarms.service import AlarmService
 from alarmd.calls import costguard
 from alarmd.config.settings import load_settings
 from alarmd.errors import ConfigError, LimitExceeded
 from alarmd.store.models import Occurrence
 from tests.apiapp import LiveApi, live_api
 from tests.conftest import Home, twilio_block
+from tests.inprocess import service_maker
 from tests.twilio_standin import Answer, TwilioStandin
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+LIMITS = {"callsPerHour": 4, "dialsPerHour": 3}
 
 
 @pytest.fixture
 def api(home: Home, standin: TwilioStandin) -> Iterator[LiveApi]:
-    with live_api(home, twilio_block(standin), limits={"callsPerHour": 4, "dialsPerHour": 3}) as live:
+    with live_api(home, twilio_block(standin), limits=LIMITS) as live:
         yield live
 
 
-def insert_attempts(api: LiveApi, *attempts: tuple[str, str | None, str, bool], reason: str = "dial") -> None:
+@pytest.fixture
+def service(home: Home, standin: TwilioStandin) -> Iterator[AlarmService]:
+    for make in service_maker(home, standin, {}, limits=LIMITS):
+        yield make()
+
+
+def insert_attempts(service: AlarmService, *attempts: tuple[str, str | None, str, bool],
+                    reason: str = "dial") -> None:
     """(started "YYYY-MM-DD HH:MM:SS", sid, status, may_have_placed), all on one occurrence."""
-    with api.service.sessions.begin() as session:
+    with service.sessions.begin() as session:
         connection = session.connection()
         connection.exec_driver_sql(
             "INSERT INTO occurrences (claim_key, reason, to_ref, scheduled_at, status, created_at) "
@@ -42,6 +55,7 @@ def insert_attempts(api: LiveApi, *attempts: tuple[str, str | None, str, bool], 
                 (occurrence_id, started, sid, status, may_have_placed))
 
 
+@pytest.mark.system
 def test_dials_beyond_their_cap_are_429_and_store_nothing(
     api: LiveApi, standin: TwilioStandin, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -64,6 +78,7 @@ def test_dials_beyond_their_cap_are_429_and_store_nothing(
                            ).status_code == 201
 
 
+@pytest.mark.system
 def test_wake_ups_keep_the_room_dials_leave_and_the_total_still_holds_for_them(
     api: LiveApi, standin: TwilioStandin, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -90,6 +105,7 @@ def test_wake_ups_keep_the_room_dials_leave_and_the_total_still_holds_for_them(
     assert api.client.post("/twilio/0").json()["error"].startswith("The cost guard allows 3 manual dials")
 
 
+@pytest.mark.system
 def test_calls_placed_at_the_same_moment_cannot_overrun_the_limit(api: LiveApi, standin: TwilioStandin) -> None:
     standin.create_script.extend(Answer(201, None, delay=0.3) for _ in range(8))
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
@@ -115,10 +131,10 @@ def test_calls_placed_at_the_same_moment_cannot_overrun_the_limit(api: LiveApi, 
     assert len(standin.creates()) == 4 and api.count("attempts") == 4
 
 
-def test_only_the_last_hour_counts(api: LiveApi) -> None:
-    insert_attempts(api, *[((NOW - timedelta(minutes=m)).replace(tzinfo=None).isoformat(" "), f"CA{m}",
+def test_only_the_last_hour_counts(service: AlarmService) -> None:
+    insert_attempts(service, *[((NOW - timedelta(minutes=m)).replace(tzinfo=None).isoformat(" "), f"CA{m}",
                             "completed", True) for m in (0, 30, 59, 61, 90)])
-    with api.service.sessions.begin() as session:
+    with service.sessions.begin() as session:
         assert costguard.usage(session, NOW).total == 3
         costguard.check(session, NOW, 4)
         with pytest.raises(LimitExceeded):
@@ -126,13 +142,15 @@ def test_only_the_last_hour_counts(api: LiveApi) -> None:
         costguard.check(session, NOW + timedelta(minutes=31), 3)  # the 30-minute-old one has aged out
 
 
-def test_only_attempts_that_may_have_reached_twilio_count_and_the_sentence_says_which(api: LiveApi) -> None:
+def test_only_attempts_that_may_have_reached_twilio_count_and_the_sentence_says_which(
+    service: AlarmService
+) -> None:
     at = (NOW - timedelta(minutes=5)).replace(tzinfo=None).isoformat(" ")
-    insert_attempts(api, (at, "CA1", "completed", True), (at, "CA2", "no-answer", True),
+    insert_attempts(service, (at, "CA1", "completed", True), (at, "CA2", "no-answer", True),
                     (at, None, "uncertain", True),  # read timeout: the call may have been placed
                     (at, None, "requesting", True),  # in flight
                     (at, None, "error", False), (at, None, "error", False))  # connection refused
-    with api.service.sessions.begin() as session:
+    with service.sessions.begin() as session:
         used = costguard.usage(session, NOW)
         assert (used.placed, used.uncertain, used.pending) == (2, 1, 1)
         with pytest.raises(costguard.CallLimitReached) as refused:
@@ -143,6 +161,7 @@ def test_only_attempts_that_may_have_reached_twilio_count_and_the_sentence_says_
     assert refused.value.retry_after_seconds == 55 * 60
 
 
+@pytest.mark.system
 def test_a_dial_answered_202_is_counted_once_before_and_after_its_attempt(
     api: LiveApi, standin: TwilioStandin
 ) -> None:
@@ -158,27 +177,29 @@ def test_a_dial_answered_202_is_counted_once_before_and_after_its_attempt(
     assert occurrence["status"] == "claimed"
 
 
-def test_a_dial_retried_after_a_failure_that_cost_nothing_must_still_fit_under_the_dial_cap(api: LiveApi) -> None:
+def test_a_dial_retried_after_a_failure_that_cost_nothing_must_still_fit_under_the_dial_cap(
+    service: AlarmService, home: Home
+) -> None:
     at = (NOW - timedelta(minutes=5)).replace(tzinfo=None).isoformat(" ")
-    insert_attempts(api, (at, None, "error", False))  # dial A: refused before reaching Twilio
-    with api.service.sessions.begin() as session:
+    insert_attempts(service, (at, None, "error", False))  # dial A: refused before reaching Twilio
+    with service.sessions.begin() as session:
         costguard.reserve_dial(session, NOW, 4, 1)  # so dial B was admitted, the cap is 1
         session.add(Occurrence(claim_key="dial:b", reason="dial", to_ref="0", scheduled_at=NOW, status="claimed",
                                created_at=NOW, reserved_at=NOW))
-    (a, b) = [row[0] for row in api.rows("SELECT id FROM occurrences ORDER BY id")]
-    with api.service.sessions.begin() as session:
+    (a, b) = [row[0] for row in home.rows("SELECT id FROM occurrences ORDER BY id")]
+    with service.sessions.begin() as session:
         costguard.check(session, NOW, 4, b, dials_per_hour=1)  # B's first attempt: it was promised
         with pytest.raises(costguard.CallLimitReached, match="allows 1 manual dial per hour"):
             costguard.check(session, NOW, 4, a, dials_per_hour=1)  # A's retry would be a second dial
         costguard.check(session, NOW, 4, a)  # the total alone has room
 
 
-def test_the_guard_row_exists_so_its_update_really_takes_the_lock(api: LiveApi) -> None:
-    assert api.rows("SELECT key FROM state WHERE key = 'costguard'") == [("costguard",)]
-    api.rows("DELETE FROM state WHERE key = 'costguard'")
-    with api.service.sessions.begin() as session:
+def test_the_guard_row_exists_so_its_update_really_takes_the_lock(service: AlarmService, home: Home) -> None:
+    assert home.rows("SELECT key FROM state WHERE key = 'costguard'") == [("costguard",)]
+    home.rows("DELETE FROM state WHERE key = 'costguard'")
+    with service.sessions.begin() as session:
         costguard.check(session, NOW, 4)
-    assert [key for (key,) in api.rows("SELECT key FROM state WHERE key = 'costguard'")] == ["costguard"]
+    assert [key for (key,) in home.rows("SELECT key FROM state WHERE key = 'costguard'")] == ["costguard"]
 
 
 def test_the_limits_default_to_20_and_half_of_it_and_must_be_whole_numbers(home: Home) -> None:

@@ -1,15 +1,15 @@
 """Delivery in-process: the real service, a real SQLite file, the real twilio SDK, the stand-in.
 
-Timings are shortened through alarmd.redial so the retry, redial and poll loops run in
-a second or two; the backoff rule itself (10 s, doubling, capped at 2 min) is checked
-on the pure function with the real defaults.
+The delivery and the stand-in run on a fake clock (tests/fakeclock.py), so every wait
+(a backoff, a redial interval, a poll) passes at once and the times asserted are the fake
+clock's; only a request's own timeout is real. The backoff rule itself (10 s, doubling,
+capped at 2 min) is checked on the pure function with the real defaults. The same paths
+with real time and a real daemon: tests/test_delivery_daemon.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,8 @@ from alarmd.calls import callplan
 from alarmd.errors import BadInput
 from alarmd.phonebook import mask
 from tests.conftest import Home
-from tests.inprocess import ring_now, service_maker
+from tests.fakeclock import FakeClock
+from tests.inprocess import on_fake_clock, ring_now, service_maker
 from tests.twilio_standin import (
     Answer,
     TwilioStandin,
@@ -38,12 +39,18 @@ FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
 
 
 @pytest.fixture
-def make_service(home: Home, standin: TwilioStandin) -> Iterator[Callable[..., AlarmService]]:
+def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
+    yield from on_fake_clock(standin)
+
+
+@pytest.fixture
+def make_service(home: Home, standin: TwilioStandin, fake: FakeClock) -> Iterator[Callable[..., AlarmService]]:
     yield from service_maker(home, standin, FAST)
 
 
 def gaps(requests: list[Any]) -> list[float]:
-    return [b.at - a.at for a, b in itertools.pairwise(requests)]
+    # The fake clock's instants are whole microseconds; as epoch floats they are a little off.
+    return [round(b.at - a.at, 6) for a, b in itertools.pairwise(requests)]
 
 
 # --- transient failures: retried with backoff ------------------------------------------
@@ -230,12 +237,15 @@ def test_a_refused_first_number_escalates_at_once(make_service, standin) -> None
     assert entry["status"] == "answered"
 
 
-def test_polling_is_bounded_by_ring_time_and_margin_and_the_call_is_canceled(make_service, standin) -> None:
+def test_polling_is_bounded_by_ring_time_and_margin_and_the_call_is_canceled(make_service, standin,
+                                                                             fake) -> None:
     standin.status_script = ["ringing"]  # Twilio never says more
-    started = time.monotonic()
-    entry = ring_now(make_service(attempts=2, intervalSeconds=1, pollMarginSeconds=0.5), ring_seconds=5)
+    started = fake.elapsed()
+    # Polled every 0.25 s (not 0.02): the bound is the same, in a tenth of the requests.
+    entry = ring_now(make_service(attempts=2, intervalSeconds=1, pollMarginSeconds=0.5, pollSeconds=0.25),
+                     ring_seconds=5)
 
-    assert 2 * 5 <= time.monotonic() - started < 2 * 5 + 5
+    assert 2 * 5 <= fake.elapsed() - started < 2 * 5 + 5
     first, second = entry["attempts"]
     assert first["status"] == second["status"] == "canceled"
     assert first["error_message"] == "Twilio reported no final status within 5 s of ringing"
@@ -295,25 +305,22 @@ def test_bad_delivery_options_are_one_sentence(make_service, field, value, sente
 # --- stopping and taking over ----------------------------------------------------------
 
 
-def test_a_stop_interrupts_the_redial_wait_and_leaves_it_resumable(make_service, standin) -> None:
+def test_a_stop_interrupts_the_redial_wait_and_leaves_it_resumable(make_service, standin, fake) -> None:
     standin.status_script = ["no-answer"]
     service = make_service(attempts=3, intervalSeconds=60)
     now = clock.now()
     alarm = service.add_alarm(AlarmInput(to=0, at=now.isoformat()), now)
     (occurrence_id,) = service.claim_due(alarm["id"], clock.now() + timedelta(milliseconds=1))
-    worker = threading.Thread(target=service.fire_occurrence, args=[occurrence_id])
-    worker.start()
-    assert standin.wait_for(lambda requests: any(r.method == "GET" for r in requests))
-    time.sleep(0.3)  # the first call is over; the 60 s redial wait has begun
+    # 30 s in, the first call is over and the 60 s redial wait has begun: the daemon stops.
+    fake.at(30, service.request_stop)
+    service.fire_occurrence(occurrence_id)
 
-    started = time.monotonic()
-    service.request_stop()
+    assert fake.elapsed() - 30 < 1.5  # the wait ended at the stop, not at its interval
     assert service.wait_idle(2.0)
-    assert time.monotonic() - started < 1.5
-    worker.join(1)
     assert occurrence_id in service.resumable_occurrences()
     (entry,) = service.history()
     assert entry["status"] == "accepted" and [a["status"] for a in entry["attempts"]] == ["no-answer"]
+    assert len(standin.creates()) == 1
 
 
 def test_a_live_daemons_occurrence_is_not_taken_over(make_service, standin) -> None:

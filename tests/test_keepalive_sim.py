@@ -22,7 +22,7 @@ from alarmd.daemon.scheduler import KEEPALIVE_JOB
 from alarmd.phonebook import mask
 from alarmd.store import db
 from tests.conftest import Home
-from tests.keepalive_harness import World
+from tests.keepalive_harness import World, waits_travel
 from tests.twilio_standin import TwilioStandin, twilio_error
 
 LONDON = ZoneInfo("Europe/London")
@@ -35,7 +35,7 @@ MakeWorld = Callable[..., World]
 @pytest.fixture
 def make_world(home: Home, standin: TwilioStandin) -> Iterator[MakeWorld]:
     worlds: list[World] = []
-    with time_machine.travel(FIRST_START, tick=True) as traveller:
+    with time_machine.travel(FIRST_START, tick=True) as traveller, waits_travel(traveller):
         def make(day0: date = DAY0, hour: int = 9, tz: str = "Europe/London", twilio: bool = True,
                  numbers: bool = True, **keepalive: Any) -> World:
             traveller.move_to(datetime.combine(day0, datetime.min.time().replace(hour=hour), ZoneInfo(tz)))

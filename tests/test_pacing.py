@@ -1,6 +1,7 @@
 """Pacing toward Twilio and Twilio's call queue, in-process: the real service, a real SQLite
-file, the real twilio SDK against the stand-in. The bursts, through the daemon, are in
-tests/test_burst_daemon.py.
+file, the real twilio SDK against the stand-in, all on a fake clock (tests/fakeclock.py): a
+Retry-After or a turn in Twilio's queue passes at once, and the times asserted are the fake
+clock's. The bursts, through the daemon and in real time, are in tests/test_burst_daemon.py.
 """
 
 from __future__ import annotations
@@ -15,17 +16,28 @@ from alarmd.calls import pacing
 from alarmd.calls.dialers.twilio_http import parse_retry_after
 from alarmd.store.models import Attempt
 from tests.conftest import Home
-from tests.inprocess import ring_now, service_maker
+from tests.fakeclock import FakeClock
+from tests.inprocess import on_fake_clock, ring_now, service_maker
 from tests.test_voicemail import PICKED_UP
-from tests.twilio_standin import Answer, TwilioStandin, rate_limited
+from tests.twilio_standin import Answer, Recorded, TwilioStandin, rate_limited
 
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
         "pollMarginSeconds": 0, "intervalSeconds": 1, "requestTimeoutSeconds": 2}
 
 
 @pytest.fixture
-def make_service(home: Home, standin: TwilioStandin) -> Iterator[Callable[..., AlarmService]]:
+def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
+    yield from on_fake_clock(standin)
+
+
+@pytest.fixture
+def make_service(home: Home, standin: TwilioStandin, fake: FakeClock) -> Iterator[Callable[..., AlarmService]]:
     yield from service_maker(home, standin, FAST)
+
+
+def apart(first: Recorded, then: Recorded) -> float:
+    """Seconds between two requests; the fake clock's instants are whole microseconds, a little off as floats."""
+    return round(then.at - first.at, 6)
 
 
 # --- 20429: Retry-After, and jitter -----------------------------------------------------
@@ -38,7 +50,7 @@ def test_it_waits_the_retry_after_twilio_sends_with_a_20429(make_service, standi
     refused, placed = standin.creates()
     assert refused.answered == 429 and placed.sid is not None
     # At least what Twilio asked, at most that plus the jitter (half of it) and a moment.
-    assert 1.5 <= placed.at - refused.at < 1.5 * (1 + pacing.JITTER) + 2
+    assert 1.5 <= apart(refused, placed) < 1.5 * (1 + pacing.JITTER) + 2
     assert [a["status"] for a in entry["attempts"]] == ["error", "completed"]
     assert entry["attempts"][0]["error_message"] == "Twilio refused: Twilio is rate limiting this account (20429)"
     assert entry["status"] == "answered"
@@ -49,7 +61,7 @@ def test_a_retry_after_shorter_than_the_backoff_does_not_shorten_it(make_service
     ring_now(make_service(firstRetrySeconds=0.6, maxRetrySeconds=1))
 
     refused, placed = standin.creates()
-    assert placed.at - refused.at >= 0.6
+    assert apart(refused, placed) >= 0.6
 
 
 def test_rate_limited_retries_are_spread_and_other_failures_keep_their_backoff() -> None:
@@ -81,13 +93,13 @@ def test_a_20429_on_a_status_read_waits_its_retry_after(make_service, standin) -
     entry = ring_now(make_service())  # polls every 0.02 s
 
     refused, read = standin.fetches()
-    assert refused.answered == 429 and read.at - refused.at >= 1.0
+    assert refused.answered == 429 and apart(refused, read) >= 1.0
     assert entry["status"] == "answered"
 
 
 def test_a_cancel_refused_with_a_20429_is_asked_again_after_its_retry_after(make_service, standin) -> None:
     standin.calls_per_second = 0.1  # after one call, the next waits 10 s for its turn
-    service = make_service()
+    service = make_service(pollSeconds=0.25)  # the same deadlines, fewer status reads
     assert ring_now(service)["status"] == "answered"
     standin.update_script.append(rate_limited(retry_after="1"))
 
@@ -95,7 +107,7 @@ def test_a_cancel_refused_with_a_20429_is_asked_again_after_its_retry_after(make
 
     (attempt,) = entry["attempts"]
     refused, canceled = standin.cancels()
-    assert refused.answered == 429 and canceled.at - refused.at >= 1.0
+    assert refused.answered == 429 and apart(refused, canceled) >= 1.0
     assert attempt["status"] == "canceled"
     # Stopped while still queued: it never rang, and cannot ring beside anything after it.
     assert standin.canceled_in_queue() == [attempt["sid"]] and attempt["sid"] not in standin.rang()
@@ -109,7 +121,7 @@ def test_a_hang_up_refused_with_a_20429_is_asked_again(make_service, standin) ->
     entry = ring_now(make_service(attempts=3), require_human=True)
 
     refused, hung_up = standin.hangups()
-    assert refused.answered == 429 and hung_up.at - refused.at >= 1.0
+    assert refused.answered == 429 and apart(refused, hung_up) >= 1.0
     assert hung_up.path.endswith(f"/Calls/{entry['attempts'][0]['sid']}.json")
     assert [(a["status"], a["answered_by"]) for a in entry["attempts"]] == [
         ("completed", "machine_start"), ("completed", "human")]
@@ -123,7 +135,7 @@ def test_a_20429_on_the_call_list_read_after_a_lost_answer_waits_its_retry_after
     entry = ring_now(make_service())
 
     refused, read = standin.lists()
-    assert refused.answered == 429 and read.at - refused.at >= 1.0  # firstRetrySeconds is 0.2 here
+    assert refused.answered == 429 and apart(refused, read) >= 1.0  # firstRetrySeconds is 0.2 here
     assert len(standin.creates()) == 1  # looked, found it placed: not sent again
     assert entry["attempts"][0]["sid"] == standin.placed()[0].sid and entry["status"] == "answered"
 
@@ -139,7 +151,7 @@ def test_a_call_queued_past_its_grace_is_canceled_before_it_rings(
     make_service, standin, grace: int, canceled_after: int
 ) -> None:
     standin.calls_per_second = 0.1  # after one call, the next waits 10 s for its turn
-    service = make_service()
+    service = make_service(pollSeconds=0.25)  # the same deadlines, fewer status reads
     ahead = ring_now(service)
     assert ahead["status"] == "answered"
 
@@ -152,7 +164,7 @@ def test_a_call_queued_past_its_grace_is_canceled_before_it_rings(
     assert cancel.field("Status") == "canceled" and cancel.path.endswith(f"{attempt['sid']}.json")
     # Counted by the daemon from just before its request, so the stand-in, which stamps the
     # request on arrival, may see the cancel a few milliseconds short of the bound.
-    assert canceled_after - 0.1 <= cancel.at - standin.creates()[1].at < canceled_after + 2
+    assert canceled_after - 0.1 <= apart(standin.creates()[1], cancel) < canceled_after + 2
     assert standin.canceled_in_queue() == [attempt["sid"]]  # stopped in the queue: it never rang
     assert attempt["sid"] not in standin.rang()
     assert entry["status"] == "unanswered"

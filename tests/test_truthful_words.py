@@ -10,23 +10,38 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from alarmd import clock
-from alarmd.alarms.service import AlarmInput
+from alarmd.alarms.service import AlarmInput, AlarmService
 from alarmd.calls import callplan
 from alarmd.store.models import Attempt
-from tests.apiapp import LiveApi, live_api
 from tests.cli_harness import LiveApp, app  # noqa: F401  (a fixture)
 from tests.conftest import Home, twilio_block, wait_until
+from tests.fakeclock import FakeClock
+from tests.inprocess import on_fake_clock, service_maker
 from tests.twilio_standin import TwilioStandin
 
 FAST = {"pollSeconds": 0.05, "pollMarginSeconds": 0, "intervalSeconds": 3}
+
+
+# Fake seconds into a delivery: its first call is over (polled after 0.05 s), its redial,
+# intervalSeconds (3 s) later, not yet sent.
+BETWEEN_CALLS = 1.5
+
+
+@pytest.fixture
+def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
+    yield from on_fake_clock(standin)
+
+
+@pytest.fixture
+def make_service(home: Home, standin: TwilioStandin, fake: FakeClock) -> Iterator[Callable[..., AlarmService]]:
+    yield from service_maker(home, standin, FAST)
 
 
 def rows(home: Home, sql: str) -> list[tuple[Any, ...]]:
@@ -38,6 +53,7 @@ def soon(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
+@pytest.mark.system
 def test_edit_to_during_redials_says_the_ring_under_way_keeps_its_person(
     home: Home, standin: TwilioStandin, start_daemon
 ) -> None:
@@ -56,51 +72,51 @@ def test_edit_to_during_redials_says_the_ring_under_way_keeps_its_person(
     assert [r.field("To") for r in standin.creates()] == ["+447700900123"] * 2
 
 
-def test_edit_to_of_a_recurring_alarm_during_redials_names_both(home: Home, standin: TwilioStandin) -> None:
+def test_edit_to_of_a_recurring_alarm_during_redials_names_both(make_service, standin, fake) -> None:
     standin.status_script = ["no-answer"]
-    with live_api(home, twilio_block(standin), redial=FAST | {"attempts": 2}) as api:
-        alarm, occurrence_id = claimed_now(api, "* * * * *")
-        worker = threading.Thread(target=api.service.fire_occurrence, args=(occurrence_id,))
-        worker.start()
-        standin.wait_for_creates(1)
+    service = make_service(attempts=2)
+    alarm, occurrence_id = claimed_now(service, "* * * * *")
+    edited: list[dict[str, Any]] = []
+    fake.at(BETWEEN_CALLS, lambda: edited.append(service.edit_alarm(alarm["id"], {"to": "OFFICE"}, clock.now())))
+    service.fire_occurrence(occurrence_id)
 
-        edited = api.client.patch(f"/v1/alarms/{alarm['id']}", json={"to": "OFFICE"}).json()
-        worker.join(20)
-
-    assert edited["notes"] == [
+    (answer,) = edited
+    assert answer["notes"] == [
         "The ring under way keeps calling MOBILE (+44 7700 900123): its redials go there; "
         "OFFICE (+44 1** *** *455) is called from the next ring on."]
     assert [r.field("To") for r in standin.creates()] == ["+447700900123"] * 2
 
 
-def claimed_now(api: LiveApi, cron: str) -> tuple[dict[str, Any], int]:
+def claimed_now(service: AlarmService, cron: str) -> tuple[dict[str, Any], int]:
     """An every-minute alarm claimed as of the minute just begun (its ring under way)."""
-    api.scheduler.shutdown()  # the test claims and fires it itself
     instant = clock.now().replace(second=0, microsecond=0)
-    alarm = api.service.add_alarm(AlarmInput(to="MOBILE", cron=cron), instant - timedelta(seconds=1))
-    (occurrence_id,) = api.service.claim_due(alarm["id"], instant)
+    alarm = service.add_alarm(AlarmInput(to="MOBILE", cron=cron), instant - timedelta(seconds=1))
+    (occurrence_id,) = service.claim_due(alarm["id"], instant)
     return alarm, occurrence_id
 
 
 @pytest.mark.parametrize(("stop", "words"), [
-    (lambda api, ref: api.client.post(f"/v1/alarms/{ref}/pause"), "the alarm was paused"),
-    (lambda api, ref: api.client.delete(f"/v1/alarms/{ref}"), "the alarm was removed"),
+    (lambda service, ref: service.pause_alarm(ref, None, clock.now()), "the alarm was paused"),
+    (lambda service, ref: service.remove_alarm(ref), "the alarm was removed"),
 ], ids=["pause", "remove"])
 def test_stopping_an_alarm_during_redials_records_the_calls_that_were_placed(
-    home: Home, standin: TwilioStandin, stop: Any, words: str
+    make_service, home: Home, standin: TwilioStandin, fake: FakeClock, stop: Any, words: str
 ) -> None:
     standin.status_script = ["no-answer"]
-    with live_api(home, twilio_block(standin), redial=FAST | {"attempts": 3}) as api:
-        alarm, occurrence_id = claimed_now(api, "* * * * *")
-        worker = threading.Thread(target=api.service.fire_occurrence, args=(occurrence_id,))
-        worker.start()
+    service = make_service(attempts=3)
+    alarm, occurrence_id = claimed_now(service, "* * * * *")
+    seen: list[list[str]] = []
+
+    def stop_it() -> None:
         # The first call went unanswered; the redial's row may be written ahead already.
-        wait_until(lambda: api.rows("SELECT status FROM attempts LIMIT 1") == [("no-answer",)])
+        seen.append([a["status"] for a in service.history()[0]["attempts"]][:1])
+        stop(service, alarm["id"])
 
-        assert stop(api, alarm["id"]).status_code == 200
-        worker.join(20)
-        (status, detail), = api.rows("SELECT status, detail FROM occurrences")
+    fake.at(BETWEEN_CALLS, stop_it)
+    service.fire_occurrence(occurrence_id)
+    (status, detail), = rows(home, "SELECT status, detail FROM occurrences")
 
+    assert seen == [["no-answer"]]
     assert len(standin.creates()) == 1
     assert (status, detail) == ("unanswered", f"nobody answered 1 call (no-answer); no more calls: {words}")
 
@@ -128,6 +144,7 @@ def rung(app: LiveApp) -> Iterator[LiveApp]:  # noqa: F811
     yield app
 
 
+@pytest.mark.system  # tests.cli_harness serves the API with uvicorn on a port
 def test_removed_alarms_show_by_name_and_id_in_history_and_are_found_by_either(rung: LiveApp) -> None:
     listed = rung.cli("history")
     assert listed.exit_code == 0

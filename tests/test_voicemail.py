@@ -2,7 +2,8 @@
 
 Twilio reports `completed` whether a person or a voicemail answered; with
 MachineDetection=Enable it also reports `answered_by`, which the stand-in answers as
-Twilio does (tests/twilio_standin.py).
+Twilio does (tests/twilio_standin.py). In-process, the delivery and the stand-in run on a
+fake clock (tests/fakeclock.py); through the daemon, in real time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from alarmd.config.settings import load_settings
 from alarmd.errors import BadInput, ConfigError
 from tests.apiapp import live_api
 from tests.conftest import Home, twilio_block, wait_until
-from tests.inprocess import ring_now, service_maker
+from tests.fakeclock import FakeClock
+from tests.inprocess import on_fake_clock, ring_now, service_maker
 from tests.twilio_standin import Answer, TwilioStandin
 
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02, "pollMarginSeconds": 0,
@@ -30,7 +32,12 @@ MACHINES = ["machine_start", "machine_end_beep", "machine_end_silence", "machine
 
 
 @pytest.fixture
-def make_service(home: Home, standin: TwilioStandin) -> Iterator[Callable[..., AlarmService]]:
+def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
+    yield from on_fake_clock(standin)
+
+
+@pytest.fixture
+def make_service(home: Home, standin: TwilioStandin, fake: FakeClock) -> Iterator[Callable[..., AlarmService]]:
     yield from service_maker(home, standin, FAST)
 
 
@@ -109,6 +116,7 @@ def test_the_config_keys_are_booleans(home: Home) -> None:
             load_settings(home.config_path, env=env)
 
 
+@pytest.mark.system  # the API served by uvicorn on a port
 def test_require_human_must_be_a_real_boolean_and_nothing_is_stored(home: Home) -> None:
     with live_api(home, twilio_block(None)) as api:
         for body in ({"to": 0, "daily": "07:00", "require_human": "yes"},
@@ -125,6 +133,7 @@ def test_require_human_must_be_a_real_boolean_and_nothing_is_stored(home: Home) 
         assert changed["require_human"] is False
 
 
+@pytest.mark.system
 def test_machine_answers_through_the_daemon_and_the_cli(home: Home, standin: TwilioStandin, start_daemon) -> None:
     standin.status_script = PICKED_UP
     standin.answered_by_script = "machine_start"

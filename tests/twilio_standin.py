@@ -25,6 +25,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -42,7 +43,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     form: dict[str, list[str]]
-    at: float  # time.time() when it arrived (its request line was read)
+    at: float  # the stand-in's clock (time.time()) when it arrived (its request line was read)
     answered: int | None = None  # the HTTP status it got (None while it hangs)
     sid: str | None = None  # the call a create made, if it made one
     proxied_for: str | None = None  # the host named by a request sent through a proxy
@@ -137,13 +138,16 @@ class TwilioStandin:
     auth_token: str | None = None
     # Twilio's calls-per-second rate: a call stays queued until its turn (None: no queue).
     calls_per_second: float | None = None
-    # sid -> time.time() the call left the queue (one that has not yet is not there), and
+    # sid -> when (its clock) the call left the queue (one that has not yet is not there), and
     # when a call was canceled (or hung up).
     leaves_queue: dict[str, float] = field(default_factory=dict)
     canceled_at: dict[str, float] = field(default_factory=dict)
     # Refuse every Nth create with 20429 (None: never), with this Retry-After header.
     rate_limit_every: int | None = None
     retry_after: str | None = None
+    # Seconds since the epoch, now: when requests arrive, calls are created and leave the
+    # queue. A test on a fake clock (tests/fakeclock.py) puts its clock here.
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -163,7 +167,7 @@ class TwilioStandin:
             def parse_request(self) -> bool:
                 # A request's arrival is when its first line is read, before its headers and
                 # body are parsed: bench/fire_latency.py times alarmd, not this stand-in.
-                self.arrived_at = time.time()
+                self.arrived_at = standin.clock()
                 return bool(super().parse_request())
 
             def do_POST(self) -> None:
@@ -230,13 +234,13 @@ class TwilioStandin:
     def rang(self) -> list[str]:
         """With calls_per_second: the calls that left the queue (rang) before any cancel, by sid."""
         with self._lock:
-            self._let_out(time.time())
+            self._let_out(self.clock())
             return list(self.leaves_queue)
 
     def canceled_in_queue(self) -> list[str]:
         """With calls_per_second: the calls canceled before their turn came (they never rang)."""
         with self._lock:
-            self._let_out(time.time())
+            self._let_out(self.clock())
             return [sid for sid in self.canceled_at if sid in self.call_statuses and sid not in self.leaves_queue]
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
@@ -274,7 +278,7 @@ class TwilioStandin:
         path, _, query = target.partition("?")
         record = Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()},
                           parse_qs(raw or query, keep_blank_values=True),
-                          getattr(handler, "arrived_at", 0.0) or time.time(), proxied_for=proxied_for)
+                          getattr(handler, "arrived_at", 0.0) or self.clock(), proxied_for=proxied_for)
         with self._arrived:
             self.requests.append(record)
             self._let_out(record.at)
@@ -439,7 +443,7 @@ class TwilioStandin:
         call = {"sid": sid, "account_sid": account, "to": record.field("To"),
                 "from": record.field("From"), "status": "queued", "direction": "outbound-api",
                 "api_version": "2010-04-01",
-                "date_created": format_datetime(datetime.now(UTC), usegmt=True),
+                "date_created": format_datetime(datetime.fromtimestamp(self.clock(), UTC), usegmt=True),
                 "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json", "answered_by": None}
         self.calls[sid] = call
         return call

@@ -6,13 +6,15 @@ this one after a restart, takes over only when the lease has run out, was given 
 or belongs to an earlier run of this node. Each takeover bumps a fencing token
 (lease_epoch) that every later write of the delivery checks, so a node frozen past its
 lease and woken again writes nothing.
+
+A delivery's waits are all made here, through alarmd.clock.wait, so the daemon's stop ends
+them at once and a test's fake clock passes them without sleeping.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,7 +68,7 @@ class Lease:
         return self._epochs.get(occurrence_id, -1)
 
     def proved(self, occurrence_id: int) -> None:
-        self._proved[occurrence_id] = time.monotonic()
+        self._proved[occurrence_id] = clock.monotonic()
 
     def trusted(self, occurrence_id: int, seconds: float) -> bool:
         """Whether the lease surely still holds for `seconds` more, by this process's own clock.
@@ -75,7 +77,7 @@ class Lease:
         it sends only if its last proof of the lease, plus the request's time, still fits.
         """
         proved = self._proved.get(occurrence_id)
-        return proved is not None and time.monotonic() - proved + seconds < LEASE.total_seconds() - TRUST_MARGIN
+        return proved is not None and clock.monotonic() - proved + seconds < LEASE.total_seconds() - TRUST_MARGIN
 
     def take(self, occurrence_id: int) -> bool | None:
         """Become the occurrence's owner unless a live daemon holds it.
@@ -144,13 +146,13 @@ class Lease:
             left = (at - clock.now()).total_seconds()
             if left <= 0:
                 return True
-            if (wake or self.stopping).wait(min(left, RENEW_EVERY_SECONDS)):
+            if clock.wait(wake or self.stopping, min(left, RENEW_EVERY_SECONDS)):
                 return not self.stopping.is_set()
             # Renewed only on long waits: the request right after a short one renews it.
             if left > RENEW_EVERY_SECONDS and not self.renew(occurrence_id):
                 return False
 
     def pause(self, occurrence_id: int, seconds: float) -> bool:
-        if self.stopping.wait(seconds):
+        if clock.wait(self.stopping, seconds):
             return False
         return self.renew(occurrence_id)
