@@ -109,7 +109,8 @@ class WrongShapes(BaseHTTPRequestHandler):
 ])
 def test_an_answer_of_the_wrong_shape_is_never_printed_as_an_alarm(home: Home, args: tuple[str, ...]) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", home.port), WrongShapes)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for the serving loop's next look, half a second by default.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         home.write_config(twilio_block(None))
         # click's runner in this process: the same verbs, client and HTTP as the command.
