@@ -86,9 +86,11 @@ def test_every_alarm_rings_once_while_nodes_die_freeze_and_run_fast(
         held = held_by(pg_url, homes[1])
         # Until every alarm has rung and finished elsewhere: what it held has then been taken
         # over (its lease ran out, another node's resume scan took it) by the time it wakes.
-        # The timeout is the lease, the others' resume scans (every 5 s) and room for the calls.
+        # The timeout is the lease, the others' resume scans (every 5 s) and room for the calls
+        # on a loaded machine (a run beside other suites once needed more than 25 s of it); it
+        # ends as soon as all have finished, and how late each rang is asserted below.
         wait_until(lambda: len(standin.creates()) >= ALARMS and finished(pg_url) == ALARMS,
-                   timeout=LEASE_SECONDS + 25)
+                   timeout=LEASE_SECONDS + 45)
     finally:
         daemons[1].proc.send_signal(signal.SIGCONT)
     thawed_at = time.time()
