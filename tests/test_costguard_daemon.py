@@ -116,7 +116,7 @@ def test_an_outage_does_not_use_up_the_hour_and_the_refusal_counts_only_real_cal
         port = down.port  # closed from here on: Twilio's address refuses connections
     home.write_config(twilio_block(down), redial=FAST, limits={"callsPerHour": 3})
     start_daemon()
-    home.cli("add", "--at", soon(2), "--to", "MOBILE", "--name", "outage", "--grace", "2")
+    home.cli("add", "--at", soon(3), "--to", "MOBILE", "--name", "outage", "--grace", "3")
     wait_until(lambda: rows(home, "SELECT status FROM occurrences WHERE finished_at IS NOT NULL"), timeout=15)
     (failed,) = home.cli_json("history", "--alarm", "outage")
     assert failed["status"] == "failed" and "could not reach Twilio" in failed["detail"], json.dumps(failed)

@@ -6,9 +6,8 @@ SDK against the stand-in, time-machine moving the clock (tests/keepalive_harness
 a real `alarmd run` with the horizon shortened to seconds, so alarms beyond it come within
 it while the test watches.
 
-All are system tests: the in-process ones still wait on the wall clock, as a delivery waits
-the few seconds from its claim to the due instant (tests/keepalive_harness.py runs each
-delivery inline, on the real clock).
+The in-process ones are in the fast tier: a delivery's waits move time-machine's clock on
+(`waits_travel`); the daemon's is a system test.
 """
 
 from __future__ import annotations
@@ -31,20 +30,21 @@ from alarmd.alarms.service import AlarmInput, SkipDays
 from alarmd.daemon.horizon import HORIZON, HORIZON_JOB
 from alarmd.daemon.scheduler import CLAIM_AHEAD
 from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
-from tests.keepalive_harness import World
+from tests.keepalive_harness import World, waits_travel
 from tests.twilio_standin import TwilioStandin
 
 LONDON = ZoneInfo("Europe/London")
 DAY0 = date(2026, 10, 23)  # the autumn DST change (25 October) falls on day 2
 MakeWorld = Callable[[], World]
 
-pytestmark = pytest.mark.system
 
 
 @pytest.fixture
 def make_world(home: Home, standin: TwilioStandin) -> Iterator[MakeWorld]:
     worlds: list[World] = []
-    with time_machine.travel(datetime(2026, 10, 23, 9, 0, tzinfo=LONDON), tick=True) as traveller:
+    # A delivery's waits (claim to due instant, polls) move time-machine's clock on instead of sleeping.
+    with time_machine.travel(datetime(2026, 10, 23, 9, 0, tzinfo=LONDON), tick=True) as traveller, \
+            waits_travel(traveller):
         def make() -> World:
             world = World(home, standin, traveller, DAY0, enabled=False)
             worlds.append(world)
@@ -152,6 +152,7 @@ def occurrences(home: Home) -> list[tuple[Any, ...]]:
         return db.execute("SELECT alarm_name, scheduled_at, status FROM occurrences ORDER BY scheduled_at").fetchall()
 
 
+@pytest.mark.system
 def test_a_daemon_rings_alarms_from_beyond_its_horizon_once_each(home: Home) -> None:
     home.write_config(twilio_block(None), keepalive={"enabled": False})
     log_path = home.root / "short-horizon.log"
