@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakeclock import FakeClock, fake_clock
 from tests.twilio_standin import TwilioStandin
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -411,6 +412,14 @@ def dry_run_daemon(root: Path, *commands: tuple[str, ...]) -> Iterator[Home]:
 def standin() -> Iterator[TwilioStandin]:
     with TwilioStandin() as server:
         yield server
+
+
+@pytest.fixture
+def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
+    """alarmd's clock and the stand-in's are one fake clock until the test ends (tests/fakeclock.py)."""
+    with fake_clock() as clock:
+        standin.clock = clock.time
+        yield clock
 
 
 @pytest.fixture

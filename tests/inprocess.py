@@ -1,7 +1,7 @@
 """The service layer in this process, over a real SQLite file and the Twilio stand-in through
 the real SDK: for delivery tests that drive one occurrence at a time, without a scheduler.
 
-`on_fake_clock` puts the delivery and the stand-in on one fake clock (tests/fakeclock.py):
+conftest's `fake` fixture puts the delivery and the stand-in on one fake clock (tests/fakeclock.py):
 its waits take no time, so a redial interval or a Retry-After costs nothing to test."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from alarmd.config.settings import load_settings
 from alarmd.daemon.main import open_database, phonebook_of
 from alarmd.store import db
 from tests.conftest import Home, twilio_block
-from tests.fakeclock import FakeClock, fake_clock
 from tests.twilio_standin import TwilioStandin
 
 
@@ -38,13 +37,6 @@ def service_maker(home: Home, standin: TwilioStandin, fast: dict[str, Any], **al
     yield make
     for engine in engines:
         engine.dispose()
-
-
-def on_fake_clock(standin: TwilioStandin) -> Iterator[FakeClock]:
-    """For a fixture: alarmd's clock and the stand-in's are one fake clock until the test ends."""
-    with fake_clock() as fake:
-        standin.clock = fake.time
-        yield fake
 
 
 def ring_now(service: AlarmService, **options: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from alarmd.errors import BadInput
 from alarmd.phonebook import mask
 from tests.conftest import Home
 from tests.fakeclock import FakeClock
-from tests.inprocess import on_fake_clock, ring_now, service_maker
+from tests.inprocess import ring_now, service_maker
 from tests.twilio_standin import (
     Answer,
     TwilioStandin,
@@ -36,11 +36,6 @@ from tests.twilio_standin import (
 OFFICE_MASKED = mask("+441122334455")
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
         "pollMarginSeconds": 0, "intervalSeconds": 1, "requestTimeoutSeconds": 0.5}
-
-
-@pytest.fixture
-def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
-    yield from on_fake_clock(standin)
 
 
 @pytest.fixture

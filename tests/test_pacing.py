@@ -17,17 +17,12 @@ from alarmd.calls.dialers.twilio_http import parse_retry_after
 from alarmd.store.models import Attempt
 from tests.conftest import Home
 from tests.fakeclock import FakeClock
-from tests.inprocess import on_fake_clock, ring_now, service_maker
+from tests.inprocess import ring_now, service_maker
 from tests.test_voicemail import PICKED_UP
 from tests.twilio_standin import Answer, Recorded, TwilioStandin, rate_limited
 
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02,
         "pollMarginSeconds": 0, "intervalSeconds": 1, "requestTimeoutSeconds": 2}
-
-
-@pytest.fixture
-def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
-    yield from on_fake_clock(standin)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from alarmd.store.models import Attempt
 from tests.cli_harness import LiveApp, app  # noqa: F401  (a fixture)
 from tests.conftest import Home, twilio_block, wait_until
 from tests.fakeclock import FakeClock
-from tests.inprocess import on_fake_clock, service_maker
+from tests.inprocess import service_maker
 from tests.twilio_standin import TwilioStandin
 
 FAST = {"pollSeconds": 0.05, "pollMarginSeconds": 0, "intervalSeconds": 3}
@@ -32,11 +32,6 @@ FAST = {"pollSeconds": 0.05, "pollMarginSeconds": 0, "intervalSeconds": 3}
 # Fake seconds into a delivery: its first call is over (polled after 0.05 s), its redial,
 # intervalSeconds (3 s) later, not yet sent.
 BETWEEN_CALLS = 1.5
-
-
-@pytest.fixture
-def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
-    yield from on_fake_clock(standin)
 
 
 @pytest.fixture

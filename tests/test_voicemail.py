@@ -22,18 +22,13 @@ from alarmd.errors import BadInput, ConfigError
 from tests.apiapp import live_api
 from tests.conftest import Home, twilio_block, wait_until
 from tests.fakeclock import FakeClock
-from tests.inprocess import on_fake_clock, ring_now, service_maker
+from tests.inprocess import ring_now, service_maker
 from tests.twilio_standin import Answer, TwilioStandin
 
 FAST = {"firstRetrySeconds": 0.2, "maxRetrySeconds": 0.5, "pollSeconds": 0.02, "pollMarginSeconds": 0,
         "intervalSeconds": 1, "requestTimeoutSeconds": 2}
 PICKED_UP = ["ringing", "in-progress"]  # stays in progress until someone hangs up
 MACHINES = ["machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"]
-
-
-@pytest.fixture
-def fake(standin: TwilioStandin) -> Iterator[FakeClock]:
-    yield from on_fake_clock(standin)
 
 
 @pytest.fixture
