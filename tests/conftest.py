@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -163,6 +164,20 @@ class Home:
 
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """A request to the running daemon's API with the token, as the CLI sends it: the
+        status and the JSON answer (None when empty), refusals included."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, answer = exc.code, exc.read()
+        return status, json.loads(answer) if answer else None
 
     def migrated(self) -> Home:
         """Put a database at the newest schema in place, unless one is there (SQLite only).

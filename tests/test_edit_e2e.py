@@ -8,16 +8,13 @@ editing is the service's, the same on either engine.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from alarmd.cli import formatting as fmt
-from tests.conftest import API_TOKEN, Home, dry_run_daemon, wait_until
+from tests.conftest import Home, dry_run_daemon, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -29,17 +26,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         yield running
 
 
-def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{home.port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def calls_of(home: Home, alarm: str) -> list[str]:
-    return [c["status"] for c in api(home, "GET", f"/v1/calls?alarm={alarm}")["calls"]]
+    status, answer = home.api("GET", f"/v1/calls?alarm={alarm}")
+    assert status == 200, answer
+    return [c["status"] for c in answer["calls"]]
 
 
 def seconds_ago(seconds: int) -> str:
@@ -48,14 +38,15 @@ def seconds_ago(seconds: int) -> str:
 
 def test_an_edit_to_a_one_off_time_just_past_rings_at_once(home: Home) -> None:
     home.cli("add", "--to", "MOBILE", "--at", "tomorrow 09:00", "--name", "x")
-    api(home, "POST", "/v1/alarms", {"to": "MOBILE", "at": "tomorrow 09:00", "name": "nmo"})
+    assert home.api("POST", "/v1/alarms", {"to": "MOBILE", "at": "tomorrow 09:00", "name": "nmo"})[0] == 201
 
     out = home.cli("edit", "x", "--at", seconds_ago(20)).stdout
     assert "next " in out and "(in 0s)" in out
     assert wait_until(lambda: calls_of(home, "x") == ["dry-run"])
     assert home.cli_json("show", "x")["state"] == "done"
 
-    changed = api(home, "PATCH", "/v1/alarms/nmo", {"at": seconds_ago(45)})
+    status, changed = home.api("PATCH", "/v1/alarms/nmo", {"at": seconds_ago(45)})
+    assert status == 200, changed
     assert changed["state"] == "active" and changed["next_ring_at"] is not None
     assert wait_until(lambda: calls_of(home, "nmo") == ["dry-run"])
 
@@ -76,5 +67,6 @@ def test_an_edit_of_the_schedule_keeps_the_skips_it_still_rings_at_and_names_the
                                    f"{fmt.local(weekend, 'Europe/London')}.")
     assert home.cli_json("show", "work")["skipping"] == [weekday]
 
-    changed = api(home, "PATCH", "/v1/alarms/work", {"daily": "06:30"})
+    status, changed = home.api("PATCH", "/v1/alarms/work", {"daily": "06:30"})
+    assert status == 200, changed
     assert (changed["dropped_skips"], changed["skipping"]) == ([weekday], [])

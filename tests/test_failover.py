@@ -14,21 +14,18 @@ own and does not starve its neighbours.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from tests import postgres
-from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
+from tests.conftest import Daemon, Home, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin
 
 pg_cluster, pg_url = postgres.pg_cluster, postgres.pg_url
@@ -66,14 +63,14 @@ def test_every_alarm_rings_once_while_nodes_die_freeze_and_run_fast(
     daemons.extend([Daemon(homes[0]), Daemon(homes[1]), Daemon(homes[2], **fast_clock)])
     # All three are up on this database by their heartbeat rows, the fast one's clock
     # measured against the database's, before anything is due.
-    wait_until(lambda: len(nodes := status(homes[0])["nodes"]) == 3 and all(n["alive"] for n in nodes)
-               and any(n["clock_skew_ms"] >= 2500 for n in nodes), timeout=20)
+    wait_until(lambda: len(nodes := homes[0].api("GET", "/v1/status")[1]["nodes"]) == 3
+               and all(n["alive"] for n in nodes) and any(n["clock_skew_ms"] >= 2500 for n in nodes), timeout=20)
     # Added over the API (the CLI's path, without a process per alarm), so the first can be
     # due soon and still leave the kill below room before its claim.
     first_due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=7)
     due = {f"alarm {i}": first_due + timedelta(seconds=i) for i in range(ALARMS)}
     for text, at in due.items():
-        add_alarm(homes[0], {"at": at.isoformat(), "to": "MOBILE", "say": text})
+        assert homes[0].api("POST", "/v1/alarms", {"at": at.isoformat(), "to": "MOBILE", "say": text})[0] == 201
     assert time.time() < first_due.timestamp() - 4.5, "the adds were too slow for this test to mean anything"
 
     # The node everything was added through dies before the first claim (3 s ahead).
@@ -136,16 +133,3 @@ def finished(url: str) -> int:
     return int(row[0])
 
 
-def status(home: Home) -> dict[str, Any]:
-    request = urllib.request.Request(f"http://127.0.0.1:{home.port}/v1/status",
-                                     headers={"Authorization": f"Bearer {API_TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.loads(response.read()))
-
-
-def add_alarm(home: Home, body: dict[str, str]) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{home.port}/v1/alarms", method="POST", data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201

@@ -12,7 +12,6 @@ The in-process ones are in the fast tier: a delivery's waits move time-machine's
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import time_machine
 from alarmd.alarms.service import AlarmInput, SkipDays
 from alarmd.daemon.horizon import HORIZON, HORIZON_JOB
 from alarmd.daemon.scheduler import CLAIM_AHEAD
-from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
+from tests.conftest import Home, twilio_block, wait_until
 from tests.keepalive_harness import World, waits_travel
 from tests.twilio_standin import TwilioStandin
 
@@ -164,11 +163,11 @@ def test_a_daemon_rings_alarms_from_beyond_its_horizon_once_each(home: Home) -> 
             # Through the API (the CLI's requests, without a process each), so every change
             # lands while its alarm is still beyond the 5 s horizon.
             far, moved = soon(9), soon(7.5)
-            api(home, "POST", "/v1/alarms", {"at": far, "to": "MOBILE", "name": "far"})
-            api(home, "POST", "/v1/alarms", {"at": soon(40), "to": "MOBILE", "name": "moved"})
-            api(home, "PATCH", "/v1/alarms/moved", {"at": moved})
-            api(home, "POST", "/v1/alarms", {"at": soon(8), "to": "MOBILE", "name": "gone"})
-            api(home, "DELETE", "/v1/alarms/gone")
+            assert home.api("POST", "/v1/alarms", {"at": far, "to": "MOBILE", "name": "far"})[0] in (200, 201)
+            assert home.api("POST", "/v1/alarms", {"at": soon(40), "to": "MOBILE", "name": "moved"})[0] in (200, 201)
+            assert home.api("PATCH", "/v1/alarms/moved", {"at": moved})[0] in (200, 201)
+            assert home.api("POST", "/v1/alarms", {"at": soon(8), "to": "MOBILE", "name": "gone"})[0] in (200, 201)
+            assert home.api("DELETE", "/v1/alarms/gone")[0] in (200, 201)
             assert datetime.now(UTC) < datetime.fromisoformat(moved) - timedelta(seconds=5), \
                 "the requests were too slow for this test to mean anything"
             wait_until(lambda: len(occurrences(home)) == 2 and all(o[2] == "dry-run" for o in occurrences(home)),
@@ -192,10 +191,3 @@ def healthy(port: int) -> bool:
         return False
 
 
-def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{home.port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status in (200, 201)

@@ -8,12 +8,10 @@ both engines.
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import psycopg
 import pytest
 
 from tests import postgres
-from tests.conftest import API_TOKEN, Daemon, Home, twilio_block, wait_until
+from tests.conftest import Daemon, Home, twilio_block, wait_until
 from tests.test_migrations import script
 from tests.twilio_standin import TwilioStandin
 
@@ -45,16 +43,6 @@ def query(database: str, sql: str) -> list[tuple[Any, ...]]:
             return conn.execute(sql).fetchall()  # type: ignore[arg-type]
     with sqlite3.connect(database) as db:
         return db.execute(sql).fetchall()
-
-
-def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> int:
-    """A request to a node's API, as the CLI sends it; the status."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{home.port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
 
 
 def node(tmp_path: Path, name: str, database: str, standin: TwilioStandin) -> Home:
@@ -104,7 +92,7 @@ def test_an_alarm_added_through_one_node_is_rung_by_another_when_the_first_dies(
     first, second = node(tmp_path, "a", database, standin), node(tmp_path, "b", database, standin)
     daemons.extend([Daemon(first), Daemon(second)])
     due = datetime.now(UTC) + timedelta(seconds=5)
-    assert api(first, "POST", "/v1/alarms", {"at": due.isoformat(), "to": "MOBILE", "name": "wake"}) == 201
+    assert first.api("POST", "/v1/alarms", {"at": due.isoformat(), "to": "MOBILE", "name": "wake"})[0] == 201
     # The second node learns of the alarm from the change log, within a second.
     time.sleep(1.2)
     code, _ = daemons[0].stop(signal.SIGKILL)
@@ -128,10 +116,10 @@ def test_a_change_through_one_node_reaches_the_other_within_a_second(
     # Through the API rather than the CLI (the same requests, without a process each), so
     # the alarm can be due soon and the removal still land well before the claim.
     due = datetime.now(UTC) + timedelta(seconds=6)
-    assert api(first, "POST", "/v1/alarms", {"at": due.isoformat(), "to": "MOBILE", "name": "wake"}) == 201
+    assert first.api("POST", "/v1/alarms", {"at": due.isoformat(), "to": "MOBILE", "name": "wake"})[0] == 201
     # Removed through the second node a second or so before the first would claim it (3 s
     # ahead): the first must have taken the removal in by then, and ring nothing.
-    assert api(second, "DELETE", "/v1/alarms/wake") in (200, 204)
+    assert second.api("DELETE", "/v1/alarms/wake")[0] in (200, 204)
     assert time.time() < due.timestamp() - 3 - 0.8, "the API was too slow for this test to mean anything"
     time.sleep(max(0.0, due.timestamp() + 2 - time.time()))
     assert standin.creates() == []

@@ -11,34 +11,18 @@ tests/test_nodes.py proves a change reaching a prepared call on PostgreSQL too.
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from alarmd.cli import formatting as fmt
-from tests.conftest import API_TOKEN, Home, twilio_block, wait_until
+from tests.conftest import Home, twilio_block, wait_until
 from tests.twilio_standin import TwilioStandin
 
 pytestmark = pytest.mark.system
 
 LONDON = ZoneInfo("Europe/London")
-
-
-def api(home: Home, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{home.port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def day_of(instant: str) -> str:
@@ -51,7 +35,7 @@ def shown(instant: str) -> str:
 
 def assert_views_agree(home: Home, ring: str, then: list[str], scheduled: str) -> None:
     """list, show, next and the JSON all say `ring` is next, and `then` come after it."""
-    alarm = api(home, "GET", "/v1/alarms/work")[1]
+    alarm = home.api("GET", "/v1/alarms/work")[1]
     assert (alarm["next_ring_at"], alarm["next_fire_at"]) == (ring, scheduled)
     assert datetime.fromisoformat(alarm["next_ring_local"]) == datetime.fromisoformat(ring)
     row = home.cli("list").stdout.splitlines()[1]
@@ -80,7 +64,7 @@ def test_list_show_next_and_status_agree_through_skips_and_unskips(home: Home, s
     out = home.cli("skip", "work", "--from", day_of(r[1]), "--to", day_of(r[4])).stdout
     assert f"will not ring at 4 rings from {shown(r[1])} to {shown(r[4])}; next {shown(r[5])}" in out
     assert_views_agree(home, r[5], r[6:9], scheduled=r[0])
-    assert api(home, "GET", "/v1/alarms/work")[1]["skipping"] == r[:5]
+    assert home.api("GET", "/v1/alarms/work")[1]["skipping"] == r[:5]
 
     # People skip the wrong day: take back the soonest skip, then a date, then the range.
     out = home.cli("unskip", "work").stdout
@@ -90,7 +74,7 @@ def test_list_show_next_and_status_agree_through_skips_and_unskips(home: Home, s
     assert [i["at"] for i in home.cli_json("next", "work", "--count", "3")] == [r[0], r[2], r[5]]
     home.cli("unskip", "work", "--from", day_of(r[0]), "--to", day_of(r[9]))
     assert [i["at"] for i in home.cli_json("next", "work", "--count", "3")] == r[:3]
-    assert api(home, "GET", "/v1/alarms/work")[1]["skipping"] == []
+    assert home.api("GET", "/v1/alarms/work")[1]["skipping"] == []
 
     # Nothing to take back: one sentence, exit 2 or 422, and nothing stored.
     before = home.cli_json("list")
@@ -99,13 +83,13 @@ def test_list_show_next_and_status_agree_through_skips_and_unskips(home: Home, s
     assert refused.stderr == "alarmd: Alarm 1 has no skipped ring to take back.\n"
     on_day = home.cli("unskip", "work", "--on", day_of(r[3]), check=False)
     assert on_day.returncode == 2 and f"no skipped ring on {day_of(r[3])}" in on_day.stderr
-    assert api(home, "POST", "/v1/alarms/work/unskip") == (422, {"error": "Alarm 1 has no skipped ring to take back."})
-    assert api(home, "POST", "/v1/alarms/work/unskip", {"from": day_of(r[0]), "to": day_of(r[2])})[0] == 422
+    assert home.api("POST", "/v1/alarms/work/unskip") == (422, {"error": "Alarm 1 has no skipped ring to take back."})
+    assert home.api("POST", "/v1/alarms/work/unskip", {"from": day_of(r[0]), "to": day_of(r[2])})[0] == 422
     assert home.cli_json("list") == before
 
     # Paused for good: nothing will ring, though the scheduler still wakes for the next instant.
     home.cli("pause", "work")
-    paused = api(home, "GET", "/v1/alarms/work")[1]
+    paused = home.api("GET", "/v1/alarms/work")[1]
     assert (paused["next_ring_at"], paused["next_ring_local"], paused["next_fire_at"]) == (None, None, r[0])
     assert home.cli("list").stdout.splitlines()[1].startswith("-  ")
     assert "Next alarm: none" in home.cli("status").stdout
@@ -119,12 +103,12 @@ def test_a_skip_in_the_seconds_before_a_ring_stops_that_ring(home: Home, standin
     due = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
     home.cli("add", "--to", "MOBILE", "--at", due.isoformat(), "--name", "soon")
     # The claim is made 3 s ahead; from then on until the due instant, the ring is imminent.
-    wait_until(lambda: api(home, "GET", "/v1/calls?alarm=soon")[1]["calls"], timeout=10)
-    imminent = api(home, "GET", "/v1/alarms/soon")[1]
+    wait_until(lambda: home.api("GET", "/v1/calls?alarm=soon")[1]["calls"], timeout=10)
+    imminent = home.api("GET", "/v1/alarms/soon")[1]
     assert imminent["next_fire_at"] is None and imminent["next_ring_at"] == due.isoformat()
     out = home.cli("skip", "soon").stdout
     assert out.startswith(f"Alarm 1 (soon) will not ring at {shown(due.isoformat())}; it will not ring again")
-    call = wait_until(lambda: [c for c in api(home, "GET", "/v1/calls?alarm=soon")[1]["calls"]
+    call = wait_until(lambda: [c for c in home.api("GET", "/v1/calls?alarm=soon")[1]["calls"]
                                if c["finished_at"]], timeout=10)[0]
     assert (call["status"], call["detail"], call["attempts"]) == ("skipped", "skipped by request", [])
     assert datetime.now(UTC) > due and standin.creates() == []
